@@ -1,0 +1,520 @@
+//go:build js && wasm
+
+// Package idbstore is the IndexedDB store.Store, on
+// github.com/hack-pad/go-indexeddb.
+//
+// One database holds a "downloads" object store (one record per URL) and
+// Lanes chunk stores ("chunks", "chunks-1", …). Chunk bodies are stored as
+// the JS Blobs fetch() returned, so their bytes never enter Go. Each chunk is
+// written in its own read-write transaction on one lane, and its key
+// [url, gen, start] together with its size is the progress it counts: a
+// chunk and its progress commit together. Read-write transactions on the
+// same object store commit one at a time; spreading chunks over several
+// lanes lets their commits run in parallel.
+//
+// Traps of IndexedDB this package avoids: it awaits only from goroutines;
+// it never awaits anything but the transaction it opened while that
+// transaction is open (it would auto-commit); every call takes a context
+// with a deadline; a "versionchange" from another tab closes the connection,
+// after which the next call reopens it.
+package idbstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/hack-pad/go-indexeddb/idb"
+	"github.com/hack-pad/safejs"
+
+	"github.com/go-resumer/resumer/wasm/internal/jsutil"
+	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/store"
+)
+
+// Lanes is the number of chunk object stores.
+const Lanes = 4
+
+// dbVersion is the IndexedDB schema version: it creates the stores above.
+const dbVersion = 1
+
+const downloadsStore = "downloads"
+
+// ErrUnsupported reports a browser context without IndexedDB (some private
+// modes, workers of old browsers).
+var ErrUnsupported = errors.New("IndexedDB is not available here")
+
+var (
+	errQuota       = idb.NewDOMException("QuotaExceededError")
+	errInvalidStat = idb.NewDOMException("InvalidStateError")
+)
+
+func laneName(i int) string {
+	if i == 0 {
+		return "chunks"
+	}
+	return "chunks-" + strconv.Itoa(i)
+}
+
+func allStores() []string {
+	names := []string{downloadsStore}
+	for i := range Lanes {
+		names = append(names, laneName(i))
+	}
+	return names
+}
+
+// Store is the IndexedDB store.Store.
+type Store struct {
+	name string
+
+	mu       sync.Mutex
+	db       *idb.Database
+	inflight [Lanes]int
+	next     int
+	lastSeq  int64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database name.
+func Open(ctx context.Context, name string) (*Store, error) {
+	s := &Store{name: name}
+	db, err := s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context) (db *idb.Database, err error) {
+	defer func() {
+		// idb.Global panics where indexedDB is missing.
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("open %s: %w (%v)", s.name, ErrUnsupported, r)
+		}
+	}()
+	req, err := idb.Global().Open(ctx, s.name, dbVersion, upgrade)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", s.name, err)
+	}
+	db, err = req.Await(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", s.name, err)
+	}
+	return db, nil
+}
+
+// upgrade creates the object stores. It stays trivial: an error here would
+// panic inside a JS callback instead of returning from Open.
+func upgrade(db *idb.Database, oldVersion, newVersion uint) error {
+	have, err := db.ObjectStoreNames()
+	if err != nil {
+		return err
+	}
+	exists := map[string]bool{}
+	for _, n := range have {
+		exists[n] = true
+	}
+	for _, n := range allStores() {
+		if !exists[n] {
+			if _, err := db.CreateObjectStore(n, idb.ObjectStoreOptions{}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Close closes the connection.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Close()
+}
+
+// Delete the whole database name. The caller must have closed its stores.
+func DeleteDatabase(ctx context.Context, name string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("delete database %s: %w", name, ErrUnsupported)
+		}
+	}()
+	req, err := idb.Global().DeleteDatabase(name)
+	if err != nil {
+		return fmt.Errorf("delete database %s: %w", name, err)
+	}
+	return req.Await(ctx)
+}
+
+// txn starts a transaction, reopening the connection once if another tab's
+// version change closed it.
+func (s *Store) txn(ctx context.Context, mode idb.TransactionMode, stores ...string) (*idb.Transaction, error) {
+	s.mu.Lock()
+	db := s.db
+	s.mu.Unlock()
+	t, err := db.TransactionWithOptions(idb.TransactionOptions{Mode: mode, Durability: idb.DurabilityRelaxed}, stores[0], stores[1:]...)
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, errInvalidStat) {
+		return nil, err
+	}
+	db, err = s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.db = db
+	s.mu.Unlock()
+	return db.TransactionWithOptions(idb.TransactionOptions{Mode: mode, Durability: idb.DurabilityRelaxed}, stores[0], stores[1:]...)
+}
+
+// classify wraps IndexedDB errors into the store's sentinel errors.
+func classify(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, errQuota) {
+		return fmt.Errorf("%s: %w (%v)", what, store.ErrQuota, err)
+	}
+	var je *jsutil.JSError
+	if errors.As(err, &je) && je.Name == "QuotaExceededError" {
+		return fmt.Errorf("%s: %w (%v)", what, store.ErrQuota, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, url string) (store.Record, error) {
+	t, err := s.txn(ctx, idb.TransactionReadOnly, downloadsStore)
+	if err != nil {
+		return store.Record{}, classify("get "+url, err)
+	}
+	os, err := t.ObjectStore(downloadsStore)
+	if err != nil {
+		return store.Record{}, classify("get "+url, err)
+	}
+	req, err := os.Get(js.ValueOf(url))
+	if err != nil {
+		return store.Record{}, classify("get "+url, err)
+	}
+	v, err := req.Await(ctx)
+	if err != nil {
+		return store.Record{}, classify("get "+url, err)
+	}
+	if v.IsUndefined() || v.IsNull() {
+		return store.Record{}, fmt.Errorf("get %s: %w", url, store.ErrNotFound)
+	}
+	return recordFromJS(safejs.Safe(v)), nil
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, rec store.Record) error {
+	return classify("put "+rec.URL, s.write(ctx, []string{downloadsStore}, func(t *idb.Transaction) error {
+		return putRecord(t, rec)
+	}))
+}
+
+func putRecord(t *idb.Transaction, rec store.Record) error {
+	os, err := t.ObjectStore(downloadsStore)
+	if err != nil {
+		return err
+	}
+	_, err = os.PutKey(js.ValueOf(rec.URL), recordToJS(rec))
+	return err
+}
+
+// write runs fn in a read-write transaction over stores and waits for the
+// commit. fn only issues requests; it must not await.
+func (s *Store) write(ctx context.Context, stores []string, fn func(t *idb.Transaction) error) error {
+	t, err := s.txn(ctx, idb.TransactionReadWrite, stores...)
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		_ = t.Abort()
+		return err
+	}
+	return t.Await(ctx)
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context) ([]store.Record, error) {
+	t, err := s.txn(ctx, idb.TransactionReadOnly, downloadsStore)
+	if err != nil {
+		return nil, classify("list", err)
+	}
+	os, err := t.ObjectStore(downloadsStore)
+	if err != nil {
+		return nil, classify("list", err)
+	}
+	req, err := os.OpenCursor(idb.CursorNext)
+	if err != nil {
+		return nil, classify("list", err)
+	}
+	var out []store.Record
+	err = req.Iter(ctx, func(c *idb.CursorWithValue) error {
+		v, err := c.Value()
+		if err != nil {
+			return err
+		}
+		out = append(out, recordFromJS(safejs.Safe(v)))
+		return nil
+	})
+	return out, classify("list", err)
+}
+
+// urlRange is the key range of every chunk of url: keys are [url, gen,
+// start], and an array sorts after every number, so [url, []] is above them
+// all while [url2, …] for another URL is outside.
+func urlRange(url string) js.Value {
+	upper := js.ValueOf([]any{url, []any{}})
+	return js.Global().Get("IDBKeyRange").Call("bound", js.ValueOf([]any{url}), upper)
+}
+
+func chunkKey(url string, gen, start int64) js.Value {
+	return js.ValueOf([]any{url, gen, start})
+}
+
+func lanes() []string {
+	out := make([]string, Lanes)
+	for i := range out {
+		out[i] = laneName(i)
+	}
+	return out
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, url string) error {
+	return classify("delete "+url, s.write(ctx, allStores(), func(t *idb.Transaction) error {
+		os, err := t.ObjectStore(downloadsStore)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Delete(js.ValueOf(url)); err != nil {
+			return err
+		}
+		return deleteChunks(t, urlRange(url))
+	}))
+}
+
+func deleteChunks(t *idb.Transaction, keys js.Value) error {
+	for _, lane := range lanes() {
+		os, err := t.ObjectStore(lane)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Delete(keys); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reset implements store.Store.
+func (s *Store) Reset(ctx context.Context, rec store.Record) error {
+	return classify("reset "+rec.URL, s.write(ctx, allStores(), func(t *idb.Transaction) error {
+		if err := deleteChunks(t, urlRange(rec.URL)); err != nil {
+			return err
+		}
+		return putRecord(t, rec)
+	}))
+}
+
+// DeleteChunk implements store.Store.
+func (s *Store) DeleteChunk(ctx context.Context, url string, gen, start int64) error {
+	return classify("delete chunk", s.write(ctx, lanes(), func(t *idb.Transaction) error {
+		return deleteChunks(t, chunkKey(url, gen, start))
+	}))
+}
+
+// PutChunk implements store.Store. The chunk goes to the lane with the
+// fewest writes in flight, so that commits do not queue behind each other.
+func (s *Store) PutChunk(ctx context.Context, c store.Chunk) error {
+	b, ok := c.Data.(jsutil.Blob)
+	if !ok {
+		return fmt.Errorf("put chunk: data of type %T is not a JS Blob", c.Data)
+	}
+	lane, seq := s.takeLane()
+	defer s.releaseLane(lane)
+	value := js.ValueOf(map[string]any{
+		"url": c.URL, "gen": c.Gen, "start": c.Start, "size": b.N, "blob": safejs.Unsafe(b.V), "seq": seq,
+	})
+	err := s.write(ctx, []string{laneName(lane)}, func(t *idb.Transaction) error {
+		os, err := t.ObjectStore(laneName(lane))
+		if err != nil {
+			return err
+		}
+		_, err = os.PutKey(chunkKey(c.URL, c.Gen, c.Start), value)
+		return err
+	})
+	return classify(fmt.Sprintf("put chunk %d+%d of %s", c.Start, b.N, c.URL), err)
+}
+
+// takeLane picks the lane for a write and a sequence number that orders it
+// after every earlier write (Unix microseconds, made strictly increasing), so
+// that a chunk written again to another lane replaces the older copy.
+func (s *Store) takeLane() (int, int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastSeq = max(s.lastSeq+1, time.Now().UnixMicro())
+	best := s.next
+	for i := range Lanes {
+		l := (s.next + i) % Lanes
+		if s.inflight[l] < s.inflight[best] {
+			best = l
+		}
+	}
+	s.inflight[best]++
+	s.next = (best + 1) % Lanes
+	return best, s.lastSeq
+}
+
+func (s *Store) releaseLane(l int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight[l]--
+}
+
+// Chunks implements store.Store. A chunk whose stored value is damaged
+// (not a Blob, or a Blob of another size than recorded) comes back with a
+// nil Data, so that the caller drops it.
+func (s *Store) Chunks(ctx context.Context, url string) ([]store.Chunk, error) {
+	var all []seqChunk
+	for _, lane := range lanes() {
+		cs, err := s.laneChunks(ctx, lane, url)
+		if err != nil {
+			return nil, classify("read chunks of "+url, err)
+		}
+		all = append(all, cs...)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if a.Gen != b.Gen {
+			return a.Gen < b.Gen
+		}
+		if a.Start != b.Start {
+			return a.Start < b.Start
+		}
+		return a.seq > b.seq
+	})
+	out := make([]store.Chunk, 0, len(all))
+	for i, c := range all {
+		// The same key on two lanes: the newest write replaced the other.
+		if i > 0 && c.Gen == all[i-1].Gen && c.Start == all[i-1].Start {
+			continue
+		}
+		out = append(out, c.Chunk)
+	}
+	return out, nil
+}
+
+// seqChunk is a chunk with the sequence number of its write.
+type seqChunk struct {
+	store.Chunk
+	seq int64
+}
+
+func (s *Store) laneChunks(ctx context.Context, lane, url string) ([]seqChunk, error) {
+	t, err := s.txn(ctx, idb.TransactionReadOnly, lane)
+	if err != nil {
+		return nil, err
+	}
+	os, err := t.ObjectStore(lane)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := idb.NewKeyRangeBound(js.ValueOf([]any{url}), js.ValueOf([]any{url, []any{}}), false, false)
+	if err != nil {
+		return nil, err
+	}
+	req, err := os.OpenCursorRange(kr, idb.CursorNext)
+	if err != nil {
+		return nil, err
+	}
+	var out []seqChunk
+	err = req.Iter(ctx, func(c *idb.CursorWithValue) error {
+		v, err := c.Value()
+		if err != nil {
+			return err
+		}
+		sv := safejs.Safe(v)
+		out = append(out, seqChunk{chunkFromJS(url, sv), getInt(sv, "seq")})
+		return nil
+	})
+	return out, err
+}
+
+func chunkFromJS(url string, v safejs.Value) store.Chunk {
+	c := store.Chunk{URL: url, Gen: getInt(v, "gen"), Start: getInt(v, "start")}
+	size := getInt(v, "size")
+	bv, err := v.Get("blob")
+	if err != nil {
+		return c
+	}
+	if b, err := jsutil.WrapBlob(bv); err == nil && b.N == size && size > 0 {
+		c.Data = b
+	}
+	return c
+}
+
+func recordToJS(r store.Record) js.Value {
+	return js.ValueOf(map[string]any{
+		"url": r.URL, "schema": r.Schema, "gen": r.Gen, "established": r.Established, "total": r.Total,
+		"etag": r.Validators.ETag, "lastModified": r.Validators.LastModified, "date": r.Validators.Date,
+		"contentType": r.ContentType, "chunkSize": r.ChunkSize, "state": string(r.State),
+		"resumable": r.Resumable, "reasonCode": r.Reason.Code, "reasonText": r.Reason.Text,
+		"noRanges": r.NoRanges, "restarts": r.Restarts, "received": r.Received,
+		"errCode": r.ErrCode, "errMessage": r.ErrMessage, "created": r.Created, "updated": r.Updated,
+	})
+}
+
+// recordFromJS reads a record defensively: a missing or mistyped field reads
+// as its zero value, and a record without its schema number is then
+// distrusted by the engine rather than crashing it.
+func recordFromJS(v safejs.Value) store.Record {
+	return store.Record{
+		URL: getString(v, "url"), Schema: int(getInt(v, "schema")), Gen: getInt(v, "gen"),
+		Established: getBool(v, "established"), Total: getInt(v, "total"),
+		Validators:  protocol.Validators{ETag: getString(v, "etag"), LastModified: getString(v, "lastModified"), Date: getString(v, "date")},
+		ContentType: getString(v, "contentType"), ChunkSize: getInt(v, "chunkSize"), State: protocol.State(getString(v, "state")),
+		Resumable: getBool(v, "resumable"), Reason: protocol.Reason{Code: getString(v, "reasonCode"), Text: getString(v, "reasonText")},
+		NoRanges: getBool(v, "noRanges"), Restarts: int(getInt(v, "restarts")), Received: getInt(v, "received"),
+		ErrCode: getString(v, "errCode"), ErrMessage: getString(v, "errMessage"),
+		Created: getInt(v, "created"), Updated: getInt(v, "updated"),
+	}
+}
+
+func getString(v safejs.Value, k string) string {
+	f, err := v.Get(k)
+	if err != nil || f.Type() != safejs.TypeString {
+		return ""
+	}
+	s, _ := f.String()
+	return s
+}
+
+func getInt(v safejs.Value, k string) int64 {
+	f, err := v.Get(k)
+	if err != nil || f.Type() != safejs.TypeNumber {
+		return 0
+	}
+	n, _ := f.Float()
+	return int64(n)
+}
+
+func getBool(v safejs.Value, k string) bool {
+	f, err := v.Get(k)
+	if err != nil || f.Type() != safejs.TypeBoolean {
+		return false
+	}
+	b, _ := f.Bool()
+	return b
+}

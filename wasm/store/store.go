@@ -1,0 +1,119 @@
+// Package store defines where resumer keeps downloads: a small interface with
+// an in-memory implementation (memstore) for native tests and an IndexedDB
+// implementation (idbstore) in the browser, both held to one conformance
+// suite (storetest).
+//
+// A download is a Record (its metadata) and Chunks (its bytes). A chunk's
+// key says which bytes it holds, so a chunk and the progress that counts it
+// are committed together: the progress of a download is exactly the set of
+// its committed chunks, whatever instant a tab is closed at.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-resumer/resumer/wasm/protocol"
+)
+
+// SchemaVersion is the version of the Record layout this code writes. A
+// record of another version is not trusted.
+const SchemaVersion = 1
+
+// Errors every Store returns, wrapped, so callers can test them with
+// errors.Is.
+var (
+	// ErrNotFound: no record for that URL.
+	ErrNotFound = errors.New("download not found")
+	// ErrQuota: the browser refused to store more (QuotaExceededError).
+	ErrQuota = errors.New("storage quota exceeded")
+)
+
+// Blob is a run of bytes the store keeps without the caller holding them:
+// a JS Blob in the browser, a byte slice natively.
+type Blob interface {
+	// Size returns the length in bytes.
+	Size() int64
+	// Slice returns bytes [start, end) of the blob without copying them.
+	Slice(start, end int64) Blob
+}
+
+// Record is everything known about one download except its bytes.
+type Record struct {
+	// URL is the absolute URL, the key of the download.
+	URL string
+	// Schema is the SchemaVersion the record was written with.
+	Schema int
+	// Gen is the generation of the stored bytes. It grows each time stored
+	// bytes are discarded, so chunks of an older generation are never mixed
+	// with newer ones even if a write lands late.
+	Gen int64
+	// Established is true once a response was accepted for the current
+	// generation: Total and Validators then hold what it said, and every
+	// later response is checked against them.
+	Established bool
+	// Total is the file's length, or protocol.UnknownSize.
+	Total int64
+	// Validators are the ETag, Last-Modified and Date of the response that
+	// established the current generation.
+	Validators protocol.Validators
+	// ContentType is the media type the server gave, used for the result.
+	ContentType string
+	// ChunkSize is the size of the chunks the download was started with.
+	ChunkSize int64
+	// State is the last state written (a download running in a tab that was
+	// closed stays "running" until it is resumed).
+	State protocol.State
+	// Resumable and Reason say whether the stored bytes can be resumed.
+	Resumable bool
+	Reason    protocol.Reason
+	// NoRanges is set once ranges proved unusable: later attempts ask for the
+	// whole file without Range.
+	NoRanges bool
+	// Restarts counts how often stored bytes were discarded because the file
+	// changed on the server.
+	Restarts int
+	// Received is the number of bytes stored when the record was written: a
+	// hint for listings; the chunks are the truth.
+	Received int64
+	// ErrCode and ErrMessage describe the last failure, if State is failed
+	// or paused by an error (quota).
+	ErrCode, ErrMessage string
+	// Created and Updated are Unix milliseconds.
+	Created, Updated int64
+}
+
+// Chunk is a run of bytes of one generation of a download.
+type Chunk struct {
+	URL   string
+	Gen   int64
+	Start int64
+	Data  Blob
+}
+
+// End returns one past the last byte of the chunk.
+func (c Chunk) End() int64 { return c.Start + c.Data.Size() }
+
+// Store keeps records and chunks. Every method is safe for concurrent use,
+// and every write is atomic: after a crash it happened entirely or not at all.
+type Store interface {
+	// Get returns the record for url, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, url string) (Record, error)
+	// Put writes rec, replacing any record for rec.URL. Chunks are untouched.
+	Put(ctx context.Context, rec Record) error
+	// List returns every record, in no particular order.
+	List(ctx context.Context) ([]Record, error)
+	// Delete removes the record for url and all its chunks. Deleting a
+	// download that does not exist is not an error.
+	Delete(ctx context.Context, url string) error
+	// Reset removes every chunk of rec.URL and writes rec, in one step.
+	Reset(ctx context.Context, rec Record) error
+	// PutChunk stores c. A chunk with the same URL, Gen and Start is
+	// replaced. It returns an error wrapping ErrQuota when storage is full.
+	PutChunk(ctx context.Context, c Chunk) error
+	// Chunks returns every chunk of url, of every generation, ordered by
+	// generation and then by Start.
+	Chunks(ctx context.Context, url string) ([]Chunk, error)
+	// DeleteChunk removes one chunk; a missing chunk is not an error.
+	DeleteChunk(ctx context.Context, url string, gen, start int64) error
+}
