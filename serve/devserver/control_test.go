@@ -1,0 +1,171 @@
+//go:build !js && !wasip1
+
+package devserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// post sends a POST to the control API and decodes the JSON answer.
+func (e *env) post(t *testing.T, target string) (int, map[string]any) {
+	t.Helper()
+	resp, body, err := e.do(t, http.MethodPost, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("POST %s: %v in %q", target, err, body)
+	}
+	return resp.StatusCode, v
+}
+
+func TestArm(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if err := e.s.Arm("a.bin", 2, url.Values{"cut": {"10"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		_, body, err := e.do(t, http.MethodGet, "/files/a.bin", nil)
+		if err == nil || len(body) != 10 {
+			t.Errorf("armed request %d: %d bytes, err %v; want cut after 10", i+1, len(body), err)
+		}
+	}
+	if _, body := e.get(t, "/files/a.bin", nil); len(body) != aSize {
+		t.Errorf("third request: %d bytes, want the whole file (arm spent)", len(body))
+	}
+	log := e.entries(t, 3)
+	if !log[0].Cut || log[0].Sent != 10 || !strings.Contains(log[0].Fault, "cut=10 (armed)") || log[2].Cut || log[2].Fault != "" {
+		t.Errorf("log %+v", log)
+	}
+}
+
+// TestArmMergesWithQuery: armed faults add to the query's and win on the
+// same key; preflights see them without spending them.
+func TestArmMergesWithQuery(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if err := e.s.Arm("a.bin", 1, url.Values{"cors": {"noifrange"}, "validators": {"etag"}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _, _ := e.do(t, http.MethodOptions, "/files/a.bin", map[string]string{"Origin": "http://x.test", "Access-Control-Request-Method": "GET"})
+	if got := resp.Header.Get("Access-Control-Allow-Headers"); got != "Range" {
+		t.Errorf("preflight Allow-Headers %q, want Range (armed cors=noifrange)", got)
+	}
+	resp, _ = e.get(t, "/files/a.bin?validators=none&cr=missing", map[string]string{"Range": "bytes=0-9"})
+	checkHeaders(t, resp.Header, map[string]string{"Content-Range": "", "Last-Modified": ""})
+	if resp.StatusCode != 206 || resp.Header.Get("ETag") == "" {
+		t.Errorf("status %d ETag %q: want 206 with an ETag (armed validators=etag beats the query's none)", resp.StatusCode, resp.Header.Get("ETag"))
+	}
+	resp, _ = e.get(t, "/files/a.bin", nil)
+	if resp.Header.Get("Last-Modified") == "" {
+		t.Errorf("arm not spent after one GET")
+	}
+}
+
+func TestArmErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name  string
+		times int
+		v     url.Values
+	}{
+		{"../a.bin", 1, url.Values{"cut": {"1"}}},
+		{"a.bin", 0, url.Values{"cut": {"1"}}},
+		{"a.bin", 1, url.Values{"bogus": {"1"}}},
+		{"a.bin", 1, url.Values{"cut": {"-1"}}},
+		{"a.bin", 1, url.Values{"retry-after": {"5"}}},
+	} {
+		if err := e.s.Arm(tc.name, tc.times, tc.v); err == nil {
+			t.Errorf("Arm(%q, %d, %v): no error", tc.name, tc.times, tc.v)
+		}
+	}
+}
+
+func TestControlAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	oldTag, _ := e.validators(t, "a.bin")
+
+	code, v := e.post(t, "/_control/change?file=a.bin")
+	newTag, _ := e.validators(t, "a.bin")
+	if code != 200 || v["etag"] != newTag || newTag == oldTag {
+		t.Errorf("change: %d %v; want 200 with the new ETag %s (old %s)", code, v, newTag, oldTag)
+	}
+	if code, _ := e.post(t, "/_control/change?file=nope.bin"); code != 404 {
+		t.Errorf("change of a missing file: %d, want 404", code)
+	}
+	if code, _ := e.post(t, "/_control/change?file=../x"); code != 400 {
+		t.Errorf("change of ../x: %d, want 400", code)
+	}
+	if code, _ := e.post(t, "/_control/arm?file=a.bin&bogus=1"); code != 400 {
+		t.Errorf("arm with an unknown key: %d, want 400", code)
+	}
+	if code, _ := e.post(t, "/_control/arm?file=a.bin&cut=5&times=1"); code != 200 {
+		t.Fatalf("arm: %d, want 200", code)
+	}
+	if _, body, err := e.do(t, http.MethodGet, "/files/a.bin", nil); err == nil || len(body) != 5 {
+		t.Errorf("armed over the API: %d bytes, err %v; want a cut after 5", len(body), err)
+	}
+	if resp, _ := e.get(t, "/_control/change?file=a.bin", nil); resp.StatusCode != 405 {
+		t.Errorf("GET on change: %d, want 405", resp.StatusCode)
+	}
+
+	// The log, waiting for an entry that arrives later.
+	done := make(chan []LogEntry)
+	go func() {
+		resp, err := e.client.Get(e.ts.URL + "/_control/log?wait=2&timeout=5s")
+		if err != nil {
+			done <- nil
+			return
+		}
+		defer resp.Body.Close()
+		var log []LogEntry
+		json.NewDecoder(resp.Body).Decode(&log)
+		done <- log
+	}()
+	time.Sleep(50 * time.Millisecond)
+	e.get(t, "/files/a.bin?validators=lm", nil)
+	log := <-done
+	if len(log) != 2 || !log[0].Cut || log[0].Sent != 5 || log[1].Query != "validators=lm" || log[1].Sent != aSize {
+		t.Errorf("log over the API: %+v", log)
+	}
+
+	if code, _ := e.post(t, "/_control/arm?file=a.bin&status=500"); code != 200 {
+		t.Fatalf("arm: %d", code)
+	}
+	if code, _ := e.post(t, "/_control/reset"); code != 200 {
+		t.Fatalf("reset: %d", code)
+	}
+	if len(e.s.Log()) != 0 {
+		t.Errorf("log not empty after reset")
+	}
+	if resp, _ := e.get(t, "/files/a.bin", nil); resp.StatusCode != 200 {
+		t.Errorf("after reset: status %d, want 200 (armed fault dropped)", resp.StatusCode)
+	}
+}
+
+// TestArmNotSpentByBadRequest: a request refused for its own malformed
+// query does not use up an armed fault meant for the next real request.
+func TestArmNotSpentByBadRequest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if err := e.s.Arm("a.bin", 1, url.Values{"status": {"503"}}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := e.get(t, "/files/a.bin?rate=fast", nil); resp.StatusCode != 400 {
+		t.Fatalf("malformed query: status %d, want 400", resp.StatusCode)
+	}
+	for _, want := range []int{503, 200} {
+		if resp, _ := e.get(t, "/files/a.bin", nil); resp.StatusCode != want {
+			t.Errorf("status %d, want %d", resp.StatusCode, want)
+		}
+	}
+}

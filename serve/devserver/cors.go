@@ -1,0 +1,50 @@
+package devserver
+
+import (
+	"net/http"
+)
+
+const (
+	// exposeHeaders are the response headers a cross-origin resumer must
+	// read to validate a 206; without this list a script sees only the
+	// CORS-safelisted response headers (Fetch standard).
+	exposeHeaders = "ETag, Last-Modified, Content-Range, Accept-Ranges, Content-Length, Date, Retry-After"
+	// allowHeaders are the request headers a preflight allows. Range with
+	// one range that has a start is CORS-safelisted, but If-Range and
+	// If-Match are not, so a resume that sends them needs a preflight.
+	allowHeaders = "Range, If-Range, If-Match"
+	// preflightMaxAge lets the browser cache a preflight for 10 minutes.
+	preflightMaxAge = "600"
+)
+
+// setCORS adds the CORS headers of a /files/ response for the cors= mode.
+// Access-Control-Allow-Origin is "*" rather than an echo of Origin: the
+// files are public and resumer sends no credentials with them.
+func setCORS(h http.Header, mode string) {
+	if mode == "none" {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", "*")
+	if mode != "noexpose" {
+		h.Set("Access-Control-Expose-Headers", exposeHeaders)
+	}
+}
+
+// servePreflight answers an OPTIONS request. cors=noifrange allows only
+// Range, so a request carrying If-Range or If-Match fails its preflight
+// and the client must fall back to plain Range.
+func servePreflight(w http.ResponseWriter, mode string) {
+	h := w.Header()
+	h.Set("Allow", "GET, HEAD, OPTIONS")
+	if mode != "none" {
+		h.Set("Access-Control-Allow-Origin", "*")
+		allow := allowHeaders
+		if mode == "noifrange" {
+			allow = "Range"
+		}
+		h.Set("Access-Control-Allow-Headers", allow)
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD")
+		h.Set("Access-Control-Max-Age", preflightMaxAge)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

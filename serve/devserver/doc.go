@@ -1,0 +1,66 @@
+// Package devserver is the resumer development server: it hosts the demo
+// page and deterministic sample files with the headers a resumable download
+// needs, and it misbehaves on request (fault injection) so that browser tests
+// can prove the client never stores a wrong byte.
+//
+// # Routes
+//
+//	GET  /                      static bundle from Config.WebDir (index.html for folders)
+//	GET  /files/                JSON list of samples and demo variants (also /api/samples)
+//	GET  /files/<name>[?faults] a file of Config.DataDir, through http.ServeContent
+//	HEAD /files/<name>          same headers, no body
+//	OPTIONS /files/<name>       CORS preflight (204)
+//	GET  /_control/log          JSON request log (?wait=N&timeout=5s waits for N entries)
+//	POST /_control/reset        clear the log, the fail= counters and the armed faults
+//	POST /_control/change?file= rewrite a file with new content (new ETag, new Last-Modified)
+//	POST /_control/arm?file=&times=K&<fault>=<value>...
+//	                            the next K GET/HEAD requests for the file get these faults
+//
+// # Files
+//
+// Every file response carries a strong ETag "<size hex>-<mtime unix nanos hex>"
+// (RFC 9110 §8.8.3; nginx builds its ETag the same way), Last-Modified from
+// the mtime (§8.8.2), Accept-Ranges: bytes (§14.3) and Cache-Control: no-cache.
+// Ranges, If-Range (§13.1.5), If-Match (§13.1.1), 206 (§15.3.7) and 416
+// (§15.5.17) come from http.ServeContent. Files are never compressed: ranges
+// count bytes of the encoded content (§14.1), so compression would make
+// byte offsets meaningless.
+//
+// Without faults, the response writer keeps io.ReaderFrom so that net/http
+// sends the body with sendfile(2): the loopback speed matters for benchmarks.
+//
+// # Faults
+//
+// Query parameters on /files/ URLs (and armed faults, see Server.Arm) switch
+// on misbehaviour; they combine. The table with every switch is the doc
+// comment of the faults type in faults.go; in short:
+//
+//	validators=none|etag|lm|weak  which validators are sent
+//	lm=now                        Last-Modified equal to Date (a weak date)
+//	etag=<raw>                    this exact ETag header value
+//	ranges=none                   ignore Range: always 200, Accept-Ranges: none
+//	ifrange=ignore                serve the range even when If-Range does not match
+//	cr=shift|total|missing        corrupt Content-Range on 206
+//	rate=<bytes/s>                throttle the body
+//	cut=<N>                       cut the connection after N body bytes
+//	change=<N>                    change the file after N body bytes
+//	status=<code>                 answer this status instead of the file
+//	retry-after=<v>               with status: add Retry-After
+//	fail=<K>                      with status: only the first K requests of this URL
+//	cors=none|noexpose|noifrange  break CORS in one way
+//
+// # CORS
+//
+// /files/ responses carry Access-Control-Allow-Origin: * rather than an echo
+// of Origin: the samples are public and resumer's fetches send no
+// credentials, and "*" needs no Vary: Origin. The headers a resumer must read
+// are listed in Access-Control-Expose-Headers. If-Range and If-Match are not
+// CORS-safelisted request headers, so a cross-origin resume needs the
+// preflight this server answers on OPTIONS.
+//
+// # Log
+//
+// Every /files/ request (listings and preflights included) is recorded in a
+// LogEntry when it completes; static and /_control/ requests are not, so
+// that reading the log does not change it.
+package devserver

@@ -1,0 +1,127 @@
+package devserver
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// LogEntry records one /files/ request once it is complete: what the
+// client asked, what the server answered, and what it did on purpose.
+type LogEntry struct {
+	Time   time.Time `json:"time"`   // when the request arrived
+	Method string    `json:"method"` // GET, HEAD, OPTIONS...
+	Path   string    `json:"path"`   // URL path, decoded
+	Query  string    `json:"query"`  // raw query, without "?"
+
+	Origin  string `json:"origin"`  // Origin request header
+	Range   string `json:"range"`   // Range request header as sent
+	IfRange string `json:"ifRange"` // If-Range request header as sent
+	IfMatch string `json:"ifMatch"` // If-Match request header as sent
+	ACRH    string `json:"acrh"`    // Access-Control-Request-Headers (preflights)
+
+	Status       int    `json:"status"`       // status code sent
+	ContentRange string `json:"contentRange"` // Content-Range response header as sent
+	ETag         string `json:"etag"`         // ETag response header as sent
+
+	// Start is the file offset of the first body byte: 0 for a 200, the
+	// range start for a 206 (even when cr= corrupted Content-Range), and
+	// -1 when no file bytes are sent (HEAD, 304, 412, 416, status=,
+	// listings, preflights, multipart/byteranges).
+	Start      int64  `json:"start"`
+	Sent       int64  `json:"sent"`       // body bytes written to the connection
+	Cut        bool   `json:"cut"`        // the server cut the connection on purpose (cut=)
+	ClientGone bool   `json:"clientGone"` // the client left before the body was complete
+	Fault      string `json:"fault"`      // the faults applied, human readable; "" if none
+}
+
+// newEntry starts the log entry of r.
+func newEntry(r *http.Request) *LogEntry {
+	return &LogEntry{
+		Time:    time.Now(),
+		Method:  r.Method,
+		Path:    r.URL.Path,
+		Query:   r.URL.RawQuery,
+		Origin:  r.Header.Get("Origin"),
+		Range:   r.Header.Get("Range"),
+		IfRange: r.Header.Get("If-Range"),
+		IfMatch: r.Header.Get("If-Match"),
+		ACRH:    r.Header.Get("Access-Control-Request-Headers"),
+		Start:   -1,
+	}
+}
+
+// record appends a completed entry and wakes WaitLog callers.
+func (s *Server) record(e *LogEntry) {
+	s.mu.Lock()
+	s.log = append(s.log, *e)
+	close(s.logWake)
+	s.logWake = make(chan struct{})
+	s.mu.Unlock()
+	s.logf("%s", e)
+}
+
+// String is the one-line form used for Config.Logf.
+func (e *LogEntry) String() string {
+	line := e.Method + " " + e.Path
+	if e.Query != "" {
+		line += "?" + e.Query
+	}
+	line += " " + strconv.Itoa(e.Status)
+	if e.Range != "" {
+		line += " range=" + e.Range
+	}
+	if e.ContentRange != "" {
+		line += " content-range=" + e.ContentRange
+	}
+	line += " sent=" + strconv.FormatInt(e.Sent, 10)
+	if e.Cut {
+		line += " CUT"
+	}
+	if e.ClientGone {
+		line += " client-gone"
+	}
+	if e.Fault != "" {
+		line += " fault=[" + e.Fault + "]"
+	}
+	return line
+}
+
+// Log returns a copy of the request log, oldest first.
+func (s *Server) Log() []LogEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]LogEntry(nil), s.log...)
+}
+
+// ResetLog clears the request log and the fail= counters, so that a test
+// starts from a clean slate. Armed faults stay (see Disarm).
+func (s *Server) ResetLog() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = nil
+	clear(s.fails)
+}
+
+// WaitLog waits until the log holds at least n entries, or ctx ends, and
+// returns a copy of it. Entries are recorded when a response is complete,
+// which can be a moment after the client has read the last byte: tests
+// call WaitLog rather than Log right after a request.
+func (s *Server) WaitLog(ctx context.Context, n int) ([]LogEntry, error) {
+	for {
+		s.mu.Lock()
+		if len(s.log) >= n {
+			out := append([]LogEntry(nil), s.log...)
+			s.mu.Unlock()
+			return out, nil
+		}
+		wake := s.logWake
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return s.Log(), ctx.Err()
+		case <-wake:
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Config says where the server finds its files and what it generates.
+type Config struct {
+	// DataDir is the folder whose files are served under /files/. It is
+	// created if missing.
+	DataDir string
+	// WebDir is the static bundle served at /; "" serves no bundle. It is
+	// opened per request, so a bundle rebuilt while the server runs is
+	// picked up.
+	WebDir string
+	// Samples are generated in DataDir when missing, of the wrong size or
+	// not of the expected content. Nil or empty generates nothing: pass
+	// DefaultSamples for the standard set, or tiny samples in tests.
+	Samples []Sample
+	// Logf receives one line per /files/ request and per generated or
+	// changed file; nil is silent.
+	Logf func(format string, args ...any)
+}
+
+// Server is the dev server: create it with New, mount Handler, and Close
+// it to end throttled responses at once.
+type Server struct {
+	dataDir string // absolute, symlinks resolved
+	webDir  string // absolute, "" = none
+	samples []Sample
+	logf    func(format string, args ...any)
+
+	closing   chan struct{} // closed by Close
+	closeOnce sync.Once
+
+	changeMu sync.Mutex // serialises ChangeFile
+
+	mu       sync.Mutex
+	log      []LogEntry
+	logWake  chan struct{}          // closed and replaced on every new entry
+	fails    map[string]int         // fail= counters, by path?query
+	armed    map[string][]*armedSet // armed faults, by file name
+	versions map[string]int         // content version of each generated file
+}
+
+// errBadName reports a file name that could reach outside its folder.
+var errBadName = errors.New("bad file name")
+
+// New checks cfg, creates DataDir, generates the samples that are missing
+// and returns a server ready to serve.
+func New(cfg Config) (*Server, error) {
+	return NewContext(context.Background(), cfg)
+}
+
+// NewContext is New with a context that stops sample generation (for
+// instance on SIGINT): the partly written file is removed, never left
+// behind under its real name.
+func NewContext(ctx context.Context, cfg Config) (*Server, error) {
+	s, err := newServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if s.webDir != "" {
+		if fi, err := os.Stat(s.webDir); err != nil || !fi.IsDir() {
+			s.logf("web folder %s is missing (not built yet?): / answers 404 until it exists", s.webDir)
+		}
+	}
+	if err := s.generateSamples(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newServer(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("devserver: Config.DataDir is empty")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("devserver: create data folder: %w", err)
+	}
+	dataDir, err := realDir(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: data folder: %w", err)
+	}
+	var webDir string
+	if cfg.WebDir != "" {
+		if webDir, err = filepath.Abs(cfg.WebDir); err != nil {
+			return nil, fmt.Errorf("devserver: web folder: %w", err)
+		}
+	}
+	for _, sm := range cfg.Samples {
+		if _, err := cleanName(sm.Name); err != nil || strings.Contains(sm.Name, "/") {
+			return nil, fmt.Errorf("devserver: sample name %q: %w", sm.Name, errBadName)
+		}
+		if sm.Size < 0 {
+			return nil, fmt.Errorf("devserver: sample %s: negative size %d", sm.Name, sm.Size)
+		}
+	}
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &Server{
+		dataDir:  dataDir,
+		webDir:   webDir,
+		samples:  append([]Sample(nil), cfg.Samples...),
+		logf:     logf,
+		closing:  make(chan struct{}),
+		logWake:  make(chan struct{}),
+		fails:    make(map[string]int),
+		armed:    make(map[string][]*armedSet),
+		versions: make(map[string]int),
+	}, nil
+}
+
+// realDir returns dir as an absolute path with symlinks resolved, so that
+// "is this path inside dir" can be answered by comparing strings.
+func realDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+// Handler returns the whole site: static bundle, /files/, /api/samples and
+// /_control/. It does its own routing rather than using http.ServeMux,
+// because ServeMux answers paths with ".." by a redirect before any handler
+// can refuse them.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.route)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case p == "/files" || p == "/api/samples":
+		s.handleFiles(w, r)
+	case strings.HasPrefix(p, "/files/"):
+		s.handleFiles(w, r)
+	case strings.HasPrefix(p, "/_control/"):
+		s.handleControl(w, r)
+	default:
+		s.handleStatic(w, r)
+	}
+}
+
+// Close ends throttled responses promptly (they stop writing and return),
+// so that http.Server.Shutdown does not wait for them. The handler keeps
+// answering other requests. Close is idempotent and always returns nil.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	return nil
+}
+
+// Path returns the absolute path of the data file name (slash-separated,
+// relative to DataDir), with symlinks resolved. It refuses names with "..",
+// ".", empty elements, backslashes or a leading slash, files that do not
+// exist, and symlinks that resolve outside DataDir.
+func (s *Server) Path(name string) (string, error) {
+	clean, err := cleanName(name)
+	if err != nil {
+		return "", fmt.Errorf("path %q: %w", name, err)
+	}
+	real, err := filepath.EvalSymlinks(filepath.Join(s.dataDir, filepath.FromSlash(clean)))
+	if err != nil {
+		return "", fmt.Errorf("path %q: %w", name, err)
+	}
+	if !within(s.dataDir, real) {
+		return "", fmt.Errorf("path %q: resolves outside the data folder: %w", name, errBadName)
+	}
+	return real, nil
+}
+
+// within reports whether p is dir or inside it; both must be clean and
+// absolute.
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || filepath.IsAbs(rel) {
+		return false
+	}
+	return rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// cleanName checks a slash-separated name taken from a URL or an API call
+// and returns it unchanged when it cannot leave its folder by itself:
+// no "..", ".", or empty elements, no backslash (a separator on Windows,
+// and a classic encoded-traversal trick), no NUL, not absolute. Symlinks
+// are the business of os.Root, which refuses to follow them outside.
+func cleanName(name string) (string, error) {
+	switch {
+	case name == "":
+		return "", fmt.Errorf("empty name: %w", errBadName)
+	case strings.ContainsAny(name, "\\\x00"):
+		return "", fmt.Errorf("backslash or NUL in name: %w", errBadName)
+	case strings.HasPrefix(name, "/") || filepath.IsAbs(name):
+		return "", fmt.Errorf("absolute name: %w", errBadName)
+	}
+	for _, el := range strings.Split(name, "/") {
+		if el == "" || el == "." || el == ".." {
+			return "", fmt.Errorf("name element %q: %w", el, errBadName)
+		}
+	}
+	return name, nil
+}
+
+// checkEscapedPath refuses URLs whose path has an encoded "/" or "\":
+// once decoded they would split the name differently from what the client
+// meant, which is how %2e%2e%2f-style traversals sneak past naive checks.
+func checkEscapedPath(u *url.URL) error {
+	raw := strings.ToLower(u.RawPath)
+	if strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
+		return fmt.Errorf("encoded separator in path: %w", errBadName)
+	}
+	return nil
+}
+
+// openRegular opens name in dir through os.Root, which refuses ".." and
+// symlinks that lead outside dir, and returns it only if it is a regular
+// file. Any failure reads as "not found" to the client.
+func openRegular(dir, name string) (*os.File, fs.FileInfo, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer root.Close()
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fi, fmt.Errorf("%s: not a regular file: %w", name, fs.ErrNotExist)
+	}
+	return f, fi, nil
+}
+
+// strongETag builds the strong entity tag of a file from its size and
+// mtime, like nginx: it changes whenever the file is rewritten (RFC 9110
+// §8.8.3), without reading the content.
+func strongETag(fi fs.FileInfo) string {
+	return fmt.Sprintf(`"%x-%x"`, fi.Size(), fi.ModTime().UnixNano())
+}

@@ -1,0 +1,130 @@
+//go:build !js && !wasip1
+
+// Command serve runs the resumer dev server: the demo page, the sample
+// files with correct headers, and fault injection (see package devserver).
+//
+//	go run ./serve [-build] [-addr 127.0.0.1:8080] [-addr2 127.0.0.1:8081] [-data build/data] [-web build/web] [-quiet]
+//
+// -build first builds the bundle (the wasm module, resumer.js, the demo)
+// into -web; -build-only builds it and exits.
+//
+// -addr2 serves the same site on a second address: another origin, for
+// cross-origin tests. SIGINT or SIGTERM stops it cleanly, also while the
+// samples are being generated.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-resumer/resumer/serve/bundle"
+	"github.com/go-resumer/resumer/serve/devserver"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "resumer dev server:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	addr2 := flag.String("addr2", "", "optional second listen address (another origin, for CORS tests)")
+	data := flag.String("data", "build/data", "folder of the files served under /files/ (samples are generated there)")
+	web := flag.String("web", "build/web", "folder of the static bundle served at /")
+	quiet := flag.Bool("quiet", false, "log nothing but the address")
+	build := flag.Bool("build", false, "build the bundle into -web before serving")
+	buildOnly := flag.Bool("build-only", false, "build the bundle into -web and exit")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if *build || *buildOnly {
+		root, err := bundle.Root(".")
+		if err != nil {
+			return err
+		}
+		if err := bundle.Build(ctx, root, *web); err != nil {
+			return err
+		}
+		fmt.Printf("resumer dev server: built the bundle in %s\n", *web)
+		if *buildOnly {
+			return nil
+		}
+	}
+
+	var logf func(string, ...any)
+	if !*quiet {
+		logf = log.New(os.Stderr, "", log.Ltime|log.Lmicroseconds).Printf
+	}
+	srv, err := devserver.NewContext(ctx, devserver.Config{
+		DataDir: *data,
+		WebDir:  *web,
+		Samples: devserver.DefaultSamples,
+		Logf:    logf,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "resumer dev server: interrupted while generating samples")
+			return nil
+		}
+		return err
+	}
+	defer srv.Close()
+
+	var listeners []net.Listener
+	for _, a := range []string{*addr, *addr2} {
+		if a == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		listeners = append(listeners, ln)
+		fmt.Printf("resumer dev server: http://%s/\n", ln.Addr())
+	}
+	return serve(ctx, srv, listeners)
+}
+
+// serve runs the HTTP server on every listener until ctx ends or one of
+// them fails, then shuts down: srv.Close first, so that throttled
+// responses end at once instead of holding Shutdown until its timeout.
+func serve(ctx context.Context, srv *devserver.Server, listeners []net.Listener) error {
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// No WriteTimeout: a throttled download may rightly take minutes.
+	}
+	errc := make(chan error, len(listeners))
+	for _, ln := range listeners {
+		go func() { errc <- hs.Serve(ln) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	srv.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if serr := hs.Shutdown(sctx); serr != nil {
+		hs.Close()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
