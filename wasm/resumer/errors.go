@@ -1,0 +1,62 @@
+package resumer
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Error codes. They are stable and reach JavaScript as Error.code.
+const (
+	// CodeNetwork: the connection failed and retrying did not help.
+	CodeNetwork = "network"
+	// CodeHTTPStatus: the server answered with a status that ends the
+	// download (404, 403, …), or kept answering 5xx/429 past the retries.
+	CodeHTTPStatus = "http-status"
+	// CodeBadResponse: the server's answers contradict the requests (wrong
+	// Content-Range, a file that keeps changing, …); nothing was appended.
+	CodeBadResponse = "bad-response"
+	// CodeQuota: the browser's storage is full.
+	CodeQuota = "quota-exceeded"
+	// CodeAborted: the download was canceled.
+	CodeAborted = "aborted"
+	// CodeStorage: the store failed for another reason than quota.
+	CodeStorage = "storage"
+	// CodeInvalid: a bad argument (URL, options).
+	CodeInvalid = "invalid-argument"
+)
+
+// ErrCanceled is wrapped by the error of a canceled download.
+var ErrCanceled = errors.New("download canceled")
+
+// Error is the error of a download that did not finish. Code is one of the
+// Code* constants; Status is the HTTP status for CodeHTTPStatus.
+type Error struct {
+	Code   string
+	Status int
+	Err    error
+}
+
+func (e *Error) Error() string {
+	msg := e.Code
+	if e.Status != 0 {
+		msg += " " + strconv.Itoa(e.Status)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// CodeOf returns the code of err if it is or wraps an *Error, else "".
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+func newError(code string, err error) *Error { return &Error{Code: code, Err: err} }

@@ -1,0 +1,165 @@
+package resumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/store"
+)
+
+// Manager runs downloads against one store. It keeps at most one running
+// Download per URL.
+type Manager struct {
+	store    store.Store
+	platform Platform
+
+	// Now and Rand are the clock and the jitter source; tests replace them.
+	Now  func() time.Time
+	Rand func() float64
+
+	mu     sync.Mutex
+	active map[string]*Download
+}
+
+// NewManager returns a Manager storing into st and fetching through p.
+func NewManager(st store.Store, p Platform) *Manager {
+	return &Manager{store: st, platform: p, Now: time.Now, Rand: rand.Float64, active: map[string]*Download{}}
+}
+
+// Store returns the manager's store.
+func (m *Manager) Store() store.Store { return m.store }
+
+// Download starts or resumes the download of url, an absolute http(s) URL.
+// If the URL is already being downloaded by this manager, the running
+// Download is returned (and resumed if it was paused); opts are then
+// ignored. Stored bytes from an earlier session are resumed.
+func (m *Manager) Download(url string, opts Options) (*Download, error) {
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return nil, newError(CodeInvalid, fmt.Errorf("not an absolute http(s) URL: %q", url))
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, newError(CodeInvalid, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d, ok := m.active[url]; ok {
+		d.Resume()
+		return d, nil
+	}
+	d := newDownload(m, url, opts)
+	m.active[url] = d
+	go d.loop()
+	return d, nil
+}
+
+// forget drops d from the active set once it has ended.
+func (m *Manager) forget(d *Download) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.active[d.url] == d {
+		delete(m.active, d.url)
+	}
+}
+
+// Active returns the running Download of url, if any.
+func (m *Manager) Active(url string) (*Download, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.active[url]
+	return d, ok
+}
+
+// Interrupted is the state List reports for a download whose record says
+// running but which no Download of this manager runs: its tab was closed
+// or reloaded mid-transfer.
+const Interrupted protocol.State = "interrupted"
+
+// Info describes a stored download.
+type Info struct {
+	URL         string
+	State       protocol.State
+	Total       int64
+	Received    int64
+	Validators  protocol.Validators
+	ContentType string
+	Resumable   bool
+	Reason      protocol.Reason
+	Restarts    int
+	ErrCode     string
+	ErrMessage  string
+	Created     time.Time
+	Updated     time.Time
+}
+
+// List describes every stored download.
+func (m *Manager) List(ctx context.Context) ([]Info, error) {
+	recs, err := m.store.List(ctx)
+	if err != nil {
+		return nil, newError(CodeStorage, fmt.Errorf("list downloads: %w", err))
+	}
+	out := make([]Info, 0, len(recs))
+	for _, rec := range recs {
+		chunks, err := m.store.Chunks(ctx, rec.URL)
+		if err != nil {
+			return nil, newError(CodeStorage, fmt.Errorf("list chunks of %s: %w", rec.URL, err))
+		}
+		var ext protocol.Extents
+		for _, c := range chunks {
+			if c.Gen == rec.Gen {
+				ext.Add(c.Start, c.End())
+			}
+		}
+		info := Info{
+			URL: rec.URL, State: rec.State, Total: rec.Total, Received: ext.Len(),
+			Validators: rec.Validators, ContentType: rec.ContentType, Resumable: rec.Resumable, Reason: rec.Reason,
+			Restarts: rec.Restarts, ErrCode: rec.ErrCode, ErrMessage: rec.ErrMessage,
+			Created: time.UnixMilli(rec.Created), Updated: time.UnixMilli(rec.Updated),
+		}
+		if d, ok := m.Active(rec.URL); ok {
+			info.State = d.State()
+		} else if info.State == protocol.Running {
+			info.State = Interrupted
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// Remove cancels the download of url if it runs and deletes it and its
+// bytes from the store.
+func (m *Manager) Remove(ctx context.Context, url string) error {
+	if d, ok := m.Active(url); ok {
+		d.Cancel()
+		select {
+		case <-d.Done():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := m.store.Delete(ctx, url); err != nil {
+		return newError(CodeStorage, fmt.Errorf("remove %s: %w", url, err))
+	}
+	return nil
+}
+
+// storageCtx returns a context for one storage operation. It is not tied to
+// the download's context: a piece that has arrived is stored even when the
+// user pauses at that instant, and a stuck store cannot hang a download.
+func storageCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+// storageError classifies a store error.
+func storageError(what string, err error) *Error {
+	if errors.Is(err, store.ErrQuota) {
+		return newError(CodeQuota, fmt.Errorf("%s: %w", what, err))
+	}
+	return newError(CodeStorage, fmt.Errorf("%s: %w", what, err))
+}

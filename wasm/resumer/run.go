@@ -1,0 +1,465 @@
+package resumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/store"
+)
+
+// Limits that keep a misbehaving server from holding a download in a loop.
+const (
+	// maxRejects is how many contradicting responses in a row end the
+	// download with CodeBadResponse.
+	maxRejects = 3
+	// maxRestarts is how many times in a row the file may change under a
+	// download before it gives up: a file that changes on every request
+	// cannot be downloaded whole.
+	maxRestarts = 5
+)
+
+// errShortBody reports a body that ended before the bytes its response
+// announced.
+var errShortBody = errors.New("response body ended early")
+
+// run is one attempt at a download, from loading its record until it ends,
+// fails, or its context is canceled. It owns the record and the extents.
+type run struct {
+	d   *Download
+	st  store.Store
+	rec store.Record
+	ext protocol.Extents
+
+	attempt   int   // failures in a row without progress
+	highWater int64 // most bytes stored in this generation: progress means beating it
+	rejects   int   // contradicting responses in a row
+	restarts  int   // changes of the file in a row
+	inflight  int64 // bytes received but not yet stored
+	speed     speedMeter
+}
+
+func newRun(d *Download) *run { return &run{d: d, st: d.m.store} }
+
+// run drives the download; see the package doc for the protocol.
+func (r *run) run(ctx context.Context) (Result, error) {
+	if err := r.load(); err != nil {
+		return Result{}, err
+	}
+	if r.rec.State == protocol.Done && r.complete() {
+		return r.finish()
+	}
+	r.rec.State = protocol.Running
+	if err := r.save(); err != nil {
+		return Result{}, err
+	}
+	r.progress(true)
+	for {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		if r.complete() {
+			return r.finish()
+		}
+		// Bytes that cannot be proven to match later ones are dropped
+		// before asking again: the download starts over from byte 0.
+		if r.rec.Established && !r.rec.Resumable && r.ext.Len() > 0 {
+			if err := r.reset(false); err != nil {
+				return Result{}, err
+			}
+		}
+		req := r.nextRequest()
+		resp, err := r.d.m.platform.Fetch(ctx, r.fetchRequest(req))
+		if err != nil {
+			if ctx.Err() != nil {
+				return Result{}, ctx.Err()
+			}
+			if err := r.backoff(ctx, 0, newError(CodeNetwork, fmt.Errorf("fetch %s: %w", req.RangeHeader(), err))); err != nil {
+				return Result{}, err
+			}
+			continue
+		}
+		if err := r.handle(ctx, req, resp); err != nil {
+			return Result{}, err
+		}
+	}
+}
+
+// handle acts on one response. It returns nil to go on with the next request.
+func (r *run) handle(ctx context.Context, req protocol.Request, resp *Response) error {
+	dec := protocol.Decide(req, r.stored(), resp.Response, r.d.m.Now())
+	if dec.Action != protocol.Append && dec.Action != protocol.Adopt {
+		resp.Body.Close()
+	}
+	if dec.Action != protocol.Reject {
+		r.rejects = 0
+	}
+	switch dec.Action {
+	case protocol.Append:
+		if !r.rec.Established {
+			r.establish(dec, resp)
+			if err := r.save(); err != nil {
+				resp.Body.Close()
+				return err
+			}
+		}
+		return r.stream(ctx, resp.Body, dec.Start, dec.Start+dec.Length, dec.Length == protocol.UnknownSize)
+
+	case protocol.Adopt:
+		if r.rec.Established || r.ext.Len() > 0 {
+			if err := r.reset(dec.Changed); err != nil {
+				resp.Body.Close()
+				return err
+			}
+		}
+		r.establish(dec, resp)
+		if dec.Reason.Code == protocol.ReasonNoRanges {
+			r.rec.NoRanges = true
+		}
+		if err := r.save(); err != nil {
+			resp.Body.Close()
+			return err
+		}
+		return r.stream(ctx, resp.Body, 0, dec.Length, dec.Length == protocol.UnknownSize)
+
+	case protocol.Whole:
+		if err := r.reset(false); err != nil {
+			return err
+		}
+		r.rec.NoRanges = true
+		r.rec.Reason = dec.Reason
+		return r.save()
+
+	case protocol.Restart:
+		r.restarts++
+		if r.restarts > maxRestarts {
+			return newError(CodeBadResponse, fmt.Errorf("the file changed %d times in a row while downloading", r.restarts))
+		}
+		return r.reset(dec.Changed)
+
+	case protocol.Finish:
+		if !r.rec.Established {
+			r.establish(dec, resp)
+		}
+		r.rec.Total = dec.Total
+		return r.save()
+
+	case protocol.Retry:
+		var se *protocol.StatusError
+		errors.As(dec.Err, &se)
+		return r.backoff(ctx, dec.RetryAfter, &Error{Code: CodeHTTPStatus, Status: se.Status, Err: dec.Err})
+
+	case protocol.Reject:
+		r.rejects++
+		err := newError(CodeBadResponse, fmt.Errorf("%s: %w", req.RangeHeader(), dec.Err))
+		if r.rejects >= maxRejects {
+			return err
+		}
+		return r.backoff(ctx, 0, err)
+
+	default: // protocol.Fail
+		var se *protocol.StatusError
+		if errors.As(dec.Err, &se) {
+			return &Error{Code: CodeHTTPStatus, Status: se.Status, Err: dec.Err}
+		}
+		return newError(CodeBadResponse, dec.Err)
+	}
+}
+
+// load reads the record and the chunks, keeping only what can be trusted.
+func (r *run) load() error {
+	ctx, cancel := storageCtx()
+	defer cancel()
+	now := r.d.m.Now().UnixMilli()
+	rec, err := r.st.Get(ctx, r.d.url)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		rec = r.newRecord(now, 0)
+		if err := r.st.Reset(ctx, rec); err != nil {
+			return storageError("create record", err)
+		}
+	case err != nil:
+		return storageError("read record", err)
+	case rec.Schema != store.SchemaVersion || !rec.State.Valid():
+		// Written by another version, or damaged: start over rather than
+		// trust it.
+		rec = r.newRecord(now, rec.Gen+1)
+		if err := r.st.Reset(ctx, rec); err != nil {
+			return storageError("replace unreadable record", err)
+		}
+	}
+	r.rec = rec
+	chunks, err := r.st.Chunks(ctx, r.d.url)
+	if err != nil {
+		return storageError("read chunks", err)
+	}
+	for _, c := range chunks {
+		if c.Gen != rec.Gen || c.Data == nil || c.Data.Size() == 0 ||
+			(rec.Total != protocol.UnknownSize && c.End() > rec.Total) || !rec.Established {
+			// A chunk of an older generation, or one that cannot belong to
+			// this one: never join it.
+			if err := r.st.DeleteChunk(ctx, c.URL, c.Gen, c.Start); err != nil {
+				return storageError("drop stale chunk", err)
+			}
+			continue
+		}
+		r.ext.Add(c.Start, c.End())
+	}
+	r.highWater = r.ext.Len()
+	return nil
+}
+
+func (r *run) newRecord(now, gen int64) store.Record {
+	return store.Record{
+		URL: r.d.url, Schema: store.SchemaVersion, Gen: gen, Total: protocol.UnknownSize,
+		ChunkSize: r.d.opts.ChunkSize, State: protocol.Idle, Created: now, Updated: now,
+	}
+}
+
+// complete reports whether every byte of a known total is stored.
+func (r *run) complete() bool {
+	return r.rec.Established && r.rec.Total != protocol.UnknownSize && r.ext.Contains(0, r.rec.Total)
+}
+
+func (r *run) stored() protocol.Stored {
+	return protocol.Stored{Established: r.rec.Established, Validators: r.rec.Validators, Total: r.rec.Total, Bytes: r.ext.Len()}
+}
+
+// nextRequest plans the next request: the first missing span.
+func (r *run) nextRequest() protocol.Request {
+	if r.rec.NoRanges {
+		return protocol.Request{Whole: true, End: protocol.UnknownSize}
+	}
+	if !r.rec.Established {
+		return protocol.Request{Start: 0, End: protocol.UnknownSize}
+	}
+	hole := r.ext.Missing(r.rec.Total)[0]
+	req := protocol.Request{Start: hole.Start, End: hole.End}
+	if r.rec.Resumable {
+		req.IfRange, _ = r.rec.Validators.IfRange()
+	}
+	return req
+}
+
+func (r *run) fetchRequest(req protocol.Request) Request {
+	return Request{URL: r.d.url, Range: req.RangeHeader(), IfRange: req.IfRange}
+}
+
+// establish takes what a first (or adopted) response says about the file.
+func (r *run) establish(dec protocol.Decision, resp *Response) {
+	r.rec.Established = true
+	r.rec.Validators = dec.Validators
+	r.rec.Total = dec.Total
+	r.rec.Resumable, r.rec.Reason = dec.Resumable, dec.Reason
+	r.rec.ContentType = resp.ContentType
+	if r.rec.NoRanges && r.rec.Resumable {
+		// Ranges were found unusable earlier in this generation's history:
+		// whatever the validators, a request without Range cannot resume.
+		r.rec.Resumable = false
+		if r.rec.Reason.None() {
+			r.rec.Reason = protocol.Reason{Code: protocol.ReasonNoRanges, Text: "the server does not support byte ranges"}
+		}
+	}
+}
+
+// reset discards every stored byte and starts a new generation. changed
+// counts it as a restart caused by a change of the file.
+func (r *run) reset(changed bool) error {
+	ctx, cancel := storageCtx()
+	defer cancel()
+	r.rec.Gen++
+	if changed {
+		r.rec.Restarts++
+	}
+	r.rec.Established = false
+	r.rec.Validators = protocol.Validators{}
+	r.rec.Total = protocol.UnknownSize
+	r.rec.Resumable, r.rec.Reason = false, protocol.Reason{}
+	r.rec.Received = 0
+	r.rec.Updated = r.d.m.Now().UnixMilli()
+	r.ext = protocol.Extents{}
+	// highWater is kept: after a restart, progress means getting further
+	// than before, or a link that always drops halfway would loop for ever.
+	if err := r.st.Reset(ctx, r.rec); err != nil {
+		return storageError("discard stored bytes", err)
+	}
+	r.progress(true)
+	return nil
+}
+
+func (r *run) save() error {
+	ctx, cancel := storageCtx()
+	defer cancel()
+	r.rec.Received = r.ext.Len()
+	r.rec.Updated = r.d.m.Now().UnixMilli()
+	r.rec.ErrCode, r.rec.ErrMessage = "", ""
+	if err := r.st.Put(ctx, r.rec); err != nil {
+		return storageError("write record", err)
+	}
+	return nil
+}
+
+// stream stores the body piece by piece from byte pos. With open set, the
+// body's length is unknown and ends the file; otherwise it must reach end.
+func (r *run) stream(ctx context.Context, body Body, pos, end int64, open bool) error {
+	defer body.Close()
+	onData := func(n int64) {
+		r.inflight += n
+		r.speed.add(r.d.m.Now(), n)
+		r.progress(false)
+	}
+	for open || pos < end {
+		max := r.d.opts.ChunkSize
+		if !open {
+			max = min(max, end-pos)
+		}
+		piece, err := body.Read(ctx, max, r.d.opts.FlushInterval, onData)
+		r.inflight = 0
+		if piece != nil && piece.Size() > 0 {
+			if !open && pos+piece.Size() > end {
+				return newError(CodeBadResponse, fmt.Errorf("body longer than the %d bytes announced", end))
+			}
+			if serr := r.putChunk(pos, piece); serr != nil {
+				return serr
+			}
+			pos += piece.Size()
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			if open {
+				// The end of a body of unknown length is the end of the file.
+				r.rec.Total = pos
+				return r.save()
+			}
+			if pos < end {
+				return r.backoff(ctx, 0, newError(CodeNetwork, fmt.Errorf("at byte %d of %d: %w", pos, end, errShortBody)))
+			}
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
+			return r.backoff(ctx, 0, newError(CodeNetwork, fmt.Errorf("read body at byte %d: %w", pos, err)))
+		}
+	}
+	return nil
+}
+
+// putChunk stores one piece; the chunk's key is its progress.
+func (r *run) putChunk(pos int64, piece store.Blob) error {
+	ctx, cancel := storageCtx()
+	defer cancel()
+	if err := r.st.PutChunk(ctx, store.Chunk{URL: r.d.url, Gen: r.rec.Gen, Start: pos, Data: piece}); err != nil {
+		return storageError(fmt.Sprintf("store bytes %d-%d", pos, pos+piece.Size()-1), err)
+	}
+	r.ext.Add(pos, pos+piece.Size())
+	if n := r.ext.Len(); n > r.highWater {
+		r.highWater = n
+		r.attempt = 0
+		r.restarts = 0
+	}
+	r.progress(false)
+	return nil
+}
+
+// backoff waits before the next attempt after a failure, or returns the
+// failure when the policy gives up. A download that stores new bytes
+// between failures starts counting again, so a flaky link never ends a
+// download that is making progress.
+func (r *run) backoff(ctx context.Context, asked time.Duration, cause *Error) error {
+	r.attempt++
+	policy := r.d.opts.Retry
+	if policy.GiveUp(r.attempt) {
+		return cause
+	}
+	delay := policy.Delay(r.attempt, asked, r.d.m.Rand())
+	retryAt := r.d.m.Now().Add(delay)
+	r.d.report(true, func(p *Progress) {
+		p.Attempt, p.RetryAt, p.ErrCode, p.Err = r.attempt, retryAt, cause.Code, cause
+		p.Speed = 0
+	})
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r.d.report(true, func(p *Progress) { p.RetryAt = time.Time{} })
+	return nil
+}
+
+// finish checks that every byte is there, joins the chunks and records the
+// download as done.
+func (r *run) finish() (Result, error) {
+	ctx, cancel := storageCtx()
+	defer cancel()
+	chunks, err := r.st.Chunks(ctx, r.d.url)
+	if err != nil {
+		return Result{}, storageError("read chunks", err)
+	}
+	parts, err := joinable(chunks, r.rec.Gen, r.rec.Total)
+	if err != nil {
+		return Result{}, newError(CodeStorage, err)
+	}
+	blob, err := r.d.m.platform.Join(parts, r.rec.ContentType)
+	if err != nil {
+		return Result{}, newError(CodeStorage, fmt.Errorf("join %d chunks: %w", len(parts), err))
+	}
+	if blob.Size() != r.rec.Total {
+		return Result{}, newError(CodeStorage, fmt.Errorf("joined %d bytes, want %d", blob.Size(), r.rec.Total))
+	}
+	r.rec.State = protocol.Done
+	if err := r.save(); err != nil {
+		return Result{}, err
+	}
+	r.progress(true)
+	return Result{
+		URL: r.d.url, Blob: blob, Size: blob.Size(), ContentType: r.rec.ContentType,
+		Validators: r.rec.Validators, Resumable: r.rec.Resumable, Reason: r.rec.Reason, Restarts: r.rec.Restarts,
+	}, nil
+}
+
+// joinable returns the blobs that make up bytes [0, total) of generation
+// gen, trimming overlaps, or an error if a byte is missing.
+func joinable(chunks []store.Chunk, gen, total int64) ([]store.Blob, error) {
+	var parts []store.Blob
+	var at int64
+	for _, c := range chunks {
+		if c.Gen != gen || c.End() <= at {
+			continue
+		}
+		if c.Start > at {
+			break
+		}
+		end := min(c.End(), total)
+		if c.Start < at || end < c.End() {
+			parts = append(parts, c.Data.Slice(at-c.Start, end-c.Start))
+		} else {
+			parts = append(parts, c.Data)
+		}
+		at = end
+		if at == total {
+			break
+		}
+	}
+	if at != total {
+		return nil, fmt.Errorf("stored bytes end at %d of %d", at, total)
+	}
+	return parts, nil
+}
+
+// progress reports the current byte counts.
+func (r *run) progress(force bool) {
+	stored := r.ext.Len()
+	r.d.report(force, func(p *Progress) {
+		p.Stored, p.Received, p.Total = stored, stored+r.inflight, r.rec.Total
+		p.Validators, p.Resumable, p.Reason = r.rec.Validators, r.rec.Resumable, r.rec.Reason
+		p.Speed = r.speed.rate(r.d.m.Now())
+		if stored > 0 && r.attempt == 0 {
+			p.Attempt, p.ErrCode, p.Err = 0, "", nil
+		}
+	})
+}
