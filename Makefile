@@ -1,0 +1,61 @@
+# resumer: resumable, verified HTTP downloads in the browser (Go → WebAssembly).
+#
+#   make run     build the bundle and start the dev server with the demo
+#   make test    everything: format, vet, unit and fuzz seeds, wasm tests
+#                and browser tests in headless Chromium
+#   make fuzz    run every fuzz target for FUZZTIME each
+#   make build   the static bundle in build/web, for any web server
+
+GO       ?= go
+BUILD    := build
+WEB      := $(BUILD)/web
+TOOLS    := $(abspath $(BUILD)/tools)
+ADDR     ?= 127.0.0.1:8080
+FUZZTIME ?= 60s
+
+# Pinned so that a new release cannot change how wasm tests run under us.
+WASMBROWSERTEST := github.com/agnivade/wasmbrowsertest@v0.11.0
+
+.PHONY: build run test check deps tools test-native test-wasm fuzz clean
+
+build:
+	$(GO) run ./serve -build-only -web $(WEB)
+
+run: build
+	$(GO) run ./serve -addr $(ADDR) -data $(BUILD)/data -web $(WEB)
+
+test: deps tools check test-native test-wasm
+
+# deps installs what the browser tests need from Debian's packages.
+deps:
+	.ci/deps
+
+tools: $(TOOLS)/go_js_wasm_exec
+
+$(TOOLS)/go_js_wasm_exec:
+	GOBIN=$(TOOLS) $(GO) install $(WASMBROWSERTEST)
+	ln -sf wasmbrowsertest $(TOOLS)/go_js_wasm_exec
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./...
+	$(GO) mod tidy -diff
+
+test-native:
+	$(GO) test -count=1 -shuffle=on ./...
+
+test-wasm: tools
+	PATH=$(TOOLS):$$PATH GOOS=js GOARCH=wasm $(GO) test -count=1 ./wasm/...
+
+fuzz:
+	@for pkg in ./wasm/protocol; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BUILD)

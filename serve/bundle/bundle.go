@@ -1,0 +1,131 @@
+//go:build !js && !wasip1
+
+// Package bundle builds the static bundle a web server hosts: the demo page,
+// resumer.js, the WebAssembly module, a gzip copy of it, and the
+// wasm_exec.js of the same Go toolchain. `make build`, `go run ./serve
+// -build` and the browser tests all build it through Build.
+package bundle
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// ModulePath is the module whose root holds wasm/ and web/.
+const ModulePath = "github.com/go-resumer/resumer"
+
+// Root finds the module root at or above dir.
+func Root(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(b, []byte("module "+ModulePath+"\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("bundle: not inside the " + ModulePath + " module")
+		}
+		dir = parent
+	}
+}
+
+// Build writes the bundle of the module at root into out.
+func Build(ctx context.Context, root, out string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	wasm := filepath.Join(out, "resumer.wasm")
+	cmd := exec.CommandContext(ctx, goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./wasm/cmd/resumer")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if outb, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("bundle: go build: %w\n%s", err, outb)
+	}
+	if err := gzipFile(wasm); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	goroot, err := exec.CommandContext(ctx, goTool(), "env", "GOROOT").Output()
+	if err != nil {
+		return fmt.Errorf("bundle: go env GOROOT: %w", err)
+	}
+	// wasm_exec.js must come from the toolchain that built the module.
+	if err := copyFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"), filepath.Join(out, "wasm_exec.js")); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	entries, err := os.ReadDir(filepath.Join(root, "web"))
+	if err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	for _, e := range entries {
+		switch filepath.Ext(e.Name()) {
+		case ".html", ".js", ".css", ".svg", ".ico":
+			if err := copyFile(filepath.Join(root, "web", e.Name()), filepath.Join(out, e.Name())); err != nil {
+				return fmt.Errorf("bundle: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// goTool is the go command running this program's build, or go on PATH.
+func goTool() string {
+	if g := os.Getenv("GOROOT"); g != "" {
+		if p := filepath.Join(g, "bin", "go"); fileExists(p) {
+			return p
+		}
+	}
+	return "go"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}
+
+// gzipFile writes p.gz next to p; the dev server sends it with
+// Content-Encoding: gzip to clients that accept it.
+func gzipFile(p string) error {
+	in, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := p + ".gz.tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	zw, _ := gzip.NewWriterLevel(out, gzip.BestCompression)
+	_, err = io.Copy(zw, in)
+	if cerr := zw.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, p+".gz")
+}

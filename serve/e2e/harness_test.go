@@ -1,0 +1,300 @@
+//go:build !js && !wasip1
+
+// Package e2e holds the end-to-end tests: the real bundle (built from this
+// tree), the real dev server on a loopback port, and Debian's headless
+// Chromium, driven by chromedp. Every download's result is checked by the
+// SHA-256 of the finished Blob against the server's file, and every fault by
+// the server's own log.
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/go-resumer/resumer/serve/bundle"
+	"github.com/go-resumer/resumer/serve/chrome"
+	"github.com/go-resumer/resumer/serve/devserver"
+)
+
+// Files of the test server.
+const (
+	medium     = "medium.bin"
+	mediumSize = 8 << 20
+	small      = "small.bin"
+	smallSize  = 1 << 20
+)
+
+var env struct {
+	srv     *devserver.Server
+	base    string // http://127.0.0.1:port
+	browser context.Context
+}
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	tmp, err := os.MkdirTemp("", "resumer-e2e-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	root, err := bundle.Root(".")
+	if err != nil {
+		return 0, err
+	}
+	web := filepath.Join(tmp, "web")
+	if err := bundle.Build(ctx, root, web); err != nil {
+		return 0, err
+	}
+	// A blank page of the same origin for tests that use only the JS API.
+	if err := os.WriteFile(filepath.Join(web, "blank.html"), []byte("<!doctype html><title>blank</title>"), 0o644); err != nil {
+		return 0, err
+	}
+	srv, err := devserver.New(devserver.Config{
+		DataDir: filepath.Join(tmp, "data"), WebDir: web,
+		Samples: []devserver.Sample{{Name: medium, Size: mediumSize}, {Name: small, Size: smallSize}},
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	defer hs.Close()
+
+	bctx, stop, err := chrome.Start(ctx, filepath.Join(tmp, "profile"))
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
+	env.srv, env.base, env.browser = srv, "http://"+ln.Addr().String(), bctx
+	return m.Run(), nil
+}
+
+// page is one browser tab with the test harness loaded.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+	db  string
+}
+
+// harnessJS is the test side of the page: it drives the public JS API and
+// keeps what the tests poll.
+const harnessJS = `(() => {
+  if (window.T) return true;
+  const P = {}, D = {};
+  const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  window.T = {
+    P, D,
+    async load(db) {
+      const m = await import("/resumer.js");
+      window.R = await m.load({ dbName: db });
+      return true;
+    },
+    start(url, opts) {
+      const d = R.download(url, opts || {});
+      D[url] = d;
+      P[url] = { state: d.state, stored: 0, received: 0 };
+      d.addEventListener("progress", (p) => { Object.assign(P[url], { state: p.state, stored: p.stored, received: p.received, total: p.total }); });
+      d.done.then(() => { P[url].state = "done"; }, (e) => { P[url].state = "failed"; });
+      return true;
+    },
+    async finish(url) {
+      try {
+        const r = await D[url].done;
+        const sha = hex(await crypto.subtle.digest("SHA-256", await r.blob.arrayBuffer()));
+        return { sha, size: r.size, blobSize: r.blob.size, resumable: r.resumable, reason: r.reason,
+          reasonCode: r.reasonCode, restarts: r.restarts, etag: r.etag };
+      } catch (e) {
+        return { error: { code: e.code, status: e.status || 0, message: e.message, isError: e instanceof Error } };
+      }
+    },
+    // chunks counts the chunk records of every lane of the database.
+    async chunks(db) {
+      const idb = await new Promise((res, rej) => { const r = indexedDB.open(db); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+      const names = [...idb.objectStoreNames].filter((n) => n.startsWith("chunks"));
+      const tx = idb.transaction(names, "readonly");
+      const counts = await Promise.all(names.map((n) => new Promise((res) => { const r = tx.objectStore(n).count(); r.onsuccess = () => res(r.result); })));
+      idb.close();
+      return counts.reduce((a, b) => a + b, 0);
+    },
+  };
+  return true;
+})()`
+
+// newPage opens a tab on path and loads resumer with a database of its own.
+func newPage(t *testing.T, path string) *page {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(env.browser)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelT(); cancel() })
+	p := &page{t: t, ctx: ctx, db: "e2e-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())}
+	if err := chromedp.Do(ctx, chromedp.Navigate(env.base+path)); err != nil {
+		t.Fatalf("navigate: %v", err)
+	}
+	p.init()
+	return p
+}
+
+func (p *page) init() {
+	p.t.Helper()
+	eval[bool](p, harnessJS)
+	eval[bool](p, fmt.Sprintf("T.load(%q)", p.db))
+}
+
+func eval[T any](p *page, expr string) T {
+	p.t.Helper()
+	v, err := chrome.Eval[T](p.ctx, expr)
+	if err != nil {
+		p.t.Fatalf("evaluate %.80q: %v", expr, err)
+	}
+	return v
+}
+
+// reload reloads the tab: the running download dies with the page.
+func (p *page) reload() {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Reload()); err != nil {
+		p.t.Fatalf("reload: %v", err)
+	}
+	p.init()
+}
+
+func (p *page) start(url string, opts string) {
+	p.t.Helper()
+	if opts == "" {
+		opts = "{}"
+	}
+	eval[bool](p, fmt.Sprintf("T.start(%q, %s)", url, opts))
+}
+
+type progress struct {
+	State    string `json:"state"`
+	Stored   int64  `json:"stored"`
+	Received int64  `json:"received"`
+}
+
+// waitStored polls until the download of url has at least n bytes stored.
+func (p *page) waitStored(url string, n int64) progress {
+	p.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		pr := eval[progress](p, fmt.Sprintf("T.P[%q]", url))
+		if pr.Stored >= n {
+			return pr
+		}
+		if time.Now().After(deadline) || pr.State == "failed" || pr.State == "done" {
+			p.t.Fatalf("waiting for %d bytes stored: %+v", n, pr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type result struct {
+	SHA        string `json:"sha"`
+	Size       int64  `json:"size"`
+	BlobSize   int64  `json:"blobSize"`
+	Resumable  bool   `json:"resumable"`
+	Reason     string `json:"reason"`
+	ReasonCode string `json:"reasonCode"`
+	Restarts   int    `json:"restarts"`
+	ETag       string `json:"etag"`
+	Error      *struct {
+		Code    string `json:"code"`
+		Status  int    `json:"status"`
+		Message string `json:"message"`
+		IsError bool   `json:"isError"`
+	} `json:"error"`
+}
+
+func (p *page) finish(url string) result {
+	p.t.Helper()
+	return eval[result](p, fmt.Sprintf("T.finish(%q)", url))
+}
+
+type entry struct {
+	URL          string `json:"url"`
+	Size         *int64 `json:"size"`
+	Received     int64  `json:"received"`
+	State        string `json:"state"`
+	ETag         string `json:"etag"`
+	LastModified string `json:"lastModified"`
+	Resumable    bool   `json:"resumable"`
+	Reason       string `json:"reason"`
+}
+
+func (p *page) list() []entry {
+	p.t.Helper()
+	return eval[[]entry](p, "R.list()")
+}
+
+// fileSHA is the SHA-256 of a file as the server has it now.
+func fileSHA(t *testing.T, name string) string {
+	t.Helper()
+	path, err := env.srv.Path(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// url returns the absolute URL of a file with a query that names the test,
+// so that its log entries are its own.
+func url(t *testing.T, name, query string) string {
+	q := "t=" + strings.NewReplacer("/", "-").Replace(t.Name())
+	if query != "" {
+		q += "&" + query
+	}
+	return env.base + "/files/" + name + "?" + q
+}
+
+// gets returns the logged GETs of url, waiting until at least n are there.
+func gets(t *testing.T, u string, n int) []devserver.LogEntry {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var out []devserver.LogEntry
+		for _, e := range env.srv.Log() {
+			if e.Method == "GET" && env.base+e.Path+"?"+e.Query == u {
+				out = append(out, e)
+			}
+		}
+		if len(out) >= n {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests logged for %s, want %d", len(out), u, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

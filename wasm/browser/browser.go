@@ -1,0 +1,290 @@
+//go:build js && wasm
+
+// Package browser runs the resumer engine in a browser: a Platform on
+// fetch() and Blobs, and an IndexedDB store. Go programs compiled to
+// js/wasm use it through Open; web apps use the JS API in web/resumer.js,
+// which is built on the same code.
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/hack-pad/safejs"
+
+	"github.com/go-resumer/resumer/wasm/internal/jsutil"
+	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/store"
+	"github.com/go-resumer/resumer/wasm/store/idbstore"
+)
+
+// Open opens the IndexedDB database dbName and returns a Manager that
+// downloads with fetch() into it.
+func Open(ctx context.Context, dbName string) (*resumer.Manager, error) {
+	st, err := idbstore.Open(ctx, dbName)
+	if err != nil {
+		return nil, err
+	}
+	return resumer.NewManager(st, Platform{}), nil
+}
+
+// Platform is the resumer.Platform of the browser: fetch() for requests,
+// JS Blobs for bytes.
+type Platform struct{}
+
+var _ resumer.Platform = Platform{}
+
+// Fetch implements resumer.Fetcher with fetch(). It asks the HTTP cache to
+// stay out of the way (cache: "no-store"): a cache that stitches ranges of
+// its own would defeat the checks of every response.
+func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+	g := safejs.Global()
+	acCtor, err := g.Get("AbortController")
+	if err != nil {
+		return nil, err
+	}
+	ac, err := acCtor.New()
+	if err != nil {
+		return nil, err
+	}
+	signal, err := ac.Get("signal")
+	if err != nil {
+		return nil, err
+	}
+	headers := map[string]any{}
+	if req.Range != "" {
+		headers["Range"] = req.Range
+	}
+	if req.IfRange != "" {
+		headers["If-Range"] = req.IfRange
+	}
+	init, err := safejs.ValueOf(map[string]any{
+		"method": "GET", "headers": headers, "cache": "no-store", "mode": "cors",
+		"credentials": "same-origin", "redirect": "follow",
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := init.Set("signal", signal); err != nil {
+		return nil, err
+	}
+	p, err := g.Call("fetch", req.URL, init)
+	if err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	b := &body{ac: ac, closed: make(chan struct{}), length: protocol.UnknownSize}
+	go b.abortOn(ctx)
+	rv, err := jsutil.Await(ctx, p)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.resp = rv
+	h, err := rv.Get("headers")
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	header := func(name string) string {
+		v, err := h.Call("get", name)
+		if err != nil || v.IsNull() || v.IsUndefined() {
+			return ""
+		}
+		s, _ := v.String()
+		return s
+	}
+	status := 0
+	if sv, err := rv.Get("status"); err == nil {
+		status, _ = sv.Int()
+	}
+	typ := ""
+	if tv, err := rv.Get("type"); err == nil {
+		typ, _ = tv.String()
+	}
+	finalURL := req.URL
+	if uv, err := rv.Get("url"); err == nil {
+		if s, err := uv.String(); err == nil && s != "" {
+			finalURL = s
+		}
+	}
+	resp := &resumer.Response{
+		Response: protocol.Response{
+			Status: status, ContentRange: header("Content-Range"), ContentLength: header("Content-Length"),
+			ContentEncoding: header("Content-Encoding"), ContentType: header("Content-Type"), RetryAfter: header("Retry-After"),
+			Validators:  protocol.Validators{ETag: header("ETag"), LastModified: header("Last-Modified"), Date: header("Date")},
+			CrossOrigin: typ == "cors",
+		},
+		URL:  finalURL,
+		Body: b,
+	}
+	if resp.ContentEncoding == "" {
+		// With a Content-Encoding, Content-Length counts encoded bytes.
+		b.length = protocol.ParseContentLength(resp.ContentLength)
+	}
+	return resp, nil
+}
+
+// body reads a Response body in pieces without copying bytes into Go.
+type body struct {
+	ac       safejs.Value // the request's AbortController
+	resp     safejs.Value
+	reader   safejs.Value // set once streaming started
+	leftover safejs.Value // a Uint8Array tail not yet returned
+	length   int64        // bytes the body holds, UnknownSize if not known
+	read     int64        // bytes returned so far
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// abortOn aborts the request when ctx ends before the body is closed.
+func (b *body) abortOn(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		b.abort()
+	case <-b.closed:
+	}
+}
+
+func (b *body) abort() { _, _ = b.ac.Call("abort") }
+
+// Close implements resumer.Body.
+func (b *body) Close() {
+	b.closeOnce.Do(func() {
+		close(b.closed)
+		if b.length == protocol.UnknownSize || b.read < b.length {
+			b.abort()
+		}
+	})
+}
+
+// Read implements resumer.Body. A body that fits in one piece is taken with
+// Response.blob(), which keeps its bytes out of the JS heap altogether;
+// otherwise the stream is read and each piece becomes a Blob of the
+// Uint8Arrays that arrived.
+func (b *body) Read(ctx context.Context, max int64, flushAfter time.Duration, onData func(int64)) (store.Blob, error) {
+	if b.reader.IsUndefined() && b.read == 0 && b.length != protocol.UnknownSize && b.length <= max {
+		return b.readWhole(ctx, onData)
+	}
+	if b.reader.IsUndefined() {
+		stream, err := b.resp.Get("body")
+		if err != nil || stream.IsNull() {
+			return nil, io.EOF
+		}
+		if b.reader, err = stream.Call("getReader"); err != nil {
+			return nil, err
+		}
+	}
+	var parts []any
+	var n int64
+	var first time.Time
+	take := func(chunk safejs.Value, l int64) {
+		if n+l > max {
+			keep := max - n
+			head, _ := chunk.Call("subarray", 0, float64(keep))
+			b.leftover, _ = chunk.Call("subarray", float64(keep))
+			chunk, l = head, keep
+		}
+		parts = append(parts, safejs.Unsafe(chunk))
+		n += l
+		if first.IsZero() {
+			first = time.Now()
+		}
+		if onData != nil {
+			onData(l)
+		}
+	}
+	piece := func(err error) (store.Blob, error) {
+		b.read += n
+		if n == 0 {
+			return nil, err
+		}
+		blob, jerr := jsutil.JoinValues(parts, "", n)
+		if jerr != nil {
+			return nil, errors.Join(err, jerr)
+		}
+		return blob, err
+	}
+	if !b.leftover.IsUndefined() {
+		chunk := b.leftover
+		b.leftover = safejs.Undefined()
+		take(chunk, byteLength(chunk))
+	}
+	for n < max {
+		if flushAfter > 0 && n > 0 && time.Since(first) >= flushAfter {
+			break
+		}
+		p, err := b.reader.Call("read")
+		if err != nil {
+			return piece(err)
+		}
+		r, err := jsutil.Await(ctx, p)
+		if err != nil {
+			return piece(err)
+		}
+		if done, _ := r.Get("done"); truthy(done) {
+			return piece(io.EOF)
+		}
+		chunk, err := r.Get("value")
+		if err != nil {
+			return piece(err)
+		}
+		take(chunk, byteLength(chunk))
+	}
+	return piece(nil)
+}
+
+func (b *body) readWhole(ctx context.Context, onData func(int64)) (store.Blob, error) {
+	p, err := b.resp.Call("blob")
+	if err != nil {
+		return nil, err
+	}
+	v, err := jsutil.Await(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	blob, err := jsutil.WrapBlob(v)
+	if err != nil {
+		return nil, err
+	}
+	b.read = blob.N
+	if onData != nil {
+		onData(blob.N)
+	}
+	return blob, io.EOF
+}
+
+func byteLength(v safejs.Value) int64 {
+	l, err := v.Get("byteLength")
+	if err != nil {
+		return 0
+	}
+	f, _ := l.Float()
+	return int64(f)
+}
+
+func truthy(v safejs.Value) bool {
+	t, _ := v.Truthy()
+	return t
+}
+
+// Join implements resumer.Platform: new Blob(parts) references the parts'
+// bytes, it does not copy them.
+func (Platform) Join(parts []store.Blob, contentType string) (store.Blob, error) {
+	vals := make([]any, len(parts))
+	var n int64
+	for i, p := range parts {
+		b, ok := p.(jsutil.Blob)
+		if !ok {
+			return nil, fmt.Errorf("join: part %d is a %T, not a JS Blob", i, p)
+		}
+		vals[i] = safejs.Unsafe(b.V)
+		n += b.N
+	}
+	return jsutil.JoinValues(vals, contentType, n)
+}

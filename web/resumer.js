@@ -1,0 +1,287 @@
+// resumer.js — resumable, verified HTTP downloads in the browser.
+//
+//   import { load } from "./resumer.js";
+//   const resumer = await load();
+//   const dl = resumer.download("https://example.com/big.iso");
+//   dl.onprogress = ({ received, total }) => console.log(received, total);
+//   const { blob, resumable, reason } = await dl.done;
+//
+// The work happens in a Go WebAssembly module (resumer.wasm, loaded with the
+// wasm_exec.js of the same Go toolchain, both next to this file). This
+// module only wraps it in a JavaScript API.
+
+const WASM_URL = new URL("./resumer.wasm", import.meta.url);
+const EXEC_URL = new URL("./wasm_exec.js", import.meta.url);
+
+/**
+ * Error codes a download can fail with (Error.code):
+ * - "network": the connection failed and retrying did not help;
+ * - "http-status": the server answered 404, 403, … (Error.status has it),
+ *   or kept answering 5xx/429 past the retries;
+ * - "bad-response": the server's answers contradict the requests;
+ *   nothing inconsistent was stored;
+ * - "quota-exceeded": the browser's storage is full;
+ * - "aborted": the download was canceled;
+ * - "storage": IndexedDB failed for another reason;
+ * - "invalid-argument": a bad URL or option;
+ * - "unsupported": this browser lacks WebAssembly, IndexedDB or fetch.
+ */
+export const ErrorCodes = Object.freeze([
+  "network", "http-status", "bad-response", "quota-exceeded", "aborted",
+  "storage", "invalid-argument", "unsupported",
+]);
+
+/** The error type of every rejection: an Error with a stable `code`. */
+export class ResumerError extends Error {
+  constructor(code, message, status = 0) {
+    super(`resumer: ${message}`);
+    this.name = "ResumerError";
+    this.code = code;
+    if (status) this.status = status;
+  }
+}
+
+function toError(o) {
+  if (o instanceof ResumerError) return o;
+  if (o && typeof o === "object" && typeof o.code === "string") {
+    return new ResumerError(o.code, o.message || o.code, o.status || 0);
+  }
+  return new ResumerError("storage", String(o && o.message ? o.message : o));
+}
+
+/** Reports whether this browser has what resumer needs. */
+export function isSupported() {
+  return typeof WebAssembly === "object" && typeof indexedDB === "object" && indexedDB !== null &&
+    typeof fetch === "function" && typeof ReadableStream === "function";
+}
+
+let bridgePromise = null;
+
+// bridge loads the WebAssembly module once per page and returns the object
+// it exports.
+function bridge() {
+  if (!bridgePromise) {
+    bridgePromise = startWasm().catch((err) => {
+      bridgePromise = null;
+      throw err;
+    });
+  }
+  return bridgePromise;
+}
+
+async function startWasm() {
+  if (!isSupported()) {
+    throw new ResumerError("unsupported", "this browser lacks WebAssembly, IndexedDB or fetch");
+  }
+  if (typeof globalThis.Go !== "function") {
+    await import(EXEC_URL.href);
+  }
+  const go = new globalThis.Go();
+  const hook = `__resumerReady_${Math.random().toString(36).slice(2)}`;
+  const ready = new Promise((resolve) => { globalThis[hook] = resolve; });
+  go.env = { RESUMER_HOOK: hook };
+  let instance;
+  try {
+    ({ instance } = await WebAssembly.instantiateStreaming(fetch(WASM_URL), go.importObject));
+  } catch (err) {
+    // Servers that do not send Content-Type: application/wasm.
+    const resp = await fetch(WASM_URL);
+    if (!resp.ok) throw new ResumerError("unsupported", `cannot load ${WASM_URL}: HTTP ${resp.status}`);
+    ({ instance } = await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject));
+  }
+  go.run(instance).then(() => { bridgePromise = null; });
+  try {
+    return await ready;
+  } finally {
+    delete globalThis[hook];
+  }
+}
+
+/**
+ * Loads resumer and opens its IndexedDB database.
+ * @param {{dbName?: string}} [options] dbName defaults to "resumer".
+ * @returns {Promise<Resumer>}
+ */
+export async function load(options = {}) {
+  const api = await bridge();
+  const dbName = options.dbName ?? "resumer";
+  let handle;
+  try {
+    handle = await api.open(dbName);
+  } catch (e) {
+    throw toError(e);
+  }
+  return new Resumer(api, handle, dbName);
+}
+
+function absolute(url) {
+  const base = globalThis.location ? globalThis.location.href : undefined;
+  return new URL(String(url), base).href;
+}
+
+/** A resumer bound to one IndexedDB database. Create it with load(). */
+export class Resumer {
+  #api;
+  #handle;
+  #active = new Map(); // absolute URL → running Download
+
+  constructor(api, handle, dbName) {
+    this.#api = api;
+    this.#handle = handle;
+    this.dbName = dbName;
+  }
+
+  /**
+   * Starts, or resumes, the download of url. A URL with a stored partial
+   * download resumes from its stored bytes, also after a reload or a browser
+   * restart; a URL already downloading in this page returns the running
+   * Download.
+   * @param {string} url
+   * @param {{chunkSize?: number, flushIntervalMs?: number,
+   *          retry?: {baseMs?: number, maxMs?: number, attempts?: number, jitter?: number}}} [options]
+   * @returns {Download}
+   */
+  download(url, options = {}) {
+    let abs;
+    try {
+      abs = absolute(url);
+    } catch {
+      return Download.failed(String(url), new ResumerError("invalid-argument", `not a valid URL: ${url}`));
+    }
+    const running = this.#active.get(abs);
+    if (running) {
+      running.resume();
+      return running;
+    }
+    const dl = new Download(this.#api, abs, () => this.#active.delete(abs));
+    const id = this.#api.download(this.#handle, abs, options, (type, detail) => dl._event(type, detail));
+    if (typeof id !== "number") {
+      dl._event("error", id.error);
+      return dl;
+    }
+    dl._id = id;
+    this.#active.set(abs, dl);
+    return dl;
+  }
+
+  /**
+   * Lists every stored download: {url, size, received, etag, lastModified,
+   * resumable, reason, reasonCode, state, restarts, contentType, errorCode,
+   * errorMessage, created, updated}. state is "idle", "running", "paused",
+   * "done", "failed", or "interrupted" (running when its tab went away).
+   * size is null while unknown.
+   */
+  async list() {
+    try {
+      return await this.#api.list(this.#handle);
+    } catch (e) {
+      throw toError(e);
+    }
+  }
+
+  /** Deletes a download and its stored bytes, canceling it if it runs. */
+  async remove(url) {
+    try {
+      await this.#api.remove(this.#handle, absolute(url));
+    } catch (e) {
+      throw toError(e);
+    }
+  }
+}
+
+/** The event a Download dispatches; it carries the progress fields. */
+export class DownloadEvent extends Event {
+  constructor(type, detail) {
+    super(type);
+    Object.assign(this, detail);
+  }
+}
+
+/**
+ * One download. Events: "progress" ({state, received, stored, total, speed,
+ * attempt, retryAt, errorCode, errorMessage}), "statechange" (same fields),
+ * "done" (the Result), "error" ({error}).
+ */
+export class Download extends EventTarget {
+  #api;
+  #onEnd;
+  #resolve;
+  #reject;
+
+  constructor(api, url, onEnd) {
+    super();
+    this.#api = api;
+    this.#onEnd = onEnd;
+    this._id = 0;
+    /** The absolute URL. */
+    this.url = url;
+    /** "idle", "running", "paused", "done", "failed" or "canceled". */
+    this.state = "idle";
+    /** The latest progress: {received, stored, total, speed, attempt, retryAt}. */
+    this.progress = { received: 0, stored: 0, total: null, speed: 0, attempt: 0, retryAt: null };
+    /** Called with each progress event, like addEventListener("progress"). */
+    this.onprogress = null;
+    /**
+     * Resolves with the Result: {blob, size, url, contentType, etag,
+     * lastModified, resumable, reason, reasonCode, restarts}; rejects with a
+     * ResumerError.
+     */
+    this.done = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // A failure is also an "error" event; an app that only listens to
+    // events should not see an unhandled rejection.
+    this.done.catch(() => {});
+  }
+
+  static failed(url, err) {
+    const dl = new Download(null, url, () => {});
+    dl._event("error", err);
+    return dl;
+  }
+
+  /** Stops the transfer, keeping every byte received so far. */
+  pause() {
+    if (this._id) this.#api.pause(this._id);
+  }
+
+  /** Continues a paused download. */
+  resume() {
+    if (this._id) this.#api.resume(this._id);
+  }
+
+  /** Stops the download and deletes its stored bytes; done rejects with "aborted". */
+  cancel() {
+    if (this._id) this.#api.cancel(this._id);
+  }
+
+  _event(type, detail) {
+    switch (type) {
+      case "progress": {
+        const changed = detail.state !== this.state;
+        this.state = detail.state;
+        this.progress = detail;
+        if (changed) this.dispatchEvent(new DownloadEvent("statechange", detail));
+        const ev = new DownloadEvent("progress", detail);
+        this.dispatchEvent(ev);
+        if (typeof this.onprogress === "function") this.onprogress(ev);
+        break;
+      }
+      case "done":
+        this.state = "done";
+        this.#onEnd();
+        this.#resolve(detail);
+        this.dispatchEvent(new DownloadEvent("done", detail));
+        break;
+      case "error": {
+        const err = toError(detail);
+        this.state = err.code === "aborted" ? "canceled" : "failed";
+        this.#onEnd();
+        this.#reject(err);
+        this.dispatchEvent(new DownloadEvent("error", { error: err }));
+        break;
+      }
+    }
+  }
+}
