@@ -1,0 +1,54 @@
+//go:build !js && !wasip1
+
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/go-resumer/resumer/serve/chrome"
+)
+
+// TestBrowserRestartResumes closes the whole browser in the middle of a
+// download and starts it again on the same profile: the download continues
+// from the bytes IndexedDB kept.
+func TestBrowserRestartResumes(t *testing.T) {
+	profile := t.TempDir()
+	u := url(t, medium, rate)
+	open := func() (*page, context.CancelFunc) {
+		bctx, stop, err := chrome.Start(context.Background(), profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &page{t: t, ctx: bctx, db: "restart"}
+		if err := chromedp.Do(bctx, chromedp.Navigate(env.base+"/blank.html")); err != nil {
+			stop()
+			t.Fatal(err)
+		}
+		p.init()
+		return p, stop
+	}
+
+	p, stop := open()
+	p.start(u, slowOpts)
+	seen := p.waitStored(u, mediumSize*4/10)
+	stop() // the browser process ends
+
+	p, stop = open()
+	defer stop()
+	l := p.list()
+	if len(l) != 1 || l[0].Received < seen.Stored || l[0].State != "interrupted" {
+		t.Fatalf("after the restart, list() = %+v; want the interrupted download with at least %d bytes", l, seen.Stored)
+	}
+	p.start(u, slowOpts)
+	r := p.finish(u)
+	if r.Error != nil || r.SHA != fileSHA(t, medium) {
+		t.Fatalf("result %+v, want sha %s", r, fileSHA(t, medium))
+	}
+	g := gets(t, u, 2)
+	if g[1].Start != l[0].Received || g[1].IfRange == "" {
+		t.Fatalf("resumed with %+v, want from %d with If-Range", g[1], l[0].Received)
+	}
+}
