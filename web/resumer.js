@@ -24,11 +24,12 @@ const EXEC_URL = new URL("./wasm_exec.js", import.meta.url);
  * - "aborted": the download was canceled;
  * - "storage": IndexedDB failed for another reason;
  * - "invalid-argument": a bad URL or option;
+ * - "locked-elsewhere": remove() of a download another tab is writing;
  * - "unsupported": this browser lacks WebAssembly, IndexedDB or fetch.
  */
 export const ErrorCodes = Object.freeze([
   "network", "http-status", "bad-response", "quota-exceeded", "aborted",
-  "storage", "invalid-argument", "unsupported",
+  "storage", "invalid-argument", "locked-elsewhere", "unsupported",
 ]);
 
 /** The error type of every rejection: an Error with a stable `code`. */
@@ -124,11 +125,40 @@ export class Resumer {
   #api;
   #handle;
   #active = new Map(); // absolute URL → running Download
+  #channel = null;
 
   constructor(api, handle, dbName) {
     this.#api = api;
     this.#handle = handle;
     this.dbName = dbName;
+    /**
+     * Resolves to whether the browser made this origin's storage persistent
+     * (navigator.storage.persist(), asked at the first download so that a
+     * browser that prompts does so when the user acts), false where the
+     * browser cannot.
+     */
+    this.persisted = null;
+    // Only one tab writes a download (Web Locks); the others wait in state
+    // "locked-elsewhere" and show the writer's progress, which every tab
+    // posts on this channel.
+    if (typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(`resumer:${dbName}`);
+      this.#channel.onmessage = (ev) => {
+        const { url, detail } = ev.data || {};
+        const dl = this.#active.get(url);
+        if (dl && dl.state === "locked-elsewhere") {
+          dl._event("progress", { ...detail, state: "locked-elsewhere", elsewhere: detail.state });
+        }
+      };
+    }
+  }
+
+  #askPersist() {
+    if (this.persisted) return;
+    const storage = globalThis.navigator && navigator.storage;
+    this.persisted = storage && typeof storage.persist === "function"
+      ? storage.persist().catch(() => false)
+      : Promise.resolve(false);
   }
 
   /**
@@ -153,8 +183,14 @@ export class Resumer {
       running.resume();
       return running;
     }
+    this.#askPersist();
     const dl = new Download(this.#api, abs, () => this.#active.delete(abs));
-    const id = this.#api.download(this.#handle, abs, options, (type, detail) => dl._event(type, detail));
+    const id = this.#api.download(this.#handle, abs, options, (type, detail) => {
+      if (type === "progress" && detail.state !== "locked-elsewhere" && this.#channel) {
+        this.#channel.postMessage({ url: abs, detail });
+      }
+      dl._event(type, detail);
+    });
     if (typeof id !== "number") {
       dl._event("error", id.error);
       return dl;
@@ -168,8 +204,9 @@ export class Resumer {
    * Lists every stored download: {url, size, received, etag, lastModified,
    * resumable, reason, reasonCode, state, restarts, contentType, errorCode,
    * errorMessage, created, updated}. state is "idle", "running", "paused",
-   * "done", "failed", or "interrupted" (running when its tab went away).
-   * size is null while unknown.
+   * "done", "failed", "locked-elsewhere" (another tab writes it) or
+   * "interrupted" (running when its tab went away). size is null while
+   * unknown.
    */
   async list() {
     try {
@@ -179,7 +216,10 @@ export class Resumer {
     }
   }
 
-  /** Deletes a download and its stored bytes, canceling it if it runs. */
+  /**
+   * Deletes a download and its stored bytes, canceling it if it runs here.
+   * Rejects with "locked-elsewhere" if another tab is writing it.
+   */
   async remove(url) {
     try {
       await this.#api.remove(this.#handle, absolute(url));
@@ -215,7 +255,7 @@ export class Download extends EventTarget {
     this._id = 0;
     /** The absolute URL. */
     this.url = url;
-    /** "idle", "running", "paused", "done", "failed" or "canceled". */
+    /** "idle", "running", "paused", "locked-elsewhere", "done", "failed" or "canceled". */
     this.state = "idle";
     /** The latest progress: {received, stored, total, speed, attempt, retryAt}. */
     this.progress = { received: 0, stored: 0, total: null, speed: 0, attempt: 0, retryAt: null };

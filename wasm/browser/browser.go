@@ -30,7 +30,9 @@ func Open(ctx context.Context, dbName string) (*resumer.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resumer.NewManager(st, Platform{}), nil
+	m := resumer.NewManager(st, Platform{})
+	m.Namespace = dbName
+	return m, nil
 }
 
 // Platform is the resumer.Platform of the browser: fetch() for requests,

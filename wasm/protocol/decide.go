@@ -281,6 +281,9 @@ func partialReason(resp Response) Reason {
 
 // adopt builds an Adopt decision for a body that starts at byte 0.
 func adopt(resp Response, length, total int64, changed bool, reason Reason) Decision {
+	if reason.None() && total == UnknownSize {
+		reason = Reason{ReasonUnknownLength, "the server did not say how long the file is"}
+	}
 	return Decision{Action: Adopt, Start: 0, Length: length, Total: total, Validators: resp.Validators,
 		Changed: changed, Resumable: reason.None(), Reason: reason}
 }

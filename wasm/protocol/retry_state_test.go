@@ -52,6 +52,14 @@ func TestStateMachine(t *testing.T) {
 		{Paused, EvFinish, Paused, false},
 		{Canceled, EvStart, Canceled, false},
 		{Running, EvStart, Running, false},
+		{Idle, EvWait, LockedElsewhere, true},
+		{Paused, EvWait, LockedElsewhere, true},
+		{LockedElsewhere, EvStart, Running, true},
+		{LockedElsewhere, EvPause, Paused, true},
+		{LockedElsewhere, EvCancel, Canceled, true},
+		{LockedElsewhere, EvFinish, LockedElsewhere, false},
+		{Running, EvWait, Running, false},
+		{Paused, EvStart, Paused, false},
 	}
 	for _, tt := range tests {
 		got, err := tt.from.Next(tt.ev)
@@ -62,7 +70,7 @@ func TestStateMachine(t *testing.T) {
 			t.Errorf("error %v is not ErrTransition", err)
 		}
 	}
-	if !Done.Terminal() || Paused.Terminal() || !Failed.Valid() || State("zombie").Valid() {
+	if !Done.Terminal() || Paused.Terminal() || !Failed.Valid() || !LockedElsewhere.Valid() || State("zombie").Valid() {
 		t.Error("Terminal or Valid wrong")
 	}
 }

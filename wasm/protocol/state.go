@@ -5,10 +5,11 @@ import "errors"
 // State is where a download is in its life.
 //
 //	idle ──start──▶ running ──finish──▶ done
-//	                 │  ▲  └──fail────▶ failed ──resume──▶ running
-//	           pause │  │ resume
-//	                 ▼  │
-//	                paused
+//	 │               │  ▲  └──fail────▶ failed ──resume──▶ running
+//	 │         pause │  │ resume
+//	 │               ▼  │
+//	 └──wait──▶ locked-elsewhere ◀──wait── paused
+//	            (another tab writes it; start when it lets go)
 //
 // cancel leads from every state to canceled, which is not stored.
 type State string
@@ -21,6 +22,9 @@ const (
 	Done     State = "done"
 	Failed   State = "failed"
 	Canceled State = "canceled"
+	// LockedElsewhere: another tab is writing this download; this one
+	// waits for it to finish or close.
+	LockedElsewhere State = "locked-elsewhere"
 )
 
 // Event is something that moves a download from one state to another.
@@ -34,6 +38,7 @@ const (
 	EvFinish Event = "finish"
 	EvFail   Event = "fail"
 	EvCancel Event = "cancel"
+	EvWait   Event = "wait"
 )
 
 // ErrTransition reports an event that does not apply in the current state.
@@ -41,11 +46,12 @@ var ErrTransition = errors.New("invalid state transition")
 
 // transitions lists every allowed (state, event) pair and where it leads.
 var transitions = map[State]map[Event]State{
-	Idle:    {EvStart: Running, EvPause: Paused, EvCancel: Canceled},
-	Running: {EvPause: Paused, EvFinish: Done, EvFail: Failed, EvCancel: Canceled},
-	Paused:  {EvStart: Running, EvResume: Running, EvCancel: Canceled, EvFail: Failed},
-	Failed:  {EvStart: Running, EvResume: Running, EvCancel: Canceled},
-	Done:    {EvCancel: Canceled},
+	Idle:            {EvStart: Running, EvPause: Paused, EvWait: LockedElsewhere, EvCancel: Canceled, EvFail: Failed},
+	Running:         {EvPause: Paused, EvFinish: Done, EvFail: Failed, EvCancel: Canceled},
+	Paused:          {EvResume: Running, EvWait: LockedElsewhere, EvCancel: Canceled, EvFail: Failed},
+	LockedElsewhere: {EvStart: Running, EvPause: Paused, EvCancel: Canceled, EvFail: Failed},
+	Failed:          {EvResume: Running, EvCancel: Canceled},
+	Done:            {EvCancel: Canceled},
 }
 
 // Next returns the state that ev leads to from s, or ErrTransition.

@@ -3,6 +3,7 @@ package resumer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -75,7 +76,9 @@ func (d *Download) Pause() { d.request(protocol.Paused) }
 func (d *Download) Resume() { d.request(protocol.Running) }
 
 // Cancel stops the download and deletes its stored bytes; Wait then
-// returns an error with CodeAborted.
+// returns an error with CodeAborted. A download that another tab is
+// writing (state locked-elsewhere) only stops waiting: its bytes are that
+// tab's.
 func (d *Download) Cancel() { d.request(protocol.Canceled) }
 
 func (d *Download) request(want protocol.State) {
@@ -94,6 +97,12 @@ func (d *Download) request(want protocol.State) {
 	}
 }
 
+func (d *Download) wanted() protocol.State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.want
+}
+
 // Done is closed when the download has ended: finished, failed or canceled.
 func (d *Download) Done() <-chan struct{} { return d.done }
 
@@ -108,47 +117,70 @@ func (d *Download) Wait(ctx context.Context) (Result, error) {
 	}
 }
 
+// quotaRecheck is how often a download paused by a full storage looks
+// whether space was freed.
+var quotaRecheck = 5 * time.Second
+
 // loop runs the download until it ends, following what the user asks.
 func (d *Download) loop() {
 	defer d.m.forget(d)
+	var release func()
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	for {
-		d.mu.Lock()
-		want := d.want
-		if want == protocol.Paused {
-			d.mu.Unlock()
+		switch d.wanted() {
+		case protocol.Paused:
 			d.settlePaused(nil)
 			<-d.wake
 			continue
-		}
-		if want == protocol.Canceled {
-			d.mu.Unlock()
-			d.end(Result{}, d.cancelled())
+		case protocol.Canceled:
+			d.end(Result{}, d.cancelled(release != nil || d.m.locker() == nil))
 			return
 		}
+		if release == nil {
+			rel, err := d.lock()
+			if err != nil {
+				if d.wanted() != protocol.Running {
+					continue // paused or canceled while waiting
+				}
+				d.end(Result{}, err)
+				return
+			}
+			release = rel
+		}
 		ctx, cancel := context.WithCancel(context.Background())
+		d.mu.Lock()
 		d.stopRun = cancel
+		want := d.want
 		d.mu.Unlock()
-
-		d.setState(protocol.Running, nil)
+		if want != protocol.Running {
+			cancel()
+			continue
+		}
+		d.fire(protocol.EvStart, protocol.EvResume, nil)
 		res, err := newRun(d).run(ctx)
 		stopped := ctx.Err() != nil
 		cancel()
+		var qe *QuotaError
 		switch {
 		case err == nil:
 			d.end(res, nil)
 			return
 		case stopped:
 			// Paused or canceled by the user: the loop looks at want.
-		case CodeOf(err) == CodeQuota:
-			// Storage is full: keep every stored byte and wait for the
-			// user (or the app) to free space and resume.
+		case CodeOf(err) == CodeQuota && !errors.As(err, &qe):
+			// Storage filled up mid-download: keep every stored byte,
+			// pause, and resume when space is freed or when asked.
 			d.mu.Lock()
 			if d.want == protocol.Running {
 				d.want = protocol.Paused
 			}
 			d.mu.Unlock()
 			d.settlePaused(err)
-			<-d.wake
+			d.waitForSpace()
 		default:
 			d.end(Result{}, err)
 			return
@@ -156,9 +188,84 @@ func (d *Download) loop() {
 	}
 }
 
-// cancelled deletes the download's stored bytes and returns the error that
-// Wait reports.
-func (d *Download) cancelled() error {
+// fire moves the state machine with the first of evs that applies.
+func (d *Download) fire(ev, alt protocol.Event, cause error) {
+	d.mu.Lock()
+	to, err := d.state.Next(ev)
+	if err != nil && alt != "" {
+		to, err = d.state.Next(alt)
+	}
+	d.mu.Unlock()
+	if err == nil {
+		d.setState(to, cause)
+	}
+}
+
+// lock takes the download's lock for this tab. If another tab holds it, the
+// download waits in state locked-elsewhere until it is free, or until the
+// user pauses or cancels.
+func (d *Download) lock() (func(), error) {
+	l := d.m.locker()
+	if l == nil {
+		return func() {}, nil
+	}
+	name := "resumer:" + d.m.Namespace + ":" + d.url
+	release, ok, err := l.Lock(context.Background(), name, false)
+	if err != nil {
+		return nil, newError(CodeStorage, fmt.Errorf("lock %s: %w", d.url, err))
+	}
+	if ok {
+		return release, nil
+	}
+	d.fire(protocol.EvWait, "", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	d.mu.Lock()
+	d.stopRun = cancel
+	d.mu.Unlock()
+	defer cancel()
+	release, ok, err = l.Lock(ctx, name, true)
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
+		return nil, newError(CodeStorage, fmt.Errorf("wait for the lock of %s: %w", d.url, err))
+	case !ok:
+		return nil, newError(CodeStorage, fmt.Errorf("lock of %s not granted", d.url))
+	}
+	return release, nil
+}
+
+// waitForSpace waits, after a pause for a full storage, until the user
+// resumes or cancels, or until the storage has room again.
+func (d *Download) waitForSpace() {
+	est, _ := d.m.platform.(Estimator)
+	t := time.NewTicker(quotaRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.wake:
+			return
+		case <-t.C:
+		}
+		if est == nil {
+			continue
+		}
+		ctx, cancel := storageCtx()
+		free, ok, err := est.Free(ctx)
+		cancel()
+		if err == nil && ok && free >= d.opts.ChunkSize*2 {
+			d.request(protocol.Running)
+			return
+		}
+	}
+}
+
+// cancelled deletes the download's stored bytes, if this tab owns them, and
+// returns the error that Wait reports.
+func (d *Download) cancelled(owner bool) error {
+	if !owner {
+		return newError(CodeAborted, ErrCanceled)
+	}
 	ctx, cancel := storageCtx()
 	defer cancel()
 	if err := d.m.store.Delete(ctx, d.url); err != nil {
@@ -169,15 +276,18 @@ func (d *Download) cancelled() error {
 
 // settlePaused records the paused state, with the error that caused it.
 func (d *Download) settlePaused(cause error) {
+	if d.State() == protocol.Paused {
+		return
+	}
 	ctx, cancel := storageCtx()
 	defer cancel()
-	if rec, err := d.m.store.Get(ctx, d.url); err == nil {
+	if rec, err := d.m.store.Get(ctx, d.url); err == nil && d.State() != protocol.LockedElsewhere {
 		rec.State = protocol.Paused
 		rec.ErrCode, rec.ErrMessage = CodeOf(cause), errMessage(cause)
 		rec.Updated = d.m.Now().UnixMilli()
 		_ = d.m.store.Put(ctx, rec) // best effort: the chunks are the truth
 	}
-	d.setState(protocol.Paused, cause)
+	d.fire(protocol.EvPause, "", cause)
 }
 
 func errMessage(err error) string {
@@ -189,12 +299,12 @@ func errMessage(err error) string {
 
 // end settles the download for good.
 func (d *Download) end(res Result, err error) {
-	state := protocol.Done
+	ev := protocol.EvFinish
 	switch {
 	case CodeOf(err) == CodeAborted:
-		state = protocol.Canceled
+		ev = protocol.EvCancel
 	case err != nil:
-		state = protocol.Failed
+		ev = protocol.EvFail
 		ctx, cancel := storageCtx()
 		if rec, gerr := d.m.store.Get(ctx, d.url); gerr == nil {
 			rec.State, rec.ErrCode, rec.ErrMessage = protocol.Failed, CodeOf(err), err.Error()
@@ -206,7 +316,7 @@ func (d *Download) end(res Result, err error) {
 	d.mu.Lock()
 	d.result, d.err = res, err
 	d.mu.Unlock()
-	d.setState(state, err)
+	d.fire(ev, "", err)
 	close(d.done)
 }
 

@@ -56,7 +56,7 @@ func (f *fixture) manager() *resumer.Manager {
 }
 
 // fast retries keep fault tests short.
-var fast = resumer.Options{ChunkSize: 64 << 10, Retry: protocol.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}}
+var fast = resumer.Options{ChunkSize: 64 << 10, Retry: protocol.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond, Attempts: 4}}
 
 func (f *fixture) sha() [32]byte {
 	f.t.Helper()

@@ -23,10 +23,23 @@ const (
 	CodeStorage = "storage"
 	// CodeInvalid: a bad argument (URL, options).
 	CodeInvalid = "invalid-argument"
+	// CodeLocked: another tab is writing this download (remove refused).
+	CodeLocked = "locked-elsewhere"
 )
 
 // ErrCanceled is wrapped by the error of a canceled download.
 var ErrCanceled = errors.New("download canceled")
+
+// QuotaError reports a download that cannot fit in the storage left.
+type QuotaError struct {
+	// Need is the number of bytes still to store, Free what storage has.
+	Need, Free int64
+}
+
+func (e *QuotaError) Error() string {
+	return "needs " + strconv.FormatInt(e.Need, 10) + " more bytes of storage, " +
+		strconv.FormatInt(e.Free, 10) + " are available"
+}
 
 // Error is the error of a download that did not finish. Code is one of the
 // Code* constants; Status is the HTTP status for CodeHTTPStatus.

@@ -22,6 +22,8 @@ type Manager struct {
 	// Now and Rand are the clock and the jitter source; tests replace them.
 	Now  func() time.Time
 	Rand func() float64
+	// Namespace names the store in cross-tab locks (the IndexedDB name).
+	Namespace string
 
 	mu     sync.Mutex
 	active map[string]*Download
@@ -57,6 +59,12 @@ func (m *Manager) Download(url string, opts Options) (*Download, error) {
 	m.active[url] = d
 	go d.loop()
 	return d, nil
+}
+
+// locker returns the platform's Locker, or nil.
+func (m *Manager) locker() Locker {
+	l, _ := m.platform.(Locker)
+	return l
 }
 
 // forget drops d from the active set once it has ended.
@@ -135,12 +143,26 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 // Remove cancels the download of url if it runs and deletes it and its
 // bytes from the store.
 func (m *Manager) Remove(ctx context.Context, url string) error {
-	if d, ok := m.Active(url); ok {
+	if d, ok := m.Active(url); ok && d.State() != protocol.LockedElsewhere {
 		d.Cancel()
 		select {
 		case <-d.Done():
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+	} else if l := m.locker(); l != nil {
+		// Deleting bytes another tab is writing would pull the floor from
+		// under it: only the tab that holds the lock may.
+		release, ok, err := l.Lock(ctx, "resumer:"+m.Namespace+":"+url, false)
+		if err != nil {
+			return newError(CodeStorage, fmt.Errorf("lock %s: %w", url, err))
+		}
+		if !ok {
+			return newError(CodeLocked, fmt.Errorf("%s is being downloaded in another tab", url))
+		}
+		defer release()
+		if d, ok := m.Active(url); ok {
+			d.Cancel()
 		}
 	}
 	if err := m.store.Delete(ctx, url); err != nil {

@@ -77,4 +77,7 @@ type Progress struct {
 	Validators protocol.Validators
 	Resumable  bool
 	Reason     protocol.Reason
+	// Notice is the last thing the engine did on its own that a person may
+	// want to know: stored data it discarded or repaired, a fallback.
+	Notice string
 }

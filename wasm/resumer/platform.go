@@ -50,3 +50,29 @@ type Platform interface {
 	// Join makes one blob of parts, in order, with the given media type.
 	Join(parts []store.Blob, contentType string) (store.Blob, error)
 }
+
+// The optional abilities of a platform. The engine uses each one only when
+// the platform has it, so that a browser lacking an API still downloads.
+
+// CrossOriginer reports whether a URL is on another origin than the page:
+// requests carrying If-Range then need a CORS preflight the server may
+// refuse.
+type CrossOriginer interface {
+	CrossOrigin(url string) bool
+}
+
+// Estimator tells how many more bytes the store can take
+// (navigator.storage.estimate in the browser).
+type Estimator interface {
+	// Free returns the bytes left; ok is false when the platform cannot tell.
+	Free(ctx context.Context) (free int64, ok bool, err error)
+}
+
+// Locker gives exclusive locks shared by every tab of an origin (the Web
+// Locks API), so that only one tab writes a given download.
+type Locker interface {
+	// Lock acquires the lock called name. With wait false it returns at
+	// once, ok false if another holder has the lock; with wait true it
+	// waits until the lock is free or ctx ends. release lets go of it.
+	Lock(ctx context.Context, name string, wait bool) (release func(), ok bool, err error)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
@@ -77,6 +78,18 @@ func (r *run) run(ctx context.Context) (Result, error) {
 			if ctx.Err() != nil {
 				return Result{}, ctx.Err()
 			}
+			if req.IfRange != "" && r.crossOrigin() {
+				// If-Range is not a CORS-safelisted header: a server whose
+				// preflight does not allow it makes the request fail like a
+				// network error. Ask with a plain Range from now on and
+				// check the validators of every 206 instead (Decide
+				// demands a strong one equal to the stored one).
+				r.rec.NoIfRange = true
+				if err := r.save(); err != nil {
+					return Result{}, err
+				}
+				r.notice("the server's CORS preflight may refuse If-Range; resuming with a plain Range and checking each response's validators")
+			}
 			if err := r.backoff(ctx, 0, newError(CodeNetwork, fmt.Errorf("fetch %s: %w", req.RangeHeader(), err))); err != nil {
 				return Result{}, err
 			}
@@ -105,6 +118,10 @@ func (r *run) handle(ctx context.Context, req protocol.Request, resp *Response) 
 				resp.Body.Close()
 				return err
 			}
+			if err := r.checkSpace(); err != nil {
+				resp.Body.Close()
+				return err
+			}
 		}
 		return r.stream(ctx, resp.Body, dec.Start, dec.Start+dec.Length, dec.Length == protocol.UnknownSize)
 
@@ -120,6 +137,10 @@ func (r *run) handle(ctx context.Context, req protocol.Request, resp *Response) 
 			r.rec.NoRanges = true
 		}
 		if err := r.save(); err != nil {
+			resp.Body.Close()
+			return err
+		}
+		if err := r.checkSpace(); err != nil {
 			resp.Body.Close()
 			return err
 		}
@@ -169,7 +190,10 @@ func (r *run) handle(ctx context.Context, req protocol.Request, resp *Response) 
 	}
 }
 
-// load reads the record and the chunks, keeping only what can be trusted.
+// load reads the record and the chunks, keeping only what can be trusted:
+// a record that does not add up is discarded with its chunks, and chunks
+// that do not belong (another generation, a damaged value, bytes past the
+// end) are dropped so that their bytes are fetched again.
 func (r *run) load() error {
 	ctx, cancel := storageCtx()
 	defer cancel()
@@ -183,12 +207,14 @@ func (r *run) load() error {
 		}
 	case err != nil:
 		return storageError("read record", err)
-	case rec.Schema != store.SchemaVersion || !rec.State.Valid():
-		// Written by another version, or damaged: start over rather than
-		// trust it.
-		rec = r.newRecord(now, rec.Gen+1)
-		if err := r.st.Reset(ctx, rec); err != nil {
-			return storageError("replace unreadable record", err)
+	default:
+		if cerr := rec.Check(); cerr != nil {
+			gen := max(rec.Gen, 0) + 1
+			rec = r.newRecord(now, gen)
+			if err := r.st.Reset(ctx, rec); err != nil {
+				return storageError("replace unreadable record", err)
+			}
+			r.notice("discarded the stored download, which could not be trusted (" + cerr.Error() + "); starting over")
 		}
 	}
 	r.rec = rec
@@ -196,20 +222,32 @@ func (r *run) load() error {
 	if err != nil {
 		return storageError("read chunks", err)
 	}
+	dropped := 0
 	for _, c := range chunks {
-		if c.Gen != rec.Gen || c.Data == nil || c.Data.Size() == 0 ||
-			(rec.Total != protocol.UnknownSize && c.End() > rec.Total) || !rec.Established {
-			// A chunk of an older generation, or one that cannot belong to
-			// this one: never join it.
-			if err := r.st.DeleteChunk(ctx, c.URL, c.Gen, c.Start); err != nil {
-				return storageError("drop stale chunk", err)
-			}
+		if c.Gen == rec.Gen && rec.Established && c.Data != nil && c.Data.Size() > 0 && c.Start >= 0 &&
+			(rec.Total == protocol.UnknownSize || c.End() <= rec.Total) {
+			r.ext.Add(c.Start, c.End())
 			continue
 		}
-		r.ext.Add(c.Start, c.End())
+		// A chunk of an older generation, or one that cannot belong to
+		// this one: never join it.
+		if err := r.st.DeleteChunk(ctx, c.URL, c.Gen, c.Start); err != nil {
+			return storageError("drop stale chunk", err)
+		}
+		if c.Gen == rec.Gen {
+			dropped++
+		}
+	}
+	if dropped > 0 {
+		r.notice("dropped " + strconv.Itoa(dropped) + " stored chunks that did not add up; fetching their bytes again")
 	}
 	r.highWater = r.ext.Len()
 	return nil
+}
+
+// notice reports something the engine did on its own.
+func (r *run) notice(text string) {
+	r.d.report(true, func(p *Progress) { p.Notice = text })
 }
 
 func (r *run) newRecord(now, gen int64) store.Record {
@@ -238,7 +276,7 @@ func (r *run) nextRequest() protocol.Request {
 	}
 	hole := r.ext.Missing(r.rec.Total)[0]
 	req := protocol.Request{Start: hole.Start, End: hole.End}
-	if r.rec.Resumable {
+	if r.rec.Resumable && !r.rec.NoIfRange {
 		req.IfRange, _ = r.rec.Validators.IfRange()
 	}
 	return req
@@ -263,6 +301,31 @@ func (r *run) establish(dec protocol.Decision, resp *Response) {
 			r.rec.Reason = protocol.Reason{Code: protocol.ReasonNoRanges, Text: "the server does not support byte ranges"}
 		}
 	}
+}
+
+func (r *run) crossOrigin() bool {
+	c, ok := r.d.m.platform.(CrossOriginer)
+	return ok && c.CrossOrigin(r.d.url)
+}
+
+// checkSpace fails at once, before any byte is stored, a download whose
+// known length does not fit in the storage left, rather than filling the
+// storage to fail at 90 %.
+func (r *run) checkSpace() error {
+	est, ok := r.d.m.platform.(Estimator)
+	if !ok || r.rec.Total == protocol.UnknownSize {
+		return nil
+	}
+	ctx, cancel := storageCtx()
+	defer cancel()
+	free, ok, err := est.Free(ctx)
+	if err != nil || !ok {
+		return nil // no estimate: find out by storing
+	}
+	if need := r.rec.Total - r.ext.Len(); need > free {
+		return newError(CodeQuota, &QuotaError{Need: need, Free: free})
+	}
+	return nil
 }
 
 // reset discards every stored byte and starts a new generation. changed

@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
 )
@@ -70,6 +71,10 @@ type Record struct {
 	// NoRanges is set once ranges proved unusable: later attempts ask for the
 	// whole file without Range.
 	NoRanges bool
+	// NoIfRange is set once a cross-origin server's CORS preflight refused
+	// If-Range: later requests send a plain Range and check the validators
+	// of each 206 instead.
+	NoIfRange bool
 	// Restarts counts how often stored bytes were discarded because the file
 	// changed on the server.
 	Restarts int
@@ -116,4 +121,38 @@ type Store interface {
 	Chunks(ctx context.Context, url string) ([]Chunk, error)
 	// DeleteChunk removes one chunk; a missing chunk is not an error.
 	DeleteChunk(ctx context.Context, url string, gen, start int64) error
+}
+
+// ErrUntrusted reports a stored record that does not add up.
+var ErrUntrusted = errors.New("stored record cannot be trusted")
+
+// Check reports why rec cannot be trusted, if it cannot: it was written by
+// another schema version, or its fields contradict each other. Records come
+// back from storage that other code, other versions or a crash may have
+// left behind; none of them may crash a download or pass as finished.
+func (rec Record) Check() error {
+	bad := func(why string) error { return fmt.Errorf("%w: %s", ErrUntrusted, why) }
+	switch {
+	case rec.Schema != SchemaVersion:
+		return bad(fmt.Sprintf("schema version %d, this code reads %d", rec.Schema, SchemaVersion))
+	case rec.URL == "":
+		return bad("no URL")
+	case !rec.State.Valid() || rec.State == protocol.Canceled:
+		return bad(fmt.Sprintf("unknown state %q", rec.State))
+	case rec.Gen < 0 || rec.Restarts < 0 || rec.Received < 0:
+		return bad("negative counter")
+	case rec.Total < protocol.UnknownSize:
+		return bad(fmt.Sprintf("total length %d", rec.Total))
+	case !rec.Established && (rec.Total != protocol.UnknownSize || !rec.Validators.Empty() || rec.Resumable):
+		return bad("a length or validators without a response that gave them")
+	case rec.Resumable && rec.Total == protocol.UnknownSize:
+		return bad("resumable without a known length")
+	case rec.Resumable:
+		if ok, _ := rec.Validators.Resumable(); !ok {
+			return bad("resumable without a strong validator")
+		}
+	case rec.State == protocol.Done && rec.Total == protocol.UnknownSize:
+		return bad("done without a length")
+	}
+	return nil
 }

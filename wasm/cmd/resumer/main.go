@@ -191,7 +191,7 @@ func progressObject(p resumer.Progress) js.Value {
 		"state": string(p.State), "received": p.Received, "stored": p.Stored, "total": sizeOrNull(p.Total),
 		"speed": p.Speed, "attempt": p.Attempt, "retryAt": nil, "errorCode": p.ErrCode, "errorMessage": "",
 		"etag": p.Validators.ETag, "lastModified": p.Validators.LastModified,
-		"resumable": p.Resumable, "reason": p.Reason.Text, "reasonCode": p.Reason.Code,
+		"resumable": p.Resumable, "reason": p.Reason.Text, "reasonCode": p.Reason.Code, "notice": p.Notice,
 	}
 	if !p.RetryAt.IsZero() {
 		o["retryAt"] = p.RetryAt.UnixMilli()

@@ -471,7 +471,7 @@ func recordToJS(r store.Record) js.Value {
 		"etag": r.Validators.ETag, "lastModified": r.Validators.LastModified, "date": r.Validators.Date,
 		"contentType": r.ContentType, "chunkSize": r.ChunkSize, "state": string(r.State),
 		"resumable": r.Resumable, "reasonCode": r.Reason.Code, "reasonText": r.Reason.Text,
-		"noRanges": r.NoRanges, "restarts": r.Restarts, "received": r.Received,
+		"noRanges": r.NoRanges, "noIfRange": r.NoIfRange, "restarts": r.Restarts, "received": r.Received,
 		"errCode": r.ErrCode, "errMessage": r.ErrMessage, "created": r.Created, "updated": r.Updated,
 	})
 }
@@ -486,7 +486,7 @@ func recordFromJS(v safejs.Value) store.Record {
 		Validators:  protocol.Validators{ETag: getString(v, "etag"), LastModified: getString(v, "lastModified"), Date: getString(v, "date")},
 		ContentType: getString(v, "contentType"), ChunkSize: getInt(v, "chunkSize"), State: protocol.State(getString(v, "state")),
 		Resumable: getBool(v, "resumable"), Reason: protocol.Reason{Code: getString(v, "reasonCode"), Text: getString(v, "reasonText")},
-		NoRanges: getBool(v, "noRanges"), Restarts: int(getInt(v, "restarts")), Received: getInt(v, "received"),
+		NoRanges: getBool(v, "noRanges"), NoIfRange: getBool(v, "noIfRange"), Restarts: int(getInt(v, "restarts")), Received: getInt(v, "received"),
 		ErrCode: getString(v, "errCode"), ErrMessage: getString(v, "errMessage"),
 		Created: getInt(v, "created"), Updated: getInt(v, "updated"),
 	}

@@ -41,7 +41,7 @@ func sampleRecord(url string) store.Record {
 		Validators:  protocol.Validators{ETag: `"e1"`, LastModified: "Mon, 02 Nov 2026 10:00:00 GMT", Date: "Mon, 02 Nov 2026 10:00:05 GMT"},
 		ContentType: "application/octet-stream", ChunkSize: 4 << 20, State: protocol.Paused,
 		Resumable: false, Reason: protocol.Reason{Code: protocol.ReasonNoValidators, Text: "why ✓"},
-		NoRanges: true, Restarts: 2, Received: 12345, ErrCode: "quota-exceeded", ErrMessage: "full",
+		NoRanges: true, NoIfRange: true, Restarts: 2, Received: 12345, ErrCode: "quota-exceeded", ErrMessage: "full",
 		Created: 1700000000000, Updated: 1700000000001,
 	}
 }
