@@ -12,11 +12,13 @@ WEB      := $(BUILD)/web
 TOOLS    := $(abspath $(BUILD)/tools)
 ADDR     ?= 127.0.0.1:8080
 FUZZTIME ?= 60s
+# How long each fuzz target runs in make test.
+FUZZSMOKE ?= 3s
 
 # Pinned so that a new release cannot change how wasm tests run under us.
 WASMBROWSERTEST := github.com/agnivade/wasmbrowsertest@v0.11.0
 
-.PHONY: build run test check deps tools test-native test-wasm fuzz clean
+.PHONY: build run test check deps tools test-native test-wasm fuzz fuzz-smoke fuzz-run clean
 
 build:
 	$(GO) run ./serve -build-only -web $(WEB)
@@ -24,7 +26,7 @@ build:
 run: build
 	$(GO) run ./serve -addr $(ADDR) -data $(BUILD)/data -web $(WEB)
 
-test: deps tools check test-native test-wasm
+test: deps tools check test-native test-wasm fuzz-smoke
 
 # deps installs what the browser tests need from Debian's packages.
 deps:
@@ -49,11 +51,21 @@ test-native:
 test-wasm: tools
 	PATH=$(TOOLS):$$PATH GOOS=js GOARCH=wasm $(GO) test -count=1 ./wasm/...
 
+FUZZPKGS := ./wasm/protocol
+
 fuzz:
-	@for pkg in ./wasm/protocol; do \
+	@$(MAKE) --no-print-directory fuzz-run FUZZFOR=$(FUZZTIME)
+
+# fuzz-smoke runs every fuzz target briefly: new inputs, not only the seeds.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz-run FUZZFOR=$(FUZZSMOKE)
+
+fuzz-run:
+	@for pkg in $(FUZZPKGS); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "fuzz $$pkg $$f for $(FUZZFOR)"; \
+	    out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZFOR) $$pkg 2>&1) || \
+	      { echo "$$out"; exit 1; }; \
 	  done; \
 	done
 

@@ -105,6 +105,7 @@ func run() error {
 func serve(ctx context.Context, srv *devserver.Server, listeners []net.Listener) error {
 	hs := &http.Server{
 		Handler:           srv.Handler(),
+		ConnContext:       srv.ConnContext, // lets /_control/cut reach live connections
 		ReadHeaderTimeout: 10 * time.Second,
 		// No WriteTimeout: a throttled download may rightly take minutes.
 	}

@@ -115,11 +115,18 @@ function render(r) {
   const resumable = r.result?.resumable ?? p.resumable ?? r.info?.resumable;
   const reason = r.result?.reason ?? p.reason ?? r.info?.reason;
   $(".dl-reason", el).textContent = resumable === false && reason ? `Not resumable: ${reason}.` : "";
+  let notice = p.notice || "";
+  if (r.state === "locked-elsewhere") {
+    notice = "Another tab is downloading this file; this tab shows its progress and takes over if that tab closes.";
+  } else if (r.state === "damaged") {
+    notice = "The stored copy of this download could not be trusted; resuming starts it over.";
+  }
+  $(".dl-notice", el).textContent = notice;
   const err = r.error ?? (p.errorCode && (r.state === "paused" || r.state === "failed") ? { code: p.errorCode, message: p.errorMessage } : null);
   $(".dl-error", el).textContent = err ? `${err.code}: ${err.message}` : "";
   const has = (s) => r.state === s;
   $('[data-act="pause"]', el).hidden = !has("running");
-  $('[data-act="resume"]', el).hidden = !(has("paused") || has("failed") || has("interrupted"));
+  $('[data-act="resume"]', el).hidden = !(has("paused") || has("failed") || has("interrupted") || has("damaged"));
   $('[data-act="cancel"]', el).hidden = !(has("running") || has("paused"));
   $('[data-act="save"]', el).hidden = !r.result;
 }

@@ -25,6 +25,8 @@ const maxLogWait = 30 * time.Second
 //	POST /_control/change?file=NAME         ChangeFile; answers the new ETag
 //	POST /_control/arm?file=NAME&times=K&<fault>=<value>...
 //	                                        Arm (times defaults to 1)
+//	POST /_control/cut?file=NAME            CutNow: close the connections
+//	                                        sending NAME now; answers {"cut": n}
 //
 // It sends Access-Control-Allow-Origin: * so that a test page on another
 // origin can drive it too.
@@ -59,6 +61,12 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 		s.controlChange(w, q.Get("file"))
 	case "arm":
 		s.controlArm(w, q)
+	case "cut":
+		if _, err := cleanName(q.Get("file")); err != nil {
+			writeJSON(w, http.StatusBadRequest, jsonError(err.Error()))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"cut": s.CutNow(q.Get("file"))})
 	default:
 		writeJSON(w, http.StatusNotFound, jsonError("unknown control "+strconv.Quote(op)))
 	}

@@ -85,6 +85,13 @@ func (s *Server) serveFile(rw *respWriter, r *http.Request, name string) {
 		return
 	}
 	defer file.Close()
+	untrack := s.track(r, name)
+	defer func() {
+		if untrack() {
+			rw.e.Cut = true
+			rw.f.note("cut by CutNow after %d bytes", rw.e.Sent)
+		}
+	}()
 
 	h.Set("Content-Type", fileType(name))
 	h.Set("Cache-Control", "no-cache") // always revalidate: files change under tests

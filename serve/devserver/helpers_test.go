@@ -47,7 +47,9 @@ func newEnv(t *testing.T, extra ...Sample) *env {
 		t.Fatalf("New: %v", err)
 	}
 	e.s = s
-	e.ts = httptest.NewServer(s.Handler())
+	e.ts = httptest.NewUnstartedServer(s.Handler())
+	e.ts.Config.ConnContext = s.ConnContext
+	e.ts.Start()
 	tr := &http.Transport{DisableCompression: true}
 	e.client = &http.Client{
 		Transport:     tr,

@@ -44,6 +44,8 @@ type Server struct {
 
 	changeMu sync.Mutex // serialises ChangeFile
 
+	live liveSet // responses in progress, for CutNow
+
 	mu       sync.Mutex
 	log      []LogEntry
 	logWake  chan struct{}          // closed and replaced on every new entry

@@ -72,7 +72,7 @@ func TestDemoResumesAfterReload(t *testing.T) {
 		}
 	}
 	waitReady()
-	u := url(t, medium, rate)
+	u := fileURL(t, medium, rate)
 	if _, err := chrome.Eval[bool](ctx, fmt.Sprintf("!!window.demo.start(%q)", u)); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,12 +34,17 @@ const (
 	mediumSize = 8 << 20
 	small      = "small.bin"
 	smallSize  = 1 << 20
+	big        = "big.bin"
+	bigSize    = 256 << 20
 )
 
 var env struct {
 	srv     *devserver.Server
 	base    string // http://127.0.0.1:port
+	base2   string // the same dev server on another port: another origin
 	browser context.Context
+	nginx   *nginx
+	python  *python
 }
 
 func TestMain(m *testing.M) {
@@ -73,26 +79,38 @@ func setup(m *testing.M) (int, error) {
 	}
 	srv, err := devserver.New(devserver.Config{
 		DataDir: filepath.Join(tmp, "data"), WebDir: web,
-		Samples: []devserver.Sample{{Name: medium, Size: mediumSize}, {Name: small, Size: smallSize}},
+		Samples: []devserver.Sample{{Name: medium, Size: mediumSize}, {Name: small, Size: smallSize}, {Name: big, Size: bigSize}},
 	})
 	if err != nil {
 		return 0, err
 	}
 	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	hs := &http.Server{Handler: srv.Handler(), ConnContext: srv.ConnContext}
+	defer hs.Close()
+	var addrs []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		go hs.Serve(ln)
+		addrs = append(addrs, "http://"+ln.Addr().String())
+	}
+	if env.nginx, err = startNginx(tmp, web); err != nil {
 		return 0, err
 	}
-	hs := &http.Server{Handler: srv.Handler()}
-	go hs.Serve(ln)
-	defer hs.Close()
+	defer env.nginx.stop()
+	if env.python, err = startPython(tmp, web); err != nil {
+		return 0, err
+	}
+	defer env.python.stop()
 
 	bctx, stop, err := chrome.Start(ctx, filepath.Join(tmp, "profile"))
 	if err != nil {
 		return 0, err
 	}
 	defer stop()
-	env.srv, env.base, env.browser = srv, "http://"+ln.Addr().String(), bctx
+	env.srv, env.base, env.base2, env.browser = srv, addrs[0], addrs[1], bctx
 	return m.Run(), nil
 }
 
@@ -119,8 +137,16 @@ const harnessJS = `(() => {
     start(url, opts) {
       const d = R.download(url, opts || {});
       D[url] = d;
-      P[url] = { state: d.state, stored: 0, received: 0 };
-      d.addEventListener("progress", (p) => { Object.assign(P[url], { state: p.state, stored: p.stored, received: p.received, total: p.total }); });
+      P[url] = { state: d.state, stored: 0, received: 0, maxAttempt: 0, sawRetryAt: false, notices: [], errorCodes: [], states: [] };
+      d.addEventListener("progress", (p) => {
+        const s = P[url];
+        Object.assign(s, { state: p.state, stored: p.stored, received: p.received, total: p.total });
+        s.maxAttempt = Math.max(s.maxAttempt, p.attempt);
+        if (p.retryAt) s.sawRetryAt = true;
+        if (p.notice && !s.notices.includes(p.notice)) s.notices.push(p.notice);
+        if (p.errorCode && !s.errorCodes.includes(p.errorCode)) s.errorCodes.push(p.errorCode);
+        if (s.states[s.states.length - 1] !== p.state) s.states.push(p.state);
+      });
       d.done.then(() => { P[url].state = "done"; }, (e) => { P[url].state = "failed"; });
       return true;
     },
@@ -147,14 +173,22 @@ const harnessJS = `(() => {
   return true;
 })()`
 
-// newPage opens a tab on path and loads resumer with a database of its own.
+// newPage opens a tab on path of the dev server and loads resumer with a
+// database of its own.
 func newPage(t *testing.T, path string) *page {
+	t.Helper()
+	return openPage(t, env.base+path)
+}
+
+// openPage opens a tab on a full URL and loads resumer with a database of
+// its own.
+func openPage(t *testing.T, pageURL string) *page {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(env.browser)
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelT(); cancel() })
 	p := &page{t: t, ctx: ctx, db: "e2e-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())}
-	if err := chromedp.Do(ctx, chromedp.Navigate(env.base+path)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
 		t.Fatalf("navigate: %v", err)
 	}
 	p.init()
@@ -194,9 +228,20 @@ func (p *page) start(url string, opts string) {
 }
 
 type progress struct {
-	State    string `json:"state"`
-	Stored   int64  `json:"stored"`
-	Received int64  `json:"received"`
+	State      string   `json:"state"`
+	Stored     int64    `json:"stored"`
+	Received   int64    `json:"received"`
+	MaxAttempt int      `json:"maxAttempt"`
+	SawRetryAt bool     `json:"sawRetryAt"`
+	Notices    []string `json:"notices"`
+	ErrorCodes []string `json:"errorCodes"`
+	States     []string `json:"states"`
+}
+
+// progressOf returns what the page saw of a download.
+func (p *page) progressOf(url string) progress {
+	p.t.Helper()
+	return eval[progress](p, fmt.Sprintf("T.P[%q]", url))
 }
 
 // waitStored polls until the download of url has at least n bytes stored.
@@ -253,13 +298,19 @@ func (p *page) list() []entry {
 	return eval[[]entry](p, "R.list()")
 }
 
-// fileSHA is the SHA-256 of a file as the server has it now.
+// fileSHA is the SHA-256 of a file as the dev server has it now.
 func fileSHA(t *testing.T, name string) string {
 	t.Helper()
 	path, err := env.srv.Path(name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sha(t, path)
+}
+
+// sha is the SHA-256 of a file.
+func sha(t *testing.T, path string) string {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -270,12 +321,19 @@ func fileSHA(t *testing.T, name string) string {
 
 // url returns the absolute URL of a file with a query that names the test,
 // so that its log entries are its own.
-func url(t *testing.T, name, query string) string {
+func fileURL(t *testing.T, name, query string) string {
 	q := "t=" + strings.NewReplacer("/", "-").Replace(t.Name())
 	if query != "" {
 		q += "&" + query
 	}
 	return env.base + "/files/" + name + "?" + q
+}
+
+// sameURL reports whether a log entry is a request for u, whichever origin
+// of the dev server it went to (tests name their URLs apart by query).
+func sameURL(e devserver.LogEntry, u string) bool {
+	pu, err := neturl.Parse(u)
+	return err == nil && pu.Path == e.Path && pu.RawQuery == e.Query
 }
 
 // gets returns the logged GETs of url, waiting until at least n are there.
@@ -285,7 +343,7 @@ func gets(t *testing.T, u string, n int) []devserver.LogEntry {
 	for {
 		var out []devserver.LogEntry
 		for _, e := range env.srv.Log() {
-			if e.Method == "GET" && env.base+e.Path+"?"+e.Query == u {
+			if e.Method == "GET" && sameURL(e, u) {
 				out = append(out, e)
 			}
 		}

@@ -16,7 +16,7 @@ import (
 // from the bytes IndexedDB kept.
 func TestBrowserRestartResumes(t *testing.T) {
 	profile := t.TempDir()
-	u := url(t, medium, rate)
+	u := fileURL(t, medium, rate)
 	open := func() (*page, context.CancelFunc) {
 		bctx, stop, err := chrome.Start(context.Background(), profile)
 		if err != nil {

@@ -165,12 +165,13 @@ func (b *body) Close() {
 	})
 }
 
-// Read implements resumer.Body. A body that fits in one piece is taken with
-// Response.blob(), which keeps its bytes out of the JS heap altogether;
-// otherwise the stream is read and each piece becomes a Blob of the
-// Uint8Arrays that arrived.
+// Read implements resumer.Body. A body that fits in one piece, on a link
+// the engine found fast (flushAfter 0), is taken with Response.blob(), which
+// keeps its bytes out of the JS heap altogether; otherwise the stream is
+// read and each piece becomes a Blob of the Uint8Arrays that arrived, so
+// that a dropped connection loses only what arrived since the last piece.
 func (b *body) Read(ctx context.Context, max int64, flushAfter time.Duration, onData func(int64)) (store.Blob, error) {
-	if b.reader.IsUndefined() && b.read == 0 && b.length != protocol.UnknownSize && b.length <= max {
+	if flushAfter == 0 && b.reader.IsUndefined() && b.read == 0 && b.length != protocol.UnknownSize && b.length <= max {
 		return b.readWhole(ctx, onData)
 	}
 	if b.reader.IsUndefined() {

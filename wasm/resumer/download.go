@@ -236,9 +236,22 @@ func (d *Download) lock() (func(), error) {
 }
 
 // waitForSpace waits, after a pause for a full storage, until the user
-// resumes or cancels, or until the storage has room again.
+// resumes or cancels, or until the storage has room again: the estimate of
+// free space grew by more than a chunk since the pause. (An estimate is an
+// upper bound, and may not move when the browser's real limit does; a
+// download never resumes on the same estimate that let it fill up.)
 func (d *Download) waitForSpace() {
 	est, _ := d.m.platform.(Estimator)
+	free := func() (int64, bool) {
+		if est == nil {
+			return 0, false
+		}
+		ctx, cancel := storageCtx()
+		defer cancel()
+		n, ok, err := est.Free(ctx)
+		return n, ok && err == nil
+	}
+	atPause, ok := free()
 	t := time.NewTicker(quotaRecheck)
 	defer t.Stop()
 	for {
@@ -247,13 +260,10 @@ func (d *Download) waitForSpace() {
 			return
 		case <-t.C:
 		}
-		if est == nil {
+		if !ok {
 			continue
 		}
-		ctx, cancel := storageCtx()
-		free, ok, err := est.Free(ctx)
-		cancel()
-		if err == nil && ok && free >= d.opts.ChunkSize*2 {
+		if now, ok := free(); ok && now > atPause+d.opts.ChunkSize {
 			d.request(protocol.Running)
 			return
 		}

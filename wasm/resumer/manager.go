@@ -84,10 +84,15 @@ func (m *Manager) Active(url string) (*Download, bool) {
 	return d, ok
 }
 
-// Interrupted is the state List reports for a download whose record says
-// running but which no Download of this manager runs: its tab was closed
-// or reloaded mid-transfer.
-const Interrupted protocol.State = "interrupted"
+// States that List reports beside those of the state machine.
+const (
+	// Interrupted: the record says running but no Download of this
+	// manager runs it: its tab was closed or reloaded mid-transfer.
+	Interrupted protocol.State = "interrupted"
+	// Damaged: the record cannot be trusted (see store.Record.Check);
+	// Download starts it over, Remove deletes it.
+	Damaged protocol.State = "damaged"
+)
 
 // Info describes a stored download.
 type Info struct {
@@ -120,7 +125,7 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 		}
 		var ext protocol.Extents
 		for _, c := range chunks {
-			if c.Gen == rec.Gen {
+			if c.Gen == rec.Gen && c.Data != nil {
 				ext.Add(c.Start, c.End())
 			}
 		}
@@ -132,6 +137,8 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 		}
 		if d, ok := m.Active(rec.URL); ok {
 			info.State = d.State()
+		} else if err := rec.Check(); err != nil {
+			info.State, info.Received, info.ErrMessage = Damaged, 0, err.Error()
 		} else if info.State == protocol.Running {
 			info.State = Interrupted
 		}

@@ -33,6 +33,11 @@ type Body interface {
 	// last piece. On any other error (the connection dropped, ctx ended) it
 	// returns the bytes that arrived before it, so that they can be kept.
 	// onData, if not nil, is called as bytes arrive.
+	//
+	// flushAfter 0 says the engine expects the piece to arrive quickly: the
+	// platform may then take a body that fits in max in one go (in the
+	// browser, Response.blob(), which keeps the bytes out of the JS heap),
+	// at the price of losing it whole if the connection drops.
 	Read(ctx context.Context, max int64, flushAfter time.Duration, onData func(n int64)) (store.Blob, error)
 	// Close releases the body, aborting the transfer if it is not finished.
 	Close()

@@ -379,7 +379,7 @@ func (r *run) stream(ctx context.Context, body Body, pos, end int64, open bool) 
 		if !open {
 			max = min(max, end-pos)
 		}
-		piece, err := body.Read(ctx, max, r.d.opts.FlushInterval, onData)
+		piece, err := body.Read(ctx, max, r.flushAfter(max), onData)
 		r.inflight = 0
 		if piece != nil && piece.Size() > 0 {
 			if !open && pos+piece.Size() > end {
@@ -408,6 +408,19 @@ func (r *run) stream(ctx context.Context, body Body, pos, end int64, open bool) 
 		}
 	}
 	return nil
+}
+
+// flushAfter is how long a piece of max bytes may wait in memory. On a link
+// fast enough to bring the piece within a quarter of FlushInterval, it
+// returns 0 so that the platform may take it whole (faster, and the loss on
+// a drop is bounded by that same short time); otherwise, and while the
+// speed is not known, the piece is stored at least every FlushInterval.
+func (r *run) flushAfter(max int64) time.Duration {
+	flush := r.d.opts.FlushInterval
+	if speed := r.speed.rate(r.d.m.Now()); speed > 0 && float64(max)/speed < flush.Seconds()/4 {
+		return 0
+	}
+	return flush
 }
 
 // putChunk stores one piece; the chunk's key is its progress.

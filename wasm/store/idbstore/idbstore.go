@@ -212,7 +212,11 @@ func (s *Store) Get(ctx context.Context, url string) (store.Record, error) {
 	if v.IsUndefined() || v.IsNull() {
 		return store.Record{}, fmt.Errorf("get %s: %w", url, store.ErrNotFound)
 	}
-	return recordFromJS(safejs.Safe(v)), nil
+	rec := recordFromJS(safejs.Safe(v))
+	if rec.URL == "" {
+		rec.URL = url // a damaged value; Check will tell
+	}
+	return rec, nil
 }
 
 // Put implements store.Store.
@@ -265,7 +269,14 @@ func (s *Store) List(ctx context.Context) ([]store.Record, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, recordFromJS(safejs.Safe(v)))
+		rec := recordFromJS(safejs.Safe(v))
+		if rec.URL == "" {
+			// A damaged value: the key still says which download it is.
+			if k, err := c.Key(); err == nil && k.Type() == js.TypeString {
+				rec.URL = k.String()
+			}
+		}
+		out = append(out, rec)
 		return nil
 	})
 	return out, classify("list", err)

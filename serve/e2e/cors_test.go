@@ -1,0 +1,119 @@
+//go:build !js && !wasip1
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/go-resumer/resumer/serve/devserver"
+)
+
+// crossURL is the test file on the second origin (another port).
+func crossURL(t *testing.T, query string) string {
+	return strings.Replace(fileURL(t, medium, query), env.base, env.base2, 1)
+}
+
+// logOf returns every logged request (preflights too) of u.
+func logOf(t *testing.T, u string, n int) []devserver.LogEntry {
+	t.Helper()
+	settle(t, u, n)
+	var all []devserver.LogEntry
+	for _, e := range env.srv.Log() {
+		if sameURL(e, u) {
+			all = append(all, e)
+		}
+	}
+	return all
+}
+
+func TestCrossOrigin(t *testing.T) {
+	t.Run("resume with If-Range after a preflight", func(t *testing.T) {
+		p := newPage(t, "/blank.html")
+		arm(t, 1, "cut=3000000")
+		u := crossURL(t, "")
+		p.start(u, quick)
+		r := p.finish(u)
+		mustSHA(t, r)
+		if !r.Resumable {
+			t.Fatalf("result %+v", r)
+		}
+		log := logOf(t, u, 2)
+		// GET bytes=0- (no preflight: a Range with a start is safelisted),
+		// then OPTIONS asking for if-range, then the GET that resumes.
+		if len(log) != 3 || log[0].Method != "GET" || log[0].Origin != env.base || !log[0].Cut ||
+			log[1].Method != "OPTIONS" || !strings.Contains(log[1].ACRH, "if-range") ||
+			log[2].Method != "GET" || log[2].IfRange == "" || log[2].Start == 0 {
+			t.Fatalf("requests:\n%s", lines(log))
+		}
+	})
+	t.Run("preflight refuses If-Range: plain Range checked by ETag", func(t *testing.T) {
+		p := newPage(t, "/blank.html")
+		arm(t, 1, "cut=3000000")
+		u := crossURL(t, "cors=noifrange")
+		p.start(u, quick)
+		r := p.finish(u)
+		mustSHA(t, r)
+		log := logOf(t, u, 2)
+		var pre, resume *devserver.LogEntry
+		for i := range log {
+			if log[i].Method == "OPTIONS" && pre == nil {
+				pre = &log[i]
+			}
+			if log[i].Method == "GET" && log[i].Start > 0 {
+				resume = &log[i]
+			}
+		}
+		if pre == nil || !strings.Contains(pre.ACRH, "if-range") || resume == nil || resume.IfRange != "" || resume.Status != 206 {
+			t.Fatalf("want a refused preflight, then a plain-Range resume:\n%s", lines(log))
+		}
+		if pr := p.progressOf(u); len(pr.Notices) == 0 || !strings.Contains(pr.Notices[0], "If-Range") {
+			t.Fatalf("no notice of the fallback: %+v", pr)
+		}
+	})
+	t.Run("headers not exposed: one stream, not resumable, says which headers", func(t *testing.T) {
+		p := newPage(t, "/blank.html")
+		u := crossURL(t, "cors=noexpose")
+		p.start(u, quick)
+		r := p.finish(u)
+		mustSHA(t, r)
+		if r.Resumable || r.ReasonCode != "hidden-headers" || !strings.Contains(r.Reason, "Access-Control-Expose-Headers: ETag, Last-Modified, Content-Range") {
+			t.Fatalf("result %+v", r)
+		}
+		log := logOf(t, u, 2)
+		if log[len(log)-1].Range != "" || log[len(log)-1].Status != 200 || log[len(log)-1].Sent != mediumSize {
+			t.Fatalf("want a last request without Range for the whole file:\n%s", lines(log))
+		}
+	})
+}
+
+func lines(log []devserver.LogEntry) string {
+	var b strings.Builder
+	for _, e := range log {
+		b.WriteString(e.String())
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestCrossOriginNginx resumes a download from nginx configured as the
+// README advises, on another origin than the page.
+func TestCrossOriginNginx(t *testing.T) {
+	n := env.nginx
+	tg := n.target()
+	p := newPage(t, "/blank.html")
+	u := tg.origin + "/cors/" + medium + "?t=" + t.Name()
+	p.start(u, slowOpts)
+	p.waitStored(u, mediumSize*4/10)
+	p.reload()
+	stored := p.list()[0].Received
+	p.start(u, slowOpts)
+	r := p.finish(u)
+	if r.Error != nil || r.SHA != tg.sha(t) || !r.Resumable {
+		t.Fatalf("result %+v", r)
+	}
+	g := tg.reqs(t, u, 2)
+	if g[1].Start != stored || g[1].IfRange == "" || g[1].Status != 206 {
+		t.Fatalf("resumed with %+v; want a 206 from %d with If-Range", g[1], stored)
+	}
+}
