@@ -57,6 +57,16 @@ export function isSupported() {
 }
 
 let bridgePromise = null;
+let wasmMemory = null;
+
+/**
+ * The size in bytes of the WebAssembly module's linear memory (the Go heap
+ * and stacks), 0 before load(). For measurements: resumer keeps downloaded
+ * bytes out of it.
+ */
+export function wasmMemoryBytes() {
+  return wasmMemory ? wasmMemory.buffer.byteLength : 0;
+}
 
 // bridge loads the WebAssembly module once per page and returns the object
 // it exports.
@@ -90,6 +100,7 @@ async function startWasm() {
     if (!resp.ok) throw new ResumerError("unsupported", `cannot load ${WASM_URL}: HTTP ${resp.status}`);
     ({ instance } = await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject));
   }
+  wasmMemory = instance.exports.mem;
   go.run(instance).then(() => { bridgePromise = null; });
   try {
     return await ready;
@@ -167,7 +178,7 @@ export class Resumer {
    * restart; a URL already downloading in this page returns the running
    * Download.
    * @param {string} url
-   * @param {{chunkSize?: number, flushIntervalMs?: number,
+   * @param {{chunkSize?: number, connections?: number, flushIntervalMs?: number,
    *          retry?: {baseMs?: number, maxMs?: number, attempts?: number, jitter?: number}}} [options]
    * @returns {Download}
    */
@@ -263,8 +274,8 @@ export class Download extends EventTarget {
     this.onprogress = null;
     /**
      * Resolves with the Result: {blob, size, url, contentType, etag,
-     * lastModified, resumable, reason, reasonCode, restarts}; rejects with a
-     * ResumerError.
+     * lastModified, resumable, reason, reasonCode, restarts, stats:
+     * {requests, commits, commitMs}}; rejects with a ResumerError.
      */
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve;

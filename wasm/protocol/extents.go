@@ -85,3 +85,29 @@ func (e *Extents) Missing(total int64) []Span {
 	}
 	return out
 }
+
+// Subtract returns the parts of spans (sorted, disjoint) not covered by any
+// of minus (in any order, possibly overlapping), in order.
+func Subtract(spans []Span, minus []Span) []Span {
+	var cut Extents
+	for _, m := range minus {
+		cut.Add(m.Start, m.End)
+	}
+	var out []Span
+	for _, s := range spans {
+		at := s.Start
+		for _, c := range cut.spans {
+			if c.End <= at || (s.End != UnknownSize && c.Start >= s.End) {
+				continue
+			}
+			if c.Start > at {
+				out = append(out, Span{at, c.Start})
+			}
+			at = max(at, c.End)
+		}
+		if s.End == UnknownSize || at < s.End {
+			out = append(out, Span{at, s.End})
+		}
+	}
+	return out
+}

@@ -106,3 +106,53 @@ func FuzzExtents(f *testing.F) {
 		}
 	})
 }
+
+func TestSubtract(t *testing.T) {
+	tests := []struct {
+		spans, minus, want []Span
+	}{
+		{[]Span{{0, 100}}, nil, []Span{{0, 100}}},
+		{[]Span{{0, 100}}, []Span{{10, 20}}, []Span{{0, 10}, {20, 100}}},
+		{[]Span{{0, 100}}, []Span{{0, 100}}, nil},
+		{[]Span{{0, 100}}, []Span{{50, 200}, {0, 10}}, []Span{{10, 50}}},
+		{[]Span{{0, 10}, {20, 30}}, []Span{{5, 25}}, []Span{{0, 5}, {25, 30}}},
+		{[]Span{{40, UnknownSize}}, []Span{{40, 50}}, []Span{{50, UnknownSize}}},
+		{[]Span{{0, 10}}, []Span{{10, 20}}, []Span{{0, 10}}},
+	}
+	for _, tt := range tests {
+		if got := Subtract(tt.spans, tt.minus); !reflect.DeepEqual(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
+			t.Errorf("Subtract(%v, %v) = %v, want %v", tt.spans, tt.minus, got, tt.want)
+		}
+	}
+}
+
+func FuzzSubtract(f *testing.F) {
+	f.Add([]byte{0, 100, 20, 30}, []byte{10, 25, 90, 200})
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var have Extents
+		for i := 0; i+1 < len(a); i += 2 {
+			have.Add(int64(a[i]), int64(a[i+1]))
+		}
+		var minus []Span
+		var cut [256]bool
+		for i := 0; i+1 < len(b); i += 2 {
+			minus = append(minus, Span{int64(b[i]), int64(b[i+1])})
+			for x := int(b[i]); x < int(b[i+1]); x++ {
+				cut[x] = true
+			}
+		}
+		var got Extents
+		for _, s := range Subtract(have.Spans(), minus) {
+			if s.Len() <= 0 {
+				t.Fatalf("empty span %v", s)
+			}
+			got.Add(s.Start, s.End)
+		}
+		for x := range int64(256) {
+			want := have.Contains(x, x+1) && !cut[x]
+			if got.Contains(x, x+1) != want {
+				t.Fatalf("byte %d: got %v, want %v", x, !want, want)
+			}
+		}
+	})
+}

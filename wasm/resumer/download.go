@@ -40,6 +40,19 @@ type Result struct {
 	Resumable   bool
 	Reason      protocol.Reason
 	Restarts    int
+	// Stats says what it took, in the last session that ran it.
+	Stats Stats
+}
+
+// Stats counts the work of a download in one session.
+type Stats struct {
+	// Requests is the number of HTTP requests sent.
+	Requests int
+	// Commits is the number of pieces stored, CommitTime the time spent
+	// waiting for their transactions to commit (they overlap when written
+	// in parallel).
+	Commits    int
+	CommitTime time.Duration
 }
 
 func newDownload(m *Manager, url string, opts Options) *Download {
@@ -263,7 +276,7 @@ func (d *Download) waitForSpace() {
 		if !ok {
 			continue
 		}
-		if now, ok := free(); ok && now > atPause+d.opts.ChunkSize {
+		if now, ok := free(); ok && now > atPause+maxAutoChunk {
 			d.request(protocol.Running)
 			return
 		}

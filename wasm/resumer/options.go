@@ -9,24 +9,31 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultChunkSize is the largest piece stored at once: small enough
-	// that a reload loses little, large enough that commits stay few.
-	DefaultChunkSize int64 = 4 << 20
 	// DefaultFlushInterval bounds how long received bytes wait in memory
 	// before they are stored, so that a reload on a slow link loses at most
 	// about this much transfer time.
-	DefaultFlushInterval = time.Second
+	DefaultFlushInterval = 500 * time.Millisecond
+	// DefaultConnections is the number of ranges fetched at once.
+	DefaultConnections = 1
+	// MaxConnections caps Options.Connections.
+	MaxConnections = 16
 	// MinChunkSize is the smallest chunk size accepted.
 	MinChunkSize int64 = 16 << 10
 )
 
 // Options tune one download. The zero value is ready to use.
 type Options struct {
-	// ChunkSize is the largest piece stored at once (default 4 MiB).
+	// ChunkSize fixes the size of each range request and stored piece.
+	// Zero (the default) adapts it to the measured speed: about
+	// chunkTime of transfer, between 1 MiB and 64 MiB.
 	ChunkSize int64
 	// FlushInterval stores a piece after this long even if it is smaller
-	// than ChunkSize (default 1 s).
+	// than the chunk (default 500 ms).
 	FlushInterval time.Duration
+	// Connections is how many ranges are fetched at once (default 1).
+	// Each connection's bytes are stored as they arrive; a resume fills
+	// the holes.
+	Connections int
 	// Retry is the retry policy (zero: protocol.DefaultRetryPolicy).
 	Retry protocol.RetryPolicy
 	// OnProgress is called as bytes arrive (at most every ProgressInterval)
@@ -39,11 +46,14 @@ type Options struct {
 const ProgressInterval = 100 * time.Millisecond
 
 func (o Options) withDefaults() (Options, error) {
-	if o.ChunkSize == 0 {
-		o.ChunkSize = DefaultChunkSize
-	}
-	if o.ChunkSize < MinChunkSize {
+	if o.ChunkSize != 0 && o.ChunkSize < MinChunkSize {
 		return o, errors.New("chunkSize must be at least 16 KiB")
+	}
+	if o.Connections == 0 {
+		o.Connections = DefaultConnections
+	}
+	if o.Connections < 1 || o.Connections > MaxConnections {
+		return o, errors.New("connections must be between 1 and 16")
 	}
 	if o.FlushInterval == 0 {
 		o.FlushInterval = DefaultFlushInterval

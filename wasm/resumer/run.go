@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
@@ -29,21 +30,33 @@ var errShortBody = errors.New("response body ended early")
 
 // run is one attempt at a download, from loading its record until it ends,
 // fails, or its context is canceled. It owns the record and the extents.
+//
+// While connections work in parallel (parallel.go) and pieces are written
+// in the background (writes.go), mu guards every field below it.
 type run struct {
-	d   *Download
-	st  store.Store
-	rec store.Record
-	ext protocol.Extents
+	d  *Download
+	st store.Store
 
-	attempt   int   // failures in a row without progress
-	highWater int64 // most bytes stored in this generation: progress means beating it
-	rejects   int   // contradicting responses in a row
-	restarts  int   // changes of the file in a row
-	inflight  int64 // bytes received but not yet stored
+	mu        sync.Mutex
+	rec       store.Record
+	ext       protocol.Extents // committed bytes
+	attempt   int              // failures in a row without progress
+	highWater int64            // most bytes stored in this generation: progress means beating it
+	rejects   int              // contradicting responses in a row
+	restarts  int              // changes of the file in a row
+	inflight  int64            // bytes received but not yet handed to the store
 	speed     speedMeter
+	stats     Stats
+	claims    map[*claim]struct{} // spans connections are fetching
+
+	w writer
 }
 
-func newRun(d *Download) *run { return &run{d: d, st: d.m.store} }
+func newRun(d *Download) *run {
+	r := &run{d: d, st: d.m.store, claims: map[*claim]struct{}{}}
+	r.w.init(r)
+	return r
+}
 
 // run drives the download; see the package doc for the protocol.
 func (r *run) run(ctx context.Context) (Result, error) {
@@ -58,8 +71,12 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	r.progress(true)
+	defer r.w.wait() // never leave a write behind the caller's back
 	for {
 		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		if err := r.w.wait(); err != nil {
 			return Result{}, err
 		}
 		if r.complete() {
@@ -72,25 +89,21 @@ func (r *run) run(ctx context.Context) (Result, error) {
 				return Result{}, err
 			}
 		}
+		if r.ranged() {
+			// Known length, strong validators, ranges proven: fetch the
+			// missing spans, on several connections if asked.
+			if err := r.parallel(ctx); err != nil {
+				return Result{}, err
+			}
+			continue
+		}
 		req := r.nextRequest()
-		resp, err := r.d.m.platform.Fetch(ctx, r.fetchRequest(req))
+		resp, err := r.fetch(ctx, req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return Result{}, ctx.Err()
 			}
-			if req.IfRange != "" && r.crossOrigin() {
-				// If-Range is not a CORS-safelisted header: a server whose
-				// preflight does not allow it makes the request fail like a
-				// network error. Ask with a plain Range from now on and
-				// check the validators of every 206 instead (Decide
-				// demands a strong one equal to the stored one).
-				r.rec.NoIfRange = true
-				if err := r.save(); err != nil {
-					return Result{}, err
-				}
-				r.notice("the server's CORS preflight may refuse If-Range; resuming with a plain Range and checking each response's validators")
-			}
-			if err := r.backoff(ctx, 0, newError(CodeNetwork, fmt.Errorf("fetch %s: %w", req.RangeHeader(), err))); err != nil {
+			if err := r.fetchFailed(ctx, req, err); err != nil {
 				return Result{}, err
 			}
 			continue
@@ -99,6 +112,43 @@ func (r *run) run(ctx context.Context) (Result, error) {
 			return Result{}, err
 		}
 	}
+}
+
+// ranged reports whether the rest of the download is fetched by ranges,
+// checked against the stored validators.
+func (r *run) ranged() bool {
+	return r.rec.Established && r.rec.Resumable && !r.rec.NoRanges && r.rec.Total != protocol.UnknownSize
+}
+
+// fetch sends one request and counts it.
+func (r *run) fetch(ctx context.Context, req protocol.Request) (*Response, error) {
+	r.mu.Lock()
+	r.stats.Requests++
+	r.mu.Unlock()
+	return r.d.m.platform.Fetch(ctx, r.fetchRequest(req))
+}
+
+// fetchFailed handles a request that got no response, and waits before
+// the next attempt.
+func (r *run) fetchFailed(ctx context.Context, req protocol.Request, err error) error {
+	if req.IfRange != "" && r.crossOrigin() {
+		// If-Range is not a CORS-safelisted header: a server whose
+		// preflight does not allow it makes the request fail like a
+		// network error. Ask with a plain Range from now on and check
+		// the validators of every 206 instead (Decide demands a strong
+		// one equal to the stored one).
+		r.mu.Lock()
+		already := r.rec.NoIfRange
+		r.rec.NoIfRange = true
+		r.mu.Unlock()
+		if !already {
+			if err := r.save(); err != nil {
+				return err
+			}
+			r.notice("the server's CORS preflight may refuse If-Range; resuming with a plain Range and checking each response's validators")
+		}
+	}
+	return r.backoff(ctx, 0, newError(CodeNetwork, fmt.Errorf("fetch %s: %w", req.RangeHeader(), err)))
 }
 
 // handle acts on one response. It returns nil to go on with the next request.
@@ -263,6 +313,8 @@ func (r *run) complete() bool {
 }
 
 func (r *run) stored() protocol.Stored {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return protocol.Stored{Established: r.rec.Established, Validators: r.rec.Validators, Total: r.rec.Total, Bytes: r.ext.Len()}
 }
 
@@ -331,8 +383,10 @@ func (r *run) checkSpace() error {
 // reset discards every stored byte and starts a new generation. changed
 // counts it as a restart caused by a change of the file.
 func (r *run) reset(changed bool) error {
+	r.w.wait() // a late write of the old generation would only be dropped
 	ctx, cancel := storageCtx()
 	defer cancel()
+	r.mu.Lock()
 	r.rec.Gen++
 	if changed {
 		r.rec.Restarts++
@@ -346,7 +400,9 @@ func (r *run) reset(changed bool) error {
 	r.ext = protocol.Extents{}
 	// highWater is kept: after a restart, progress means getting further
 	// than before, or a link that always drops halfway would loop for ever.
-	if err := r.st.Reset(ctx, r.rec); err != nil {
+	rec := r.rec
+	r.mu.Unlock()
+	if err := r.st.Reset(ctx, rec); err != nil {
 		return storageError("discard stored bytes", err)
 	}
 	r.progress(true)
@@ -356,36 +412,41 @@ func (r *run) reset(changed bool) error {
 func (r *run) save() error {
 	ctx, cancel := storageCtx()
 	defer cancel()
+	r.mu.Lock()
 	r.rec.Received = r.ext.Len()
 	r.rec.Updated = r.d.m.Now().UnixMilli()
 	r.rec.ErrCode, r.rec.ErrMessage = "", ""
-	if err := r.st.Put(ctx, r.rec); err != nil {
+	rec := r.rec
+	r.mu.Unlock()
+	if err := r.st.Put(ctx, rec); err != nil {
 		return storageError("write record", err)
 	}
 	return nil
 }
 
-// stream stores the body piece by piece from byte pos. With open set, the
-// body's length is unknown and ends the file; otherwise it must reach end.
+// stream stores the body of the one request of the single-stream path
+// piece by piece from byte pos. With open set, the body's length is unknown
+// and ends the file; otherwise it must reach end. Once the download is
+// established as resumable and a range plan would do better (several
+// connections, or a link fast enough for whole bodies), it stops at a piece
+// boundary and lets the range plan take over.
 func (r *run) stream(ctx context.Context, body Body, pos, end int64, open bool) error {
 	defer body.Close()
-	onData := func(n int64) {
-		r.inflight += n
-		r.speed.add(r.d.m.Now(), n)
-		r.progress(false)
-	}
+	began := r.d.m.Now()
 	for open || pos < end {
-		max := r.d.opts.ChunkSize
+		if !open && r.ranged() && r.shouldSwitch(began, r.d.opts.Connections > 1) {
+			return nil
+		}
+		max := r.pieceSize()
 		if !open {
 			max = min(max, end-pos)
 		}
-		piece, err := body.Read(ctx, max, r.flushAfter(max), onData)
-		r.inflight = 0
+		piece, err := r.read(ctx, body, max, r.d.opts.FlushInterval)
 		if piece != nil && piece.Size() > 0 {
 			if !open && pos+piece.Size() > end {
 				return newError(CodeBadResponse, fmt.Errorf("body longer than the %d bytes announced", end))
 			}
-			if serr := r.putChunk(pos, piece); serr != nil {
+			if serr := r.handOff(nil, pos, piece); serr != nil {
 				return serr
 			}
 			pos += piece.Size()
@@ -395,7 +456,12 @@ func (r *run) stream(ctx context.Context, body Body, pos, end int64, open bool) 
 		case errors.Is(err, io.EOF):
 			if open {
 				// The end of a body of unknown length is the end of the file.
+				if err := r.w.wait(); err != nil {
+					return err
+				}
+				r.mu.Lock()
 				r.rec.Total = pos
+				r.mu.Unlock()
 				return r.save()
 			}
 			if pos < end {
@@ -410,34 +476,22 @@ func (r *run) stream(ctx context.Context, body Body, pos, end int64, open bool) 
 	return nil
 }
 
-// flushAfter is how long a piece of max bytes may wait in memory. On a link
-// fast enough to bring the piece within a quarter of FlushInterval, it
-// returns 0 so that the platform may take it whole (faster, and the loss on
-// a drop is bounded by that same short time); otherwise, and while the
-// speed is not known, the piece is stored at least every FlushInterval.
-func (r *run) flushAfter(max int64) time.Duration {
-	flush := r.d.opts.FlushInterval
-	if speed := r.speed.rate(r.d.m.Now()); speed > 0 && float64(max)/speed < flush.Seconds()/4 {
-		return 0
-	}
-	return flush
-}
-
-// putChunk stores one piece; the chunk's key is its progress.
-func (r *run) putChunk(pos int64, piece store.Blob) error {
-	ctx, cancel := storageCtx()
-	defer cancel()
-	if err := r.st.PutChunk(ctx, store.Chunk{URL: r.d.url, Gen: r.rec.Gen, Start: pos, Data: piece}); err != nil {
-		return storageError(fmt.Sprintf("store bytes %d-%d", pos, pos+piece.Size()-1), err)
-	}
-	r.ext.Add(pos, pos+piece.Size())
-	if n := r.ext.Len(); n > r.highWater {
-		r.highWater = n
-		r.attempt = 0
-		r.restarts = 0
-	}
-	r.progress(false)
-	return nil
+// read reads one piece of a body, counting its bytes as in flight while
+// they arrive.
+func (r *run) read(ctx context.Context, body Body, max int64, flushAfter time.Duration) (store.Blob, error) {
+	var got int64
+	piece, err := body.Read(ctx, max, flushAfter, func(n int64) {
+		got += n
+		r.mu.Lock()
+		r.inflight += n
+		r.speed.add(r.d.m.Now(), n)
+		r.mu.Unlock()
+		r.progress(false)
+	})
+	r.mu.Lock()
+	r.inflight -= got
+	r.mu.Unlock()
+	return piece, err
 }
 
 // backoff waits before the next attempt after a failure, or returns the
@@ -445,15 +499,18 @@ func (r *run) putChunk(pos int64, piece store.Blob) error {
 // between failures starts counting again, so a flaky link never ends a
 // download that is making progress.
 func (r *run) backoff(ctx context.Context, asked time.Duration, cause *Error) error {
+	r.mu.Lock()
 	r.attempt++
+	attempt := r.attempt
+	r.mu.Unlock()
 	policy := r.d.opts.Retry
-	if policy.GiveUp(r.attempt) {
+	if policy.GiveUp(attempt) {
 		return cause
 	}
-	delay := policy.Delay(r.attempt, asked, r.d.m.Rand())
+	delay := policy.Delay(attempt, asked, r.d.m.Rand())
 	retryAt := r.d.m.Now().Add(delay)
 	r.d.report(true, func(p *Progress) {
-		p.Attempt, p.RetryAt, p.ErrCode, p.Err = r.attempt, retryAt, cause.Code, cause
+		p.Attempt, p.RetryAt, p.ErrCode, p.Err = attempt, retryAt, cause.Code, cause
 		p.Speed = 0
 	})
 	t := time.NewTimer(delay)
@@ -495,6 +552,7 @@ func (r *run) finish() (Result, error) {
 	return Result{
 		URL: r.d.url, Blob: blob, Size: blob.Size(), ContentType: r.rec.ContentType,
 		Validators: r.rec.Validators, Resumable: r.rec.Resumable, Reason: r.rec.Reason, Restarts: r.rec.Restarts,
+		Stats: r.stats,
 	}, nil
 }
 
@@ -529,12 +587,18 @@ func joinable(chunks []store.Chunk, gen, total int64) ([]store.Blob, error) {
 
 // progress reports the current byte counts.
 func (r *run) progress(force bool) {
+	r.mu.Lock()
 	stored := r.ext.Len()
+	received := stored + r.inflight + r.w.pendingLen()
+	total, v, resumable, reason := r.rec.Total, r.rec.Validators, r.rec.Resumable, r.rec.Reason
+	attempt := r.attempt
+	speed := r.speed.rate(r.d.m.Now())
+	r.mu.Unlock()
 	r.d.report(force, func(p *Progress) {
-		p.Stored, p.Received, p.Total = stored, stored+r.inflight, r.rec.Total
-		p.Validators, p.Resumable, p.Reason = r.rec.Validators, r.rec.Resumable, r.rec.Reason
-		p.Speed = r.speed.rate(r.d.m.Now())
-		if stored > 0 && r.attempt == 0 {
+		p.Stored, p.Received, p.Total = stored, received, total
+		p.Validators, p.Resumable, p.Reason = v, resumable, reason
+		p.Speed = speed
+		if stored > 0 && attempt == 0 {
 			p.Attempt, p.ErrCode, p.Err = 0, "", nil
 		}
 	})

@@ -2,13 +2,17 @@ package resumer
 
 import "time"
 
-// speedMeter estimates the transfer rate over the last few seconds.
+// speedMeter estimates the transfer rate over the last few seconds. Early
+// on it divides by the time since the first byte rather than by the whole
+// window, so that the chunk size can adapt within the first fraction of a
+// second.
 type speedMeter struct {
-	buckets [8]int64 // bytes per 500 ms slot, ring
+	buckets [8]int64 // bytes per speedSlot, a ring
 	slot    int64    // index of the current slot since the epoch
+	first   time.Time
 }
 
-const speedSlot = 500 * time.Millisecond
+const speedSlot = 250 * time.Millisecond
 
 func (s *speedMeter) advance(now time.Time) {
 	cur := now.UnixNano() / int64(speedSlot)
@@ -25,18 +29,35 @@ func (s *speedMeter) advance(now time.Time) {
 }
 
 func (s *speedMeter) add(now time.Time, n int64) {
+	if s.first.IsZero() {
+		s.first = now
+	}
 	s.advance(now)
 	s.buckets[s.slot%int64(len(s.buckets))] += n
 }
 
-// rate returns bytes per second over the full slots of the window.
+// rate returns bytes per second, or 0 while less than 100 ms of transfer
+// has been seen.
 func (s *speedMeter) rate(now time.Time) float64 {
+	if s.first.IsZero() {
+		return 0
+	}
 	s.advance(now)
 	var sum int64
-	for i, b := range s.buckets {
-		if int64(i) != s.slot%int64(len(s.buckets)) {
-			sum += b
-		}
+	for _, b := range s.buckets {
+		sum += b
 	}
-	return float64(sum) / (float64(len(s.buckets)-1) * speedSlot.Seconds())
+	window := time.Duration(len(s.buckets)) * speedSlot
+	// The current slot is partly elapsed.
+	elapsed := window - speedSlot + time.Duration(now.UnixNano()%int64(speedSlot))
+	if since := now.Sub(s.first); since < elapsed {
+		elapsed = since
+	}
+	if elapsed < 100*time.Millisecond {
+		return 0
+	}
+	return float64(sum) / elapsed.Seconds()
 }
+
+// reset forgets what was measured (a new phase, other connections).
+func (s *speedMeter) reset() { *s = speedMeter{} }

@@ -130,6 +130,7 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 	}
 	opts := resumer.Options{
 		ChunkSize:     int64(num(o, "chunkSize")),
+		Connections:   int(num(o, "connections")),
 		FlushInterval: time.Duration(num(o, "flushIntervalMs") * float64(time.Millisecond)),
 		OnProgress: func(p resumer.Progress) {
 			onEvent.Invoke("progress", progressObject(p))
@@ -214,6 +215,10 @@ func resultObject(r resumer.Result) js.Value {
 		"url": r.URL, "size": r.Size, "contentType": r.ContentType,
 		"etag": r.Validators.ETag, "lastModified": r.Validators.LastModified,
 		"resumable": r.Resumable, "reason": r.Reason.Text, "reasonCode": r.Reason.Code, "restarts": r.Restarts,
+		"stats": map[string]any{
+			"requests": r.Stats.Requests, "commits": r.Stats.Commits,
+			"commitMs": float64(r.Stats.CommitTime) / float64(time.Millisecond),
+		},
 	})
 	if b, ok := r.Blob.(jsutil.Blob); ok {
 		o.Set("blob", b.Value())
