@@ -313,4 +313,3 @@ func (r *run) readClaim(ctx context.Context, body Body, c *claim, blob bool, chu
 		}
 	}
 }
-
