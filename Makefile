@@ -4,6 +4,8 @@
 #   make test    everything: format, vet, unit and fuzz seeds, wasm tests
 #                and browser tests in headless Chromium
 #   make fuzz    run every fuzz target for FUZZTIME each
+#   make bench   measure speed, memory, reload loss, resume time and size
+#                in headless Chromium (not part of make test)
 #   make build   the static bundle in build/web, for any web server
 
 GO       ?= go
@@ -18,7 +20,7 @@ FUZZSMOKE ?= 3s
 # Pinned so that a new release cannot change how wasm tests run under us.
 WASMBROWSERTEST := github.com/agnivade/wasmbrowsertest@v0.11.0
 
-.PHONY: build run test check deps tools test-native test-wasm fuzz fuzz-smoke fuzz-run clean
+.PHONY: build run test check deps tools test-native test-wasm fuzz fuzz-smoke fuzz-run bench clean
 
 build:
 	$(GO) run ./serve -build-only -web $(WEB)
@@ -68,6 +70,9 @@ fuzz-run:
 	      { echo "$$out"; exit 1; }; \
 	  done; \
 	done
+
+bench: deps
+	$(GO) run ./serve/bench $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BUILD)

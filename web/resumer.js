@@ -59,6 +59,30 @@ export function isSupported() {
 let bridgePromise = null;
 let wasmMemory = null;
 
+// The module starts fetching and compiling the WebAssembly, and loading
+// wasm_exec.js, as soon as it is imported: a page that resumes downloads
+// after a reload gets to its first request sooner. Errors surface in load().
+let early = begin();
+
+function begin() {
+  if (typeof WebAssembly !== "object" || typeof fetch !== "function") return null;
+  const e = { module: compile(), exec: typeof globalThis.Go === "function" ? Promise.resolve() : import(EXEC_URL.href) };
+  e.module.catch(() => {});
+  e.exec.catch(() => {});
+  return e;
+}
+
+async function compile() {
+  try {
+    return await WebAssembly.compileStreaming(fetch(WASM_URL));
+  } catch {
+    // Servers that do not send Content-Type: application/wasm.
+    const resp = await fetch(WASM_URL);
+    if (!resp.ok) throw new ResumerError("unsupported", `cannot load ${WASM_URL}: HTTP ${resp.status}`);
+    return WebAssembly.compile(await resp.arrayBuffer());
+  }
+}
+
 /**
  * The size in bytes of the WebAssembly module's linear memory (the Go heap
  * and stacks), 0 before load(). For measurements: resumer keeps downloaded
@@ -74,6 +98,7 @@ function bridge() {
   if (!bridgePromise) {
     bridgePromise = startWasm().catch((err) => {
       bridgePromise = null;
+      early = null; // a later load() fetches again
       throw err;
     });
   }
@@ -84,22 +109,13 @@ async function startWasm() {
   if (!isSupported()) {
     throw new ResumerError("unsupported", "this browser lacks WebAssembly, IndexedDB or fetch");
   }
-  if (typeof globalThis.Go !== "function") {
-    await import(EXEC_URL.href);
-  }
+  early ??= begin();
+  const [module] = await Promise.all([early.module, early.exec]);
   const go = new globalThis.Go();
   const hook = `__resumerReady_${Math.random().toString(36).slice(2)}`;
   const ready = new Promise((resolve) => { globalThis[hook] = resolve; });
   go.env = { RESUMER_HOOK: hook };
-  let instance;
-  try {
-    ({ instance } = await WebAssembly.instantiateStreaming(fetch(WASM_URL), go.importObject));
-  } catch (err) {
-    // Servers that do not send Content-Type: application/wasm.
-    const resp = await fetch(WASM_URL);
-    if (!resp.ok) throw new ResumerError("unsupported", `cannot load ${WASM_URL}: HTTP ${resp.status}`);
-    ({ instance } = await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject));
-  }
+  const instance = await WebAssembly.instantiate(module, go.importObject);
   wasmMemory = instance.exports.mem;
   go.run(instance).then(() => { bridgePromise = null; });
   try {

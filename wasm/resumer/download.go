@@ -53,6 +53,10 @@ type Stats struct {
 	// in parallel).
 	Commits    int
 	CommitTime time.Duration
+	// Setup is the time from the start to the first request (reading what
+	// is stored); Finish from the last byte stored to the result (checking
+	// and joining the chunks).
+	Setup, Finish time.Duration
 }
 
 func newDownload(m *Manager, url string, opts Options) *Download {

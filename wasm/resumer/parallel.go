@@ -21,20 +21,27 @@ const (
 	// fastLink is the per-connection speed from which bodies are taken whole.
 	fastLink = 16 << 20
 	// chunkTime is the transfer time a whole-body request aims at.
-	chunkTime = 500 * time.Millisecond
+	chunkTime = 150 * time.Millisecond
 	// minAutoChunk and maxAutoChunk bound the adaptive chunk size.
-	minAutoChunk int64 = 1 << 20
-	maxAutoChunk int64 = 64 << 20
+	minAutoChunk int64 = 8 << 20
+	maxAutoChunk int64 = 16 << 20
 	// startChunk is the piece size while the speed is unknown.
 	startChunk int64 = 4 << 20
 	// minSteal is the least a streaming connection keeps when an idle
 	// connection takes half of what it has left.
 	minSteal int64 = 1 << 20
+	// minBlob is the smallest whole-body request once the tail of the
+	// file is split between connections.
+	minBlob int64 = 4 << 20
 	// minStream is the smallest span a streaming connection asks for.
 	minStream int64 = 256 << 10
 	// switchAfter is how long a stream runs before it may give way to
 	// whole-body requests: long enough to measure the speed.
-	switchAfter = 300 * time.Millisecond
+	switchAfter = 150 * time.Millisecond
+	// maxStreamPiece caps a streamed piece: its bytes pass through the JS
+	// heap as the Uint8Arrays of the stream until they are joined into a
+	// Blob, so large pieces on a fast link would be large garbage.
+	maxStreamPiece int64 = 2 << 20
 )
 
 // claim is a span one connection is fetching: pos is the next byte it will
@@ -71,7 +78,16 @@ func (r *run) chunkFor(speed float64) int64 {
 func (r *run) pieceSize() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.chunkFor(r.perConnSpeed(len(r.claims)))
+	return streamPiece(r.chunkFor(r.perConnSpeed(len(r.claims))), r.d.opts.ChunkSize)
+}
+
+// streamPiece caps the pieces of a stream at maxStreamPiece, unless the
+// caller fixed the chunk size.
+func streamPiece(chunk, fixed int64) int64 {
+	if fixed > 0 {
+		return fixed
+	}
+	return min(chunk, maxStreamPiece)
 }
 
 // shouldSwitch reports whether a stream that began at began should stop at
@@ -179,7 +195,10 @@ func (r *run) claim(n int) (c *claim, blob bool, chunk int64, ok bool) {
 			share := (left + int64(n) - 1) / int64(n)
 			size := max(share, minStream) // a stream takes its share of what is left
 			if blob {
-				size = max(min(chunk, share), MinChunkSize) // balanced whole bodies
+				// Whole bodies, balanced between the connections, but not
+				// so small at the tail that requests cost more than they
+				// carry.
+				size = max(min(chunk, share), min(chunk, minBlob))
 			}
 			s := free[0]
 			c = &claim{pos: s.Start, end: min(s.End, s.Start+size), stream: !blob}
@@ -285,7 +304,7 @@ func (r *run) readClaim(ctx context.Context, body Body, c *claim, blob bool, chu
 			return nil
 		}
 		flush := r.d.opts.FlushInterval
-		max := min(chunk, end-pos)
+		max := min(streamPiece(chunk, r.d.opts.ChunkSize), end-pos)
 		if blob {
 			flush, max = 0, end-pos
 		}

@@ -47,6 +47,8 @@ type run struct {
 	inflight  int64            // bytes received but not yet handed to the store
 	speed     speedMeter
 	stats     Stats
+	began     time.Time
+	saveMu    sync.Mutex          // orders the writes of the record
 	claims    map[*claim]struct{} // spans connections are fetching
 
 	w writer
@@ -60,6 +62,7 @@ func newRun(d *Download) *run {
 
 // run drives the download; see the package doc for the protocol.
 func (r *run) run(ctx context.Context) (Result, error) {
+	r.began = r.d.m.Now()
 	if err := r.load(); err != nil {
 		return Result{}, err
 	}
@@ -67,9 +70,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		return r.finish()
 	}
 	r.rec.State = protocol.Running
-	if err := r.save(); err != nil {
-		return Result{}, err
-	}
+	// Marking the record running is a hint for listings (interrupted
+	// downloads); the first request need not wait for it.
+	r.saveAsync()
 	r.progress(true)
 	defer r.w.wait() // never leave a write behind the caller's back
 	for {
@@ -123,6 +126,9 @@ func (r *run) ranged() bool {
 // fetch sends one request and counts it.
 func (r *run) fetch(ctx context.Context, req protocol.Request) (*Response, error) {
 	r.mu.Lock()
+	if r.stats.Requests == 0 {
+		r.stats.Setup = r.d.m.Now().Sub(r.began)
+	}
 	r.stats.Requests++
 	r.mu.Unlock()
 	return r.d.m.platform.Fetch(ctx, r.fetchRequest(req))
@@ -248,6 +254,19 @@ func (r *run) load() error {
 	ctx, cancel := storageCtx()
 	defer cancel()
 	now := r.d.m.Now().UnixMilli()
+	// The record and the chunks are read at once: two round trips to the
+	// database in the time of one, before a resumed download's first
+	// request.
+	type chunksRead struct {
+		chunks []store.Chunk
+		err    error
+	}
+	read := make(chan chunksRead, 1)
+	go func() {
+		cs, err := r.st.Chunks(ctx, r.d.url)
+		read <- chunksRead{cs, err}
+	}()
+	fresh := true // the chunks read belong to no trusted record
 	rec, err := r.st.Get(ctx, r.d.url)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -260,17 +279,28 @@ func (r *run) load() error {
 	default:
 		if cerr := rec.Check(); cerr != nil {
 			gen := max(rec.Gen, 0) + 1
+			<-read // Reset comes after the read, whose chunks it deletes
+			read = nil
 			rec = r.newRecord(now, gen)
 			if err := r.st.Reset(ctx, rec); err != nil {
 				return storageError("replace unreadable record", err)
 			}
 			r.notice("discarded the stored download, which could not be trusted (" + cerr.Error() + "); starting over")
+		} else {
+			fresh = false
 		}
 	}
 	r.rec = rec
-	chunks, err := r.st.Chunks(ctx, r.d.url)
-	if err != nil {
-		return storageError("read chunks", err)
+	var chunks []store.Chunk
+	if read != nil {
+		cr := <-read
+		if cr.err != nil {
+			return storageError("read chunks", cr.err)
+		}
+		chunks = cr.chunks
+	}
+	if fresh {
+		chunks = nil // no record vouches for them, and Reset removed them
 	}
 	dropped := 0
 	for _, c := range chunks {
@@ -410,6 +440,8 @@ func (r *run) reset(changed bool) error {
 }
 
 func (r *run) save() error {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
 	ctx, cancel := storageCtx()
 	defer cancel()
 	r.mu.Lock()
@@ -422,6 +454,23 @@ func (r *run) save() error {
 		return storageError("write record", err)
 	}
 	return nil
+}
+
+// saveAsync writes the record in the background. A later save waits for
+// it, so records land in the order they were written.
+func (r *run) saveAsync() {
+	r.saveMu.Lock()
+	r.mu.Lock()
+	r.rec.Received = r.ext.Len()
+	r.rec.Updated = r.d.m.Now().UnixMilli()
+	rec := r.rec
+	r.mu.Unlock()
+	go func() {
+		defer r.saveMu.Unlock()
+		ctx, cancel := storageCtx()
+		defer cancel()
+		_ = r.st.Put(ctx, rec) // a hint: the chunks are the truth
+	}()
 }
 
 // stream stores the body of the one request of the single-stream path
@@ -527,6 +576,7 @@ func (r *run) backoff(ctx context.Context, asked time.Duration, cause *Error) er
 // finish checks that every byte is there, joins the chunks and records the
 // download as done.
 func (r *run) finish() (Result, error) {
+	began := r.d.m.Now()
 	ctx, cancel := storageCtx()
 	defer cancel()
 	chunks, err := r.st.Chunks(ctx, r.d.url)
@@ -552,7 +602,7 @@ func (r *run) finish() (Result, error) {
 	return Result{
 		URL: r.d.url, Blob: blob, Size: blob.Size(), ContentType: r.rec.ContentType,
 		Validators: r.rec.Validators, Resumable: r.rec.Resumable, Reason: r.rec.Reason, Restarts: r.rec.Restarts,
-		Stats: r.stats,
+		Stats: r.statsNow(began),
 	}, nil
 }
 
@@ -602,4 +652,12 @@ func (r *run) progress(force bool) {
 			p.Attempt, p.ErrCode, p.Err = 0, "", nil
 		}
 	})
+}
+
+func (r *run) statsNow(finishBegan time.Time) Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.Finish = r.d.m.Now().Sub(finishBegan)
+	return s
 }

@@ -218,6 +218,8 @@ func resultObject(r resumer.Result) js.Value {
 		"stats": map[string]any{
 			"requests": r.Stats.Requests, "commits": r.Stats.Commits,
 			"commitMs": float64(r.Stats.CommitTime) / float64(time.Millisecond),
+			"setupMs":  float64(r.Stats.Setup) / float64(time.Millisecond),
+			"finishMs": float64(r.Stats.Finish) / float64(time.Millisecond),
 		},
 	})
 	if b, ok := r.Blob.(jsutil.Blob); ok {

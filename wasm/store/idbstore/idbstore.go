@@ -398,13 +398,38 @@ func (s *Store) releaseLane(l int) {
 // (not a Blob, or a Blob of another size than recorded) comes back with a
 // nil Data, so that the caller drops it.
 func (s *Store) Chunks(ctx context.Context, url string) ([]store.Chunk, error) {
-	var all []seqChunk
+	// One read-only transaction over every lane, their cursors walked at
+	// once: a resume reads its chunks in one round trip per lane, not one
+	// transaction after another.
+	t, err := s.txn(ctx, idb.TransactionReadOnly, lanes()...)
+	if err != nil {
+		return nil, classify("read chunks of "+url, err)
+	}
+	type laneResult struct {
+		chunks []seqChunk
+		err    error
+	}
+	results := make(chan laneResult, Lanes)
 	for _, lane := range lanes() {
-		cs, err := s.laneChunks(ctx, lane, url)
+		os, err := t.ObjectStore(lane) // before the goroutines: the transaction caches stores in a map
 		if err != nil {
 			return nil, classify("read chunks of "+url, err)
 		}
-		all = append(all, cs...)
+		go func() {
+			cs, err := laneChunks(ctx, os, url)
+			results <- laneResult{cs, err}
+		}()
+	}
+	var all []seqChunk
+	for range Lanes {
+		r := <-results
+		if r.err != nil && err == nil {
+			err = r.err
+		}
+		all = append(all, r.chunks...)
+	}
+	if err != nil {
+		return nil, classify("read chunks of "+url, err)
 	}
 	sort.Slice(all, func(i, j int) bool {
 		a, b := all[i], all[j]
@@ -433,15 +458,7 @@ type seqChunk struct {
 	seq int64
 }
 
-func (s *Store) laneChunks(ctx context.Context, lane, url string) ([]seqChunk, error) {
-	t, err := s.txn(ctx, idb.TransactionReadOnly, lane)
-	if err != nil {
-		return nil, err
-	}
-	os, err := t.ObjectStore(lane)
-	if err != nil {
-		return nil, err
-	}
+func laneChunks(ctx context.Context, os *idb.ObjectStore, url string) ([]seqChunk, error) {
 	kr, err := idb.NewKeyRangeBound(js.ValueOf([]any{url}), js.ValueOf([]any{url, []any{}}), false, false)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,768 @@
+//go:build !js && !wasip1
+
+// Command bench measures resumer against the limits the browser itself
+// sets, in one headless Chromium session against the dev server:
+//
+//	A   plain fetch(url).then(r => r.blob()): the ceiling, not resumable
+//	B   the classic loop: sequential 4 MiB Range requests, each Blob put
+//	    into one IndexedDB database
+//	D   the best plain JS measured before resumer: 4 concurrent 16 MiB
+//	    Range requests, each Blob into one of 4 databases (not resumable
+//	    either: it is what the browser allows)
+//	C   resumer with default options; C4 with connections: 4
+//
+// for 256 MiB and 1 GiB files, alternating the paths, each run in a fresh
+// page after a forced GC, median of paired runs. It also measures peak
+// memory (JS heap plus wasm linear memory), the transfer time a reload
+// loses on a fast and on a throttled link, the time from navigation to the
+// first request of a resumed download, the wasm size, and a CPU profile of
+// the renderer's main thread during one download. It prints a table and,
+// last, one line of JSON.
+//
+//	go run ./serve/bench [-runs 5] [-quick] [-profile]
+package main
+
+import (
+	"cmp"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/go-resumer/resumer/serve/bundle"
+	"github.com/go-resumer/resumer/serve/chrome"
+	"github.com/go-resumer/resumer/serve/devserver"
+)
+
+const mib = 1 << 20
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	only    string
+	runs    int
+	quick   bool
+	profile bool
+	dir     string
+}
+
+// bench holds the session: the server, the browser and what was measured.
+type bench struct {
+	cfg     config
+	srv     *devserver.Server
+	base    string
+	browser context.Context
+	out     map[string]any
+	lines   []string
+	rnd     *rand.Rand
+}
+
+func run() error {
+	var cfg config
+	flag.IntVar(&cfg.runs, "runs", 5, "paired runs per measurement (median)")
+	flag.StringVar(&cfg.only, "only", "", "comma-separated parts to run: throughput, throttled, reload, resume (default all)")
+	design := flag.Bool("design", false, "also measure the design alternatives: one database instead of four (E1), a streamed body (F)")
+	variants := flag.String("variants", "", "extra resumer option sets to measure beside the paths, separated by |, e.g. '{chunkSize: 16 << 20}|{connections: 2}'")
+	flag.BoolVar(&cfg.quick, "quick", false, "skip the 1 GiB file and use 3 runs (for development)")
+	flag.BoolVar(&cfg.profile, "profile", true, "record a CPU profile of one resumer download per size")
+	flag.StringVar(&cfg.dir, "dir", "build/bench", "folder for the bundle, the samples and the browser profile")
+	flag.Parse()
+	if cfg.quick {
+		cfg.runs = 3
+	}
+	if *design {
+		paths = append(paths,
+			struct{ name, path, opts string }{"E1 JS, as E, 1 database", "E1", ""},
+			struct{ name, path, opts string }{"F JS, streamed, 2 MiB Blobs", "F", ""})
+	}
+	for _, v := range strings.Split(*variants, "|") {
+		if v = strings.TrimSpace(v); v != "" {
+			paths = append(paths, struct{ name, path, opts string }{"C " + v, "C", v})
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	root, err := bundle.Root(".")
+	if err != nil {
+		return err
+	}
+	web := filepath.Join(cfg.dir, "web")
+	if err := bundle.Build(ctx, root, web); err != nil {
+		return err
+	}
+	for name, body := range pages {
+		if err := os.WriteFile(filepath.Join(web, name), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	samples := []devserver.Sample{{Name: "64mib.bin", Size: 64 * mib}, {Name: "16mib.bin", Size: 16 * mib}, {Name: "256mib.bin", Size: 256 * mib}}
+	if !cfg.quick {
+		samples = append(samples, devserver.Sample{Name: "1gib.bin", Size: 1024 * mib})
+	}
+	srv, err := devserver.New(devserver.Config{DataDir: filepath.Join(cfg.dir, "data"), WebDir: web, Samples: samples})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ConnContext: srv.ConnContext}
+	go hs.Serve(ln)
+	defer hs.Close()
+
+	profile := filepath.Join(cfg.dir, "chrome")
+	os.RemoveAll(profile)
+	bctx, stop, err := chrome.Start(ctx, profile,
+		chromedp.Flag("enable-precise-memory-info", true),
+		chromedp.Flag("js-flags", "--expose-gc"))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	defer os.RemoveAll(profile)
+
+	b := &bench{cfg: cfg, srv: srv, base: "http://" + ln.Addr().String(), browser: bctx,
+		out: map[string]any{}, rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))}
+	b.logf("resumer bench: %d runs per measurement, Chromium at %s", cfg.runs, b.base)
+
+	if err := b.wasmSize(web); err != nil {
+		return err
+	}
+	sizes := []string{"256mib"}
+	if !cfg.quick {
+		sizes = append(sizes, "1gib")
+	}
+	want := func(part string) bool {
+		return cfg.only == "" || slices.Contains(strings.Split(cfg.only, ","), part)
+	}
+	if want("throughput") {
+		for _, sz := range sizes {
+			if err := b.throughput(sz); err != nil {
+				return fmt.Errorf("throughput %s: %w", sz, err)
+			}
+		}
+	}
+	if want("throttled") {
+		if err := b.throttledParallel(); err != nil {
+			return fmt.Errorf("throttled: %w", err)
+		}
+	}
+	if want("reload") {
+		if err := b.reloadLoss("fast", "256mib.bin", ""); err != nil {
+			return fmt.Errorf("reload loss: %w", err)
+		}
+		if err := b.reloadLoss("slow", "16mib.bin", "rate=2097152"); err != nil {
+			return fmt.Errorf("reload loss: %w", err)
+		}
+	}
+	if want("resume") {
+		if err := b.resume(); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	}
+	b.goals()
+	j, _ := json.Marshal(b.out)
+	fmt.Println(string(j))
+	return nil
+}
+
+func (b *bench) logf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	fmt.Println(line)
+}
+
+// pages are written into the bench's copy of the bundle.
+var pages = map[string]string{
+	"blank.html": `<!doctype html><title>bench</title><script type="module">` + pageJS + `</script>`,
+	// resume.html resumes the download named in its hash as early as a
+	// page can: the first thing it does is load resumer and call download().
+	// It has the preload hints the README recommends.
+	"resume.html": `<!doctype html><title>resume</title>
+<link rel="modulepreload" href="resumer.js">
+<link rel="modulepreload" href="wasm_exec.js">
+<link rel="preload" href="resumer.wasm" as="fetch" crossorigin>
+<script type="module">
+import { load } from "./resumer.js";
+const p = new URLSearchParams(location.hash.slice(1));
+performance.mark("resumer-imported");
+const R = await load({ dbName: p.get("db") });
+performance.mark("resumer-loaded");
+window.dl = R.download(p.get("url"), JSON.parse(p.get("opts") || "{}"));
+window.R = R;
+</script>`,
+}
+
+// pageJS runs the paths in the page; each returns {ms, size, peak, ...}.
+const pageJS = `
+const memSampler = (wasm) => {
+  let peak = 0, heapPeak = 0, wasmPeak = 0;
+  const sample = () => {
+    const h = performance.memory.usedJSHeapSize, w = wasm ? wasm() : 0;
+    heapPeak = Math.max(heapPeak, h); wasmPeak = Math.max(wasmPeak, w); peak = Math.max(peak, h + w);
+  };
+  sample();
+  const id = setInterval(sample, 10);
+  return () => { clearInterval(id); sample(); return { peak, heapPeak, wasmPeak }; };
+};
+const openDB = (name) => new Promise((res, rej) => {
+  const r = indexedDB.open(name, 1);
+  r.onupgradeneeded = () => r.result.createObjectStore("c");
+  r.onsuccess = () => res(r.result);
+  r.onerror = () => rej(r.error);
+});
+const dropDB = (name) => new Promise((res) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = () => res(); });
+window.B = {
+  async A(url) {
+    gc();
+    const stop = memSampler();
+    const t0 = performance.now();
+    let b = await (await fetch(url, { cache: "no-store" })).blob();
+    const ms = performance.now() - t0, size = b.size;
+    b = null;
+    return { ms, size, ...stop() };
+  },
+  async B(url) {
+    const name = "bench-b-" + Math.random();
+    const db = await openDB(name);
+    gc();
+    const stop = memSampler();
+    const t0 = performance.now();
+    let off = 0, size = 0;
+    for (;;) {
+      const r = await fetch(url, { cache: "no-store", headers: { Range: "bytes=" + off + "-" + (off + 4194303) } });
+      if (r.status !== 206) throw new Error("status " + r.status);
+      size = Number(r.headers.get("Content-Range").split("/")[1]);
+      const blob = await r.blob();
+      const tx = db.transaction("c", "readwrite");
+      tx.objectStore("c").put(blob, off);
+      await new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
+      off += blob.size;
+      if (off >= size) break;
+    }
+    const ms = performance.now() - t0;
+    const m = stop();
+    db.close();
+    await dropDB(name);
+    return { ms, size, ...m };
+  },
+  // D is the best plain JS the issue measured: 4 concurrent 16 MiB Range
+  // requests, each Blob put into one of 4 databases (commits in parallel).
+  // With conns 1 it is the best one connection can do: the next request
+  // goes out while the previous Blob commits.
+  async D(url, conns = 4, ndb = 4) {
+    const name = "bench-d-" + Math.random();
+    const dbs = await Promise.all([0, 1, 2, 3].map((i) => openDB(name + i)));
+    const head = await fetch(url, { cache: "no-store", headers: { Range: "bytes=0-0" } });
+    const size = Number(head.headers.get("Content-Range").split("/")[1]);
+    await head.arrayBuffer();
+    gc();
+    const stop = memSampler();
+    const t0 = performance.now();
+    let next = 0;
+    const worker = async (db) => {
+      for (;;) {
+        const off = next;
+        if (off >= size) return;
+        next += 16 << 20;
+        const r = await fetch(url, { cache: "no-store", headers: { Range: "bytes=" + off + "-" + (Math.min(off + (16 << 20), size) - 1) } });
+        const blob = await r.blob();
+        if (conns === 1) {
+          // Commit in the background, on the databases in turn.
+          const d = dbs[(off >> 24) % ndb];
+          const tx = d.transaction("c", "readwrite", { durability: "relaxed" });
+          tx.objectStore("c").put(blob, off);
+          pending.push(new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); }));
+          if (pending.length >= 4) await pending.shift();
+          continue;
+        }
+        const tx = db.transaction("c", "readwrite", { durability: "relaxed" });
+        tx.objectStore("c").put(blob, off);
+        await new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
+      }
+    };
+    const pending = [];
+    await Promise.all(dbs.slice(0, conns).map(worker));
+    await Promise.all(pending);
+    const ms = performance.now() - t0;
+    const m = stop();
+    dbs.forEach((db) => db.close());
+    await Promise.all([0, 1, 2, 3].map((i) => dropDB(name + i)));
+    return { ms, size, ...m };
+  },
+  // F streams one response and stores a Blob of its Uint8Arrays every
+  // 2 MiB, up to 4 commits in flight on 4 databases: resumer's path on
+  // slow links, where storing often matters more than speed.
+  async F(url) {
+    const name = "bench-f-" + Math.random();
+    const dbs = await Promise.all([0, 1, 2, 3].map((i) => openDB(name + i)));
+    gc();
+    const stop = memSampler();
+    const t0 = performance.now();
+    const r = await fetch(url, { cache: "no-store" });
+    const reader = r.body.getReader();
+    let parts = [], n = 0, off = 0, k = 0;
+    const pending = [];
+    const flush = async () => {
+      const blob = new Blob(parts);
+      parts = [];
+      const tx = dbs[k++ % 4].transaction("c", "readwrite", { durability: "relaxed" });
+      tx.objectStore("c").put(blob, off);
+      off += n;
+      n = 0;
+      pending.push(new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); }));
+      if (pending.length >= 4) await pending.shift();
+    };
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      n += value.byteLength;
+      if (n >= 2 << 20) await flush();
+    }
+    if (n > 0) await flush();
+    await Promise.all(pending);
+    const ms = performance.now() - t0;
+    const m = stop();
+    dbs.forEach((db) => db.close());
+    await Promise.all([0, 1, 2, 3].map((i) => dropDB(name + i)));
+    return { ms, size: off, ...m };
+  },
+  async C(url, opts) {
+    const mod = await import("/resumer.js");
+    const R = await mod.load({ dbName: "bench-c-" + Math.random() });
+    gc();
+    const stop = memSampler(mod.wasmMemoryBytes);
+    const t0 = performance.now();
+    const r = await R.download(url, opts).done;
+    const ms = performance.now() - t0;
+    const m = stop();
+    await R.remove(url);
+    return { ms, size: r.size, ...m, stats: r.stats };
+  },
+};
+`
+
+type runResult struct {
+	MS       float64 `json:"ms"`
+	Size     int64   `json:"size"`
+	Peak     float64 `json:"peak"`
+	HeapPeak float64 `json:"heapPeak"`
+	WasmPeak float64 `json:"wasmPeak"`
+	Stats    *struct {
+		Requests int     `json:"requests"`
+		Commits  int     `json:"commits"`
+		CommitMS float64 `json:"commitMs"`
+		SetupMS  float64 `json:"setupMs"`
+		FinishMS float64 `json:"finishMs"`
+	} `json:"stats"`
+}
+
+func (r runResult) mibs() float64 { return float64(r.Size) / mib / (r.MS / 1000) }
+
+// page opens a fresh tab on blank.html.
+func (b *bench) page() (context.Context, context.CancelFunc, error) {
+	ctx, cancel := chromedp.NewContext(b.browser)
+	ctx, cancelT := context.WithTimeout(ctx, 10*time.Minute)
+	stop := func() { cancelT(); cancel() }
+	if err := chromedp.Do(ctx, chromedp.Navigate(b.base+"/blank.html")); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!window.B")); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return ctx, stop, nil
+}
+
+// one runs one path in a fresh page.
+func (b *bench) one(path, url, opts string) (runResult, error) {
+	ctx, stop, err := b.page()
+	if err != nil {
+		return runResult{}, err
+	}
+	defer stop()
+	expr := fmt.Sprintf("B.%s(%q)", path, url)
+	switch path {
+	case "E":
+		expr = fmt.Sprintf("B.D(%q, 1)", url)
+	case "E1":
+		expr = fmt.Sprintf("B.D(%q, 1, 1)", url)
+	}
+	if path == "C" {
+		expr = fmt.Sprintf("B.C(%q, %s)", url, opts)
+	}
+	return chrome.Eval[runResult](ctx, expr)
+}
+
+var paths = []struct{ name, path, opts string }{
+	{"A fetch().blob()", "A", ""},
+	{"B classic loop", "B", ""},
+	{"D JS, 4×16 MiB → 4 DBs", "D", ""},
+	{"E JS, 1×16 MiB pipelined", "E", ""},
+	{"C resumer", "C", "{}"},
+	{"C4 resumer, 4 connections", "C", "{connections: 4}"},
+}
+
+// pathC is the index of resumer with default options in paths.
+const pathC = 4
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// throughput runs A, B, C and C4 on one file, rotating their order.
+func (b *bench) throughput(sz string) error {
+	url := b.base + "/files/" + sz + ".bin"
+	speed := make([][]float64, len(paths))
+	peak := make([][]float64, len(paths))
+	var heapC, wasmC []float64
+	var commits, commitMS, reqs, setup, finish []float64
+	for round := range b.cfg.runs {
+		for k := range paths {
+			i := (k + round) % len(paths)
+			r, err := b.one(paths[i].path, url, paths[i].opts)
+			if err != nil {
+				return fmt.Errorf("%s: %w", paths[i].name, err)
+			}
+			speed[i] = append(speed[i], r.mibs())
+			peak[i] = append(peak[i], r.Peak/mib)
+			if i == pathC {
+				heapC = append(heapC, r.HeapPeak/mib)
+				wasmC = append(wasmC, r.WasmPeak/mib)
+			}
+			if i == pathC && r.Stats != nil {
+				commits = append(commits, float64(r.Stats.Commits))
+				commitMS = append(commitMS, r.Stats.CommitMS)
+				reqs = append(reqs, float64(r.Stats.Requests))
+				setup = append(setup, r.Stats.SetupMS)
+				finish = append(finish, r.Stats.FinishMS)
+			}
+		}
+	}
+	ratio := func(i, j int) float64 {
+		var rs []float64
+		for k := range speed[i] {
+			rs = append(rs, speed[i][k]/speed[j][k])
+		}
+		return median(rs)
+	}
+	b.logf("\n%s file, %d rounds (MiB/s median [min–max]; peak MiB = JS heap + wasm memory)", sz, b.cfg.runs)
+	b.logf("%-28s %10s %16s %10s %12s", "path", "MiB/s", "range", "× fetch", "peak MiB")
+	for i, p := range paths {
+		b.logf("%-28.28s %10.0f %7.0f–%-8.0f %10.2f %12.1f", p.name, median(speed[i]), slices.Min(speed[i]), slices.Max(speed[i]), ratio(i, 0), median(peak[i]))
+	}
+	b.logf("C: %.0f requests, %.0f commits, %.0f ms waiting for commits (they overlap the transfer), %.0f ms before the first request, %.0f ms to check and join; peak JS heap %.1f MiB, wasm memory %.1f MiB",
+		median(reqs), median(commits), median(commitMS), median(setup), median(finish), median(heapC), median(wasmC))
+	suffix := "_" + sz
+	b.out["mibs_fetch"+suffix] = round2(median(speed[0]))
+	b.out["mibs_loop"+suffix] = round2(median(speed[1]))
+	b.out["mibs_js_ceiling"+suffix] = round2(median(speed[2]))
+	b.out["mibs_resumer"+suffix] = round2(median(speed[pathC]))
+	b.out["mibs_resumer4"+suffix] = round2(median(speed[pathC+1]))
+	b.out["peak_mib_"+sz] = round2(slices.Max(peak[pathC]))
+	if sz == "256mib" {
+		b.out["ratio_vs_loop"] = round2(ratio(pathC, 1))
+		b.out["ratio_vs_fetch"] = round2(ratio(pathC, 0))
+		b.out["ratio4_vs_fetch"] = round2(ratio(pathC+1, 0))
+		b.out["ratio_js_ceiling_vs_fetch"] = round2(ratio(2, 0))
+	} else {
+		b.out["ratio_vs_loop"+suffix] = round2(ratio(pathC, 1))
+		b.out["ratio_vs_fetch"+suffix] = round2(ratio(pathC, 0))
+		b.out["ratio_js_ceiling_vs_fetch"+suffix] = round2(ratio(2, 0))
+	}
+	if b.cfg.profile {
+		if err := b.cpuProfile(url, sz); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// throttledParallel compares C and C4 on a server that throttles each
+// connection to 8 MiB/s (64 Mbit/s, a common per-connection limit).
+func (b *bench) throttledParallel() error {
+	url := b.base + "/files/64mib.bin?rate=8388608"
+	var c1, c4, rs []float64
+	for round := range b.cfg.runs {
+		order := []string{"{}", "{connections: 4}"}
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		got := map[string]float64{}
+		for _, o := range order {
+			r, err := b.one("C", url, o)
+			if err != nil {
+				return err
+			}
+			got[o] = r.mibs()
+		}
+		c1 = append(c1, got["{}"])
+		c4 = append(c4, got["{connections: 4}"])
+		rs = append(rs, got["{connections: 4}"]/got["{}"])
+	}
+	b.logf("\nthrottled server (8 MiB/s per connection), 64 MiB: C %.1f MiB/s, C4 %.1f MiB/s, C4/C %.2f",
+		median(c1), median(c4), median(rs))
+	b.out["ratio_parallel_throttled"] = round2(median(rs))
+	return nil
+}
+
+// reloadLoss starts a download, reloads the page at a random point,
+// resumes it and measures the bytes the server sent again, divided by the
+// run's throughput before the reload.
+func (b *bench) reloadLoss(kind, file, query string) error {
+	var losses []float64
+	var lostMiB []float64
+	for i := range b.cfg.runs {
+		q := fmt.Sprintf("bench=reload-%s-%d-%d", kind, i, time.Now().UnixNano())
+		if query != "" {
+			q += "&" + query
+		}
+		url := b.base + "/files/" + file + "?" + q
+		ctx, stop, err := b.page()
+		if err != nil {
+			return err
+		}
+		db := "bench-reload-" + q
+		start := fmt.Sprintf(`(async () => { const m = await import("/resumer.js"); window.R = await m.load({dbName: %q}); window.t0 = performance.now(); window.dl = R.download(%q); return true; })()`, db, url)
+		if _, err := chrome.Eval[bool](ctx, start); err != nil {
+			stop()
+			return err
+		}
+		// Reload between 20 % and 70 % of the transfer.
+		size := int64(256 * mib)
+		if kind == "slow" {
+			size = 16 * mib
+		}
+		target := size/5 + b.rnd.Int64N(size/2)
+		var received float64
+		var elapsed float64
+		for {
+			v, err := chrome.Eval[[]float64](ctx, `[window.dl.progress.received || 0, performance.now() - window.t0]`)
+			if err != nil {
+				stop()
+				return err
+			}
+			received, elapsed = v[0], v[1]
+			if int64(received) >= target {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+			stop()
+			return err
+		}
+		resume := fmt.Sprintf(`(async () => { const m = await import("/resumer.js"); const R = await m.load({dbName: %q}); const r = await R.download(%q).done; await R.remove(%q); return r.size; })()`, db, url, url)
+		if _, err := chrome.Eval[float64](ctx, resume); err != nil {
+			stop()
+			return err
+		}
+		stop()
+		sent, err := b.sent(url, size)
+		if err != nil {
+			return err
+		}
+		throughput := received / (elapsed / 1000) // bytes/s before the reload
+		lost := float64(sent - size)
+		losses = append(losses, lost/throughput)
+		lostMiB = append(lostMiB, lost/mib)
+	}
+	b.logf("\nreload loss, %s link (%s): %.2f s of transfer (median; %.1f MiB sent again; runs %s)",
+		kind, cmp.Or(query, "loopback"), median(losses), median(lostMiB), fmtList(losses))
+	b.out["reload_loss_s_"+kind] = round2(median(losses))
+	return nil
+}
+
+func fmtList(xs []float64) string {
+	var s []string
+	for _, x := range xs {
+		s = append(s, fmt.Sprintf("%.2f", x))
+	}
+	return strings.Join(s, " ")
+}
+
+// sent sums the body bytes the server sent for url, waiting until the log
+// accounts for the whole file.
+func (b *bench) sent(url string, size int64) (int64, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int64
+		for _, e := range b.srv.Log() {
+			if e.Method == "GET" && b.base+e.Path+"?"+e.Query == url {
+				n += e.Sent
+			}
+		}
+		if n >= size {
+			time.Sleep(50 * time.Millisecond) // late entries of cut requests
+			var m int64
+			for _, e := range b.srv.Log() {
+				if e.Method == "GET" && b.base+e.Path+"?"+e.Query == url {
+					m += e.Sent
+				}
+			}
+			return m, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("the server log does not account for the file")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// resume measures the time from navigation start to the first request of
+// a resumed download.
+func (b *bench) resume() error {
+	var first, loaded []float64
+	for i := range b.cfg.runs + 2 {
+		url := fmt.Sprintf("%s/files/256mib.bin?bench=resume-%d-%d&rate=16777216", b.base, i, time.Now().UnixNano())
+		db := fmt.Sprintf("bench-resume-%d", i)
+		ctx, stop, err := b.page()
+		if err != nil {
+			return err
+		}
+		start := fmt.Sprintf(`(async () => { const m = await import("/resumer.js"); window.R = await m.load({dbName: %q}); window.dl = R.download(%q); return true; })()`, db, url)
+		if _, err := chrome.Eval[bool](ctx, start); err != nil {
+			stop()
+			return err
+		}
+		for {
+			n, err := chrome.Eval[float64](ctx, `window.dl.progress.stored || 0`)
+			if err != nil {
+				stop()
+				return err
+			}
+			if n >= 4*mib {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		hash := "db=" + db + "&url=" + strings.ReplaceAll(url, "&", "%26")
+		if err := chromedp.Do(ctx, chromedp.Navigate(b.base+"/resume.html#"+hash)); err != nil {
+			stop()
+			return err
+		}
+		v, err := chromedp.Run(ctx, chromedp.Poll[[]float64](fmt.Sprintf(
+			`(() => { const e = performance.getEntriesByName(%q)[0]; const l = performance.getEntriesByName("resumer-loaded")[0]; return e && l ? [e.startTime, l.startTime] : null; })()`, url)))
+		if err != nil {
+			stop()
+			return err
+		}
+		first = append(first, v[0])
+		loaded = append(loaded, v[1])
+		if debugProfile {
+			tl, _ := chrome.Eval[string](ctx, `performance.getEntries().map(e => e.name.split("/").pop().slice(0, 40) + " " + e.entryType + " start " + e.startTime.toFixed(0) + " end " + (e.responseEnd || e.startTime + e.duration).toFixed(0)).join("\n")`)
+			fmt.Println(tl)
+			rt, _ := chrome.Eval[string](ctx, `(window.__rt || []).join("\n")`)
+			fmt.Println(rt)
+		}
+		chrome.Eval[any](ctx, fmt.Sprintf(`window.R.remove(%q)`, url))
+		stop()
+	}
+	b.logf("\nresume after navigation: load() done at %.0f ms, first request at %.0f ms (median; runs %s)",
+		median(loaded), median(first), fmtList(first))
+	b.out["resume_ms"] = round2(median(first))
+	return nil
+}
+
+// wasmSize reports the module's size raw and gzipped (-9).
+func (b *bench) wasmSize(web string) error {
+	f, err := os.Open(filepath.Join(web, "resumer.wasm"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cw := &countWriter{}
+	zw, _ := gzip.NewWriterLevel(cw, gzip.BestCompression)
+	raw, err := io.Copy(zw, f)
+	if err != nil {
+		return err
+	}
+	zw.Close()
+	b.logf("wasm: %d bytes, %d gzipped", raw, cw.n)
+	b.out["wasm_bytes"] = raw
+	b.out["wasm_gzip_bytes"] = cw.n
+	return nil
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// goals prints each goal of issue 4 against what was measured.
+func (b *bench) goals() {
+	type goal struct {
+		key  string
+		le   bool
+		want float64
+	}
+	gs := []goal{
+		{"ratio_vs_loop", false, 2.0}, {"ratio_vs_fetch", false, 0.8},
+		{"peak_mib_256mib", true, 32}, {"peak_mib_1gib", true, 32},
+		{"reload_loss_s_fast", true, 1.0}, {"reload_loss_s_slow", true, 1.0},
+		{"resume_ms", true, 150}, {"wasm_gzip_bytes", true, 700000},
+		{"ratio_parallel_throttled", false, 3},
+	}
+	b.logf("\ngoals")
+	for _, g := range gs {
+		v, ok := b.out[g.key]
+		if !ok {
+			b.logf("%-26s not measured", g.key)
+			continue
+		}
+		f := toFloat(v)
+		met := (g.le && f <= g.want) || (!g.le && f >= g.want)
+		op := "≥"
+		if g.le {
+			op = "≤"
+		}
+		mark := "met"
+		if !met {
+			mark = "MISSED"
+		}
+		b.logf("%-26s %12.2f  goal %s %g  %s", g.key, f, op, g.want, mark)
+	}
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int64:
+		return float64(x)
+	case int:
+		return float64(x)
+	}
+	return 0
+}
