@@ -71,7 +71,6 @@ type bench struct {
 	base    string
 	browser context.Context
 	out     map[string]any
-	lines   []string
 	rnd     *rand.Rand
 }
 

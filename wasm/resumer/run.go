@@ -169,12 +169,7 @@ func (r *run) handle(ctx context.Context, req protocol.Request, resp *Response) 
 	switch dec.Action {
 	case protocol.Append:
 		if !r.rec.Established {
-			r.establish(dec, resp)
-			if err := r.save(); err != nil {
-				resp.Body.Close()
-				return err
-			}
-			if err := r.checkSpace(); err != nil {
+			if err := r.begin(dec, resp); err != nil {
 				resp.Body.Close()
 				return err
 			}
@@ -188,15 +183,7 @@ func (r *run) handle(ctx context.Context, req protocol.Request, resp *Response) 
 				return err
 			}
 		}
-		r.establish(dec, resp)
-		if dec.Reason.Code == protocol.ReasonNoRanges {
-			r.rec.NoRanges = true
-		}
-		if err := r.save(); err != nil {
-			resp.Body.Close()
-			return err
-		}
-		if err := r.checkSpace(); err != nil {
+		if err := r.begin(dec, resp); err != nil {
 			resp.Body.Close()
 			return err
 		}
@@ -368,8 +355,23 @@ func (r *run) fetchRequest(req protocol.Request) Request {
 	return Request{URL: r.d.url, Range: req.RangeHeader(), IfRange: req.IfRange}
 }
 
+// begin establishes the download from a first (or adopted) response,
+// records it, and checks that the file fits in the storage left.
+func (r *run) begin(dec protocol.Decision, resp *Response) error {
+	r.establish(dec, resp)
+	if err := r.save(); err != nil {
+		return err
+	}
+	return r.checkSpace()
+}
+
 // establish takes what a first (or adopted) response says about the file.
 func (r *run) establish(dec protocol.Decision, resp *Response) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if dec.Reason.Code == protocol.ReasonNoRanges {
+		r.rec.NoRanges = true
+	}
 	r.rec.Established = true
 	r.rec.Validators = dec.Validators
 	r.rec.Total = dec.Total

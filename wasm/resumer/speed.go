@@ -58,6 +58,3 @@ func (s *speedMeter) rate(now time.Time) float64 {
 	}
 	return float64(sum) / elapsed.Seconds()
 }
-
-// reset forgets what was measured (a new phase, other connections).
-func (s *speedMeter) reset() { *s = speedMeter{} }
