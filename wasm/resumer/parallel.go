@@ -90,15 +90,20 @@ func streamPiece(chunk, fixed int64) int64 {
 	return min(chunk, maxStreamPiece)
 }
 
-// shouldSwitch reports whether a stream that began at began should stop at
-// the next piece boundary: the speed is known and calls for whole-body
-// requests, or other connections are waiting for work.
-func (r *run) shouldSwitch(began time.Time, othersWaiting bool) bool {
+// shouldSwitch reports whether a stream that began at began, with left
+// bytes still to come, should stop at the next piece boundary: the speed is
+// known and calls for whole-body requests, or other connections are waiting
+// for work. A stream near its end finishes: the bytes the server already
+// sent would be sent again.
+func (r *run) shouldSwitch(began time.Time, left int64, othersWaiting bool) bool {
 	if r.d.m.Now().Sub(began) < switchAfter {
 		return false
 	}
 	if othersWaiting {
-		return true
+		return left > 2*minStream // worth sharing with the other connections
+	}
+	if left <= 2*maxAutoChunk {
+		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -300,7 +305,7 @@ func (r *run) readClaim(ctx context.Context, body Body, c *claim, blob bool, chu
 		if pos >= end {
 			return nil
 		}
-		if !blob && r.shouldSwitch(began, false) {
+		if !blob && r.shouldSwitch(began, end-pos, false) {
 			return nil
 		}
 		flush := r.d.opts.FlushInterval

@@ -485,7 +485,7 @@ func (r *run) stream(ctx context.Context, body Body, pos, end int64, open bool) 
 	defer body.Close()
 	began := r.d.m.Now()
 	for open || pos < end {
-		if !open && r.ranged() && r.shouldSwitch(began, r.d.opts.Connections > 1) {
+		if !open && r.ranged() && r.shouldSwitch(began, end-pos, r.d.opts.Connections > 1) {
 			return nil
 		}
 		max := r.pieceSize()
