@@ -14,6 +14,7 @@ import (
 // every request.
 func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 	e := newEntry(r)
+	s.begin(e)
 	rw := newRespWriter(w, r, e, s.closing)
 	defer func() {
 		// Runs on the cut= panic too: the entry must record the cut.

@@ -52,10 +52,19 @@ func newEntry(r *http.Request) *LogEntry {
 	}
 }
 
-// record appends a completed entry and wakes WaitLog callers.
+// begin counts a request that record will log, so that WaitIdle knows it
+// is coming.
+func (s *Server) begin(e *LogEntry) {
+	s.mu.Lock()
+	s.pending[e] = struct{}{}
+	s.mu.Unlock()
+}
+
+// record appends a completed entry and wakes WaitLog and WaitIdle callers.
 func (s *Server) record(e *LogEntry) {
 	s.mu.Lock()
 	s.log = append(s.log, *e)
+	delete(s.pending, e)
 	close(s.logWake)
 	s.logWake = make(chan struct{})
 	s.mu.Unlock()
@@ -109,9 +118,32 @@ func (s *Server) ResetLog() {
 // which can be a moment after the client has read the last byte: tests
 // call WaitLog rather than Log right after a request.
 func (s *Server) WaitLog(ctx context.Context, n int) ([]LogEntry, error) {
+	return s.waitLog(ctx, func() bool { return len(s.log) >= n })
+}
+
+// WaitIdle waits until every /files/ request the server has begun whose
+// URL path and raw query match (all of them if match is nil) is complete
+// and logged, or ctx ends, and returns a copy of the whole log. A client can see a response end (or give up on it)
+// before the server's handler returns: tests that count requests after a
+// download call WaitIdle rather than Log.
+func (s *Server) WaitIdle(ctx context.Context, match func(path, query string) bool) ([]LogEntry, error) {
+	return s.waitLog(ctx, func() bool {
+		for e := range s.pending {
+			// Path and Query are set before the entry is pending and
+			// never change.
+			if match == nil || match(e.Path, e.Query) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitLog waits until done, called with s.mu held, is true.
+func (s *Server) waitLog(ctx context.Context, done func() bool) ([]LogEntry, error) {
 	for {
 		s.mu.Lock()
-		if len(s.log) >= n {
+		if done() {
 			out := append([]LogEntry(nil), s.log...)
 			s.mu.Unlock()
 			return out, nil

@@ -49,6 +49,7 @@ type Server struct {
 	mu       sync.Mutex
 	log      []LogEntry
 	logWake  chan struct{}          // closed and replaced on every new entry
+	pending  map[*LogEntry]struct{} // /files/ requests begun and not yet logged
 	fails    map[string]int         // fail= counters, by path?query
 	armed    map[string][]*armedSet // armed faults, by file name
 	versions map[string]int         // content version of each generated file
@@ -118,6 +119,7 @@ func newServer(cfg Config) (*Server, error) {
 		logf:     logf,
 		closing:  make(chan struct{}),
 		logWake:  make(chan struct{}),
+		pending:  make(map[*LogEntry]struct{}),
 		fails:    make(map[string]int),
 		armed:    make(map[string][]*armedSet),
 		versions: make(map[string]int),

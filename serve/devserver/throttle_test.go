@@ -114,3 +114,33 @@ func TestClientGone(t *testing.T) {
 		t.Errorf("log %+v: want ClientGone, not Cut, 100 <= Sent < %d", got, aSize)
 	}
 }
+
+// TestWaitIdle: WaitIdle does not return while a response is still being
+// written, and returns its entry once the handler is done.
+func TestWaitIdle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.ts.URL+"/files/a.bin?rate=20000", nil)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	short, stop := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer stop()
+	if log, err := e.s.WaitIdle(short, nil); err == nil || len(log) != 0 {
+		t.Fatalf("WaitIdle returned %d entries, %v while a response was in flight", len(log), err)
+	}
+	cancel()
+	resp.Body.Close()
+	long, stop2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop2()
+	log, err := e.s.WaitIdle(long, func(p, q string) bool { return p == "/files/a.bin" })
+	if err != nil || len(log) != 1 || !log[0].ClientGone {
+		t.Fatalf("WaitIdle after the client left: %v, %+v", err, log)
+	}
+}

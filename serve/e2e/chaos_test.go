@@ -66,7 +66,7 @@ func TestChaos(t *testing.T) {
 	if want := fileSHA(t, big); r.SHA != want || r.Size != bigSize {
 		t.Fatalf("sha %s, want %s", r.SHA, want)
 	}
-	log := settle(t, u, 1)
+	log := gets(t, u, 1)
 	var sent int64
 	var cut, gone int
 	for _, e := range log {

@@ -65,7 +65,7 @@ func TestDamagedStorageIsRepaired(t *testing.T) {
 	mustSHA(t, r)
 	// Exactly the three damaged spans were fetched again, each checked
 	// with If-Range.
-	g := settle(t, u, before+3)[before:]
+	g := gets(t, u, before+3)[before:]
 	var got []string
 	for _, e := range g {
 		if e.IfRange == "" || e.Status != 206 {

@@ -14,23 +14,10 @@ func crossURL(t *testing.T, query string) string {
 	return strings.Replace(fileURL(t, medium, query), env.base, env.base2, 1)
 }
 
-// logOf returns every logged request (preflights too) of u.
-func logOf(t *testing.T, u string, n int) []devserver.LogEntry {
-	t.Helper()
-	settle(t, u, n)
-	var all []devserver.LogEntry
-	for _, e := range env.srv.Log() {
-		if sameURL(e, u) {
-			all = append(all, e)
-		}
-	}
-	return all
-}
-
 func TestCrossOrigin(t *testing.T) {
 	t.Run("resume with If-Range after a preflight", func(t *testing.T) {
 		p := newPage(t, "/blank.html")
-		arm(t, 1, "cut=3000000")
+		arm(t, 1, "cut=3000000&"+paced)
 		u := crossURL(t, "")
 		p.start(u, quick)
 		r := p.finish(u)
@@ -49,7 +36,7 @@ func TestCrossOrigin(t *testing.T) {
 	})
 	t.Run("preflight refuses If-Range: plain Range checked by ETag", func(t *testing.T) {
 		p := newPage(t, "/blank.html")
-		arm(t, 1, "cut=3000000")
+		arm(t, 1, "cut=3000000&"+paced)
 		u := crossURL(t, "cors=noifrange")
 		p.start(u, quick)
 		r := p.finish(u)
@@ -102,7 +89,7 @@ func TestCrossOriginNginx(t *testing.T) {
 	n := env.nginx
 	tg := n.target()
 	p := newPage(t, "/blank.html")
-	u := tg.origin + "/cors/" + medium + "?t=" + t.Name()
+	u := tg.origin + "/cors/" + medium + "?t=" + testID(t)
 	p.start(u, slowOpts)
 	p.waitStored(u, mediumSize*4/10)
 	p.reload()

@@ -126,7 +126,7 @@ func TestNginxWithoutRanges(t *testing.T) {
 	n := env.nginx
 	origin := n.target().origin
 	p := openPage(t, origin+"/blank.html")
-	u := origin + "/noranges/" + medium + "?t=" + t.Name()
+	u := origin + "/noranges/" + medium + "?t=" + testID(t)
 	p.start(u, "")
 	r := p.finish(u)
 	if r.Error != nil || r.SHA != n.target().sha(t) || r.Resumable || r.ReasonCode != "no-ranges" {

@@ -17,7 +17,11 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,7 +191,7 @@ func openPage(t *testing.T, pageURL string) *page {
 	ctx, cancel := chromedp.NewContext(env.browser)
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelT(); cancel() })
-	p := &page{t: t, ctx: ctx, db: "e2e-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())}
+	p := &page{t: t, ctx: ctx, db: "e2e-" + testID(t)}
 	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
 		t.Fatalf("navigate: %v", err)
 	}
@@ -322,37 +326,77 @@ func sha(t *testing.T, path string) string {
 // url returns the absolute URL of a file with a query that names the test,
 // so that its log entries are its own.
 func fileURL(t *testing.T, name, query string) string {
-	q := "t=" + strings.NewReplacer("/", "-").Replace(t.Name())
+	q := "t=" + testID(t)
 	if query != "" {
 		q += "&" + query
 	}
 	return env.base + "/files/" + name + "?" + q
 }
 
-// sameURL reports whether a log entry is a request for u, whichever origin
-// of the dev server it went to (tests name their URLs apart by query).
-func sameURL(e devserver.LogEntry, u string) bool {
-	pu, err := neturl.Parse(u)
-	return err == nil && pu.Path == e.Path && pu.RawQuery == e.Query
-}
-
-// gets returns the logged GETs of url, waiting until at least n are there.
+// gets returns the logged GETs of u in the order they arrived, once at
+// least n are logged and none of u is still in flight (the server logs a
+// request when its handler returns, which can be after the browser has
+// seen the response end or given up on it).
 func gets(t *testing.T, u string, n int) []devserver.LogEntry {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	var out []devserver.LogEntry
+	for _, e := range logOf(t, u, n) {
+		if e.Method == "GET" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// logOf returns every logged request of u (preflights too) in the order
+// they arrived, once at least n GETs are logged and none of u is in flight.
+func logOf(t *testing.T, u string, n int) []devserver.LogEntry {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	pu, err := neturl.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	match := func(path, query string) bool { return path == pu.Path && query == pu.RawQuery }
 	for {
-		var out []devserver.LogEntry
-		for _, e := range env.srv.Log() {
-			if e.Method == "GET" && sameURL(e, u) {
-				out = append(out, e)
+		log, err := env.srv.WaitIdle(ctx, match)
+		var all []devserver.LogEntry
+		got := 0
+		for _, e := range log {
+			if match(e.Path, e.Query) {
+				all = append(all, e)
+				if e.Method == "GET" {
+					got++
+				}
 			}
 		}
-		if len(out) >= n {
-			return out
+		if got >= n {
+			slices.SortStableFunc(all, func(a, b devserver.LogEntry) int { return a.Time.Compare(b.Time) })
+			return all
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests logged for %s, want %d", len(out), u, n)
+		if err != nil {
+			t.Fatalf("%d requests logged for %s, want %d: %v", got, u, n, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
+
+var testIDs sync.Map // *testing.T → string
+
+// testID names one run of a test: its name and a number, so that with
+// -count=N each run has URLs (and server log entries) and a database of
+// its own.
+func testID(t *testing.T) string {
+	if id, ok := testIDs.Load(t); ok {
+		return id.(string)
+	}
+	id := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + "-" + strconv.FormatInt(runSeq.Add(1), 10)
+	actual, _ := testIDs.LoadOrStore(t, id)
+	return actual.(string)
+}
+
+var runSeq atomic.Int64

@@ -213,7 +213,7 @@ func (n *nginx) target() target {
 			if slow {
 				dir = "/slow/"
 			}
-			return origin + dir + medium + "?t=" + strings.ReplaceAll(t.Name(), "/", "-")
+			return origin + dir + medium + "?t=" + testID(t)
 		},
 		change: func(t *testing.T) {
 			// nginx's ETag is the mtime in seconds and the size: a file

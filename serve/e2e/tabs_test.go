@@ -48,7 +48,7 @@ func TestTwoTabs(t *testing.T) {
 	}
 	r := b.finish(u)
 	mustSHA(t, r)
-	g := settle(t, u, 2)
+	g := gets(t, u, 2)
 	if len(g) != 2 || g[0].Start != 0 || !g[0].ClientGone || g[1].Start == 0 || g[1].IfRange == "" {
 		t.Fatalf("want tab A's request, cut when it closed, then tab B's resume:\n%s", lines(g))
 	}

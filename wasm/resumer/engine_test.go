@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -95,19 +96,21 @@ func mustMatch(t *testing.T, res resumer.Result, want [32]byte) {
 	}
 }
 
-// gets returns the GET requests the server logged for the file, once at
-// least n requests in all are logged (entries are written when a response
-// ends, a moment after the client saw its end).
+// gets returns the GET requests the server logged for the file, once every
+// request the server began is logged (entries are written when a response
+// ends, a moment after the client saw its end or gave up on it) and, if n
+// is given, at least n requests in all are. They come in the order they
+// arrived: the log itself is in the order they ended.
 func (f *fixture) gets(n ...int) []devserver.LogEntry {
 	f.t.Helper()
-	log := f.srv.Log()
-	if len(n) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var err error
-		if log, err = f.srv.WaitLog(ctx, n[0]); err != nil {
-			f.t.Fatalf("waiting for %d log entries: %v (have %d)", n[0], err, len(f.srv.Log()))
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	log, err := f.srv.WaitIdle(ctx, nil)
+	if err == nil && len(n) > 0 {
+		log, err = f.srv.WaitLog(ctx, n[0])
+	}
+	if err != nil {
+		f.t.Fatalf("waiting for the server's log (at least %v entries): %v (have %d)", n, err, len(log))
 	}
 	var out []devserver.LogEntry
 	for _, e := range log {
@@ -115,6 +118,7 @@ func (f *fixture) gets(n ...int) []devserver.LogEntry {
 			out = append(out, e)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b devserver.LogEntry) int { return a.Time.Compare(b.Time) })
 	return out
 }
 
