@@ -92,13 +92,12 @@ func TestCloseStopsThrottled(t *testing.T) {
 	}
 }
 
-// TestClientGone: a client that leaves mid-body is recorded as such,
-// not as a cut.
-func TestClientGone(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+// slowGet starts a throttled GET of a.bin and reads its first 100 bytes.
+// leave makes the client go away mid-body.
+func slowGet(t *testing.T, e *env) (leave func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.ts.URL+"/files/a.bin?rate=20000", nil)
 	resp, err := e.client.Do(req)
 	if err != nil {
@@ -107,8 +106,18 @@ func TestClientGone(t *testing.T) {
 	if _, err := io.ReadFull(resp.Body, make([]byte, 100)); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	resp.Body.Close()
+	return func() {
+		cancel()
+		resp.Body.Close()
+	}
+}
+
+// TestClientGone: a client that leaves mid-body is recorded as such,
+// not as a cut.
+func TestClientGone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	slowGet(t, e)()
 	got := e.entries(t, 1)[0]
 	if !got.ClientGone || got.Cut || got.Sent >= aSize || got.Sent < 100 {
 		t.Errorf("log %+v: want ClientGone, not Cut, 100 <= Sent < %d", got, aSize)
@@ -120,23 +129,13 @@ func TestClientGone(t *testing.T) {
 func TestWaitIdle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.ts.URL+"/files/a.bin?rate=20000", nil)
-	resp, err := e.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(resp.Body, make([]byte, 100)); err != nil {
-		t.Fatal(err)
-	}
+	leave := slowGet(t, e)
 	short, stop := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer stop()
 	if log, err := e.s.WaitIdle(short, nil); err == nil || len(log) != 0 {
 		t.Fatalf("WaitIdle returned %d entries, %v while a response was in flight", len(log), err)
 	}
-	cancel()
-	resp.Body.Close()
+	leave()
 	long, stop2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop2()
 	log, err := e.s.WaitIdle(long, func(p, q string) bool { return p == "/files/a.bin" })
