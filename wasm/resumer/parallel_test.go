@@ -4,11 +4,21 @@ package resumer_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-resumer/resumer/serve/devserver"
+	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/store"
+	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
 
 // chunksDisjoint fails if stored chunks overlap or leave a hole.
@@ -123,4 +133,95 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// slowCommits delays every chunk commit and records when each ended.
+type slowCommits struct {
+	store.Store
+	delay time.Duration
+	mu    sync.Mutex
+	ends  map[int64]time.Time // chunk start → when its commit ended
+}
+
+func (s *slowCommits) PutChunk(ctx context.Context, c store.Chunk) error {
+	time.Sleep(s.delay)
+	err := s.Store.PutChunk(ctx, c)
+	s.mu.Lock()
+	s.ends[c.Start] = time.Now()
+	s.mu.Unlock()
+	return err
+}
+
+// TestFastStreamGivesWay: on a fast link, the first request's stream gives
+// way to whole-body range requests, which go out before the stream's last
+// pieces have committed (claims leave pending pieces alone), and no byte is
+// stored twice or missed.
+func TestFastStreamGivesWay(t *testing.T) {
+	const big = 48 << 20 // more than two whole-body chunks after the switch
+	srv, err := devserver.New(devserver.Config{DataDir: t.TempDir(), Samples: []devserver.Sample{{Name: "big.bin", Size: big}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	st := &slowCommits{Store: memstore.New(), delay: 150 * time.Millisecond, ends: map[int64]time.Time{}}
+	u := hs.URL + "/files/big.bin"
+	d, err := resumer.NewManager(st, httpfetch.Platform{}).Download(u, resumer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := wait(t, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := srv.Path("big.bin")
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Blob.(memstore.Bytes); sha256.Sum256(got) != sha256.Sum256(want) {
+		t.Fatalf("result: %d bytes, want the %d of the file", len(got), len(want))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	log, err := srv.WaitIdle(ctx, nil)
+	if err != nil || len(log) < 2 {
+		t.Fatalf("log %v, %d requests; want the stream and ranges", err, len(log))
+	}
+	slices.SortStableFunc(log, func(a, b devserver.LogEntry) int { return a.Time.Compare(b.Time) })
+	stream, ranged := log[0], log[1]
+	if stream.Range != "bytes=0-" || !stream.ClientGone || stream.Sent >= big {
+		t.Fatalf("first request %s: want a stream from 0 that was left early", stream.String())
+	}
+	if ranged.IfRange == "" || ranged.Status != 206 || strings.HasSuffix(ranged.Range, "-") {
+		t.Fatalf("second request %s: want a closed range with If-Range", ranged.String())
+	}
+	// A piece of the stream committed after the range request arrived:
+	// the request did not wait for it.
+	st.mu.Lock()
+	var late int
+	for start, end := range st.ends {
+		if start < ranged.Start && end.After(ranged.Time) {
+			late++
+		}
+	}
+	st.mu.Unlock()
+	if late == 0 {
+		t.Fatalf("every piece of the stream (bytes before %d) committed before the range request arrived", ranged.Start)
+	}
+	// Every byte stored once, in disjoint chunks.
+	cs, _ := st.Chunks(context.Background(), u)
+	var at int64
+	for _, c := range cs {
+		if c.Start != at {
+			t.Fatalf("chunk at %d, want %d: overlap or hole", c.Start, at)
+		}
+		at = c.End()
+	}
+	if at != big {
+		t.Fatalf("chunks end at %d, want %d", at, big)
+	}
 }

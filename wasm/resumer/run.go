@@ -79,10 +79,21 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		if err := r.w.wait(); err != nil {
+		if r.ranged() {
+			// Claims leave pending pieces alone, so a stream that gave way
+			// to ranges need not wait for its last commits: the next
+			// requests go out now.
+			if err := r.w.failed(); err != nil {
+				return Result{}, err
+			}
+		} else if err := r.w.wait(); err != nil {
+			// The single stream plans from what is stored.
 			return Result{}, err
 		}
 		if r.complete() {
+			if err := r.w.wait(); err != nil {
+				return Result{}, err
+			}
 			return r.finish()
 		}
 		// Bytes that cannot be proven to match later ones are dropped
