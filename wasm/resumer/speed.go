@@ -36,8 +36,9 @@ func (s *speedMeter) add(now time.Time, n int64) {
 	s.buckets[s.slot%int64(len(s.buckets))] += n
 }
 
-// rate returns bytes per second, or 0 while less than 100 ms of transfer
-// has been seen.
+// rate returns bytes per second, or 0 while less than 50 ms of transfer
+// has been seen (enough to tell a link that takes whole bodies, 16 MiB/s
+// and up, from one that must stream).
 func (s *speedMeter) rate(now time.Time) float64 {
 	if s.first.IsZero() {
 		return 0
@@ -53,7 +54,7 @@ func (s *speedMeter) rate(now time.Time) float64 {
 	if since := now.Sub(s.first); since < elapsed {
 		elapsed = since
 	}
-	if elapsed < 100*time.Millisecond {
+	if elapsed < 50*time.Millisecond {
 		return 0
 	}
 	return float64(sum) / elapsed.Seconds()
