@@ -38,7 +38,15 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	srv, err := devserver.New(devserver.Config{DataDir: t.TempDir(), Samples: []devserver.Sample{{Name: file, Size: size}}})
+	srv, url := newServer(t, devserver.Sample{Name: file, Size: size})
+	return &fixture{t: t, srv: srv, url: url, st: memstore.New()}
+}
+
+// newServer starts a dev server with the samples and returns it and the
+// base URL of its /files/.
+func newServer(t *testing.T, samples ...devserver.Sample) (*devserver.Server, string) {
+	t.Helper()
+	srv, err := devserver.New(devserver.Config{DataDir: t.TempDir(), Samples: samples})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +55,7 @@ func newFixture(t *testing.T) *fixture {
 		srv.Close()
 		hs.Close()
 	})
-	return &fixture{t: t, srv: srv, url: hs.URL + "/files/", st: memstore.New()}
+	return srv, hs.URL + "/files/"
 }
 
 func (f *fixture) manager() *resumer.Manager {

@@ -5,7 +5,6 @@ package resumer_test
 import (
 	"context"
 	"crypto/sha256"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -158,17 +157,9 @@ func (s *slowCommits) PutChunk(ctx context.Context, c store.Chunk) error {
 // stored twice or missed.
 func TestFastStreamGivesWay(t *testing.T) {
 	const big = 48 << 20 // more than two whole-body chunks after the switch
-	srv, err := devserver.New(devserver.Config{DataDir: t.TempDir(), Samples: []devserver.Sample{{Name: "big.bin", Size: big}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		hs.Close()
-	})
+	srv, base := newServer(t, devserver.Sample{Name: "big.bin", Size: big})
 	st := &slowCommits{Store: memstore.New(), delay: 150 * time.Millisecond, ends: map[int64]time.Time{}}
-	u := hs.URL + "/files/big.bin"
+	u := base + "big.bin"
 	d, err := resumer.NewManager(st, httpfetch.Platform{}).Download(u, resumer.Options{})
 	if err != nil {
 		t.Fatal(err)
