@@ -230,6 +230,10 @@ const openDB = (name) => new Promise((res, rej) => {
   r.onsuccess = () => res(r.result);
   r.onerror = () => rej(r.error);
 });
+// timeline lists when each request for url went out, its first byte and
+// its end came (ms after t0), and its body bytes.
+const timeline = (url, t0) => performance.getEntriesByType("resource").filter((e) => e.name === url)
+  .map((e) => [e.startTime - t0, e.responseStart - t0, e.responseEnd - t0, e.encodedBodySize].map(Math.round));
 const dropDB = (name) => new Promise((res) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = () => res(); });
 window.B = {
   async A(url) {
@@ -307,7 +311,7 @@ window.B = {
     const m = stop();
     dbs.forEach((db) => db.close());
     await Promise.all([0, 1, 2, 3].map((i) => dropDB(name + i)));
-    return { ms, size, ...m };
+    return { ms, size, ...m, timeline: timeline(url, t0) };
   },
   // F streams one response and stores a Blob of its Uint8Arrays every
   // 2 MiB, up to 4 commits in flight on 4 databases: resumer's path on
@@ -357,7 +361,7 @@ window.B = {
     const ms = performance.now() - t0;
     const m = stop();
     await R.remove(url);
-    return { ms, size: r.size, ...m, stats: r.stats };
+    return { ms, size: r.size, ...m, stats: r.stats, timeline: timeline(url, t0) };
   },
 };
 `
@@ -375,6 +379,7 @@ type runResult struct {
 		SetupMS  float64 `json:"setupMs"`
 		FinishMS float64 `json:"finishMs"`
 	} `json:"stats"`
+	Timeline [][4]float64 `json:"timeline"` // C, D, E: each request's start, first byte, end (ms), body bytes
 }
 
 func (r runResult) mibs() float64 { return float64(r.Size) / mib / (r.MS / 1000) }
@@ -412,7 +417,11 @@ func (b *bench) one(path, url, opts string) (runResult, error) {
 	if path == "C" {
 		expr = fmt.Sprintf("B.C(%q, %s)", url, opts)
 	}
-	return chrome.Eval[runResult](ctx, expr)
+	rr, err := chrome.Eval[runResult](ctx, expr)
+	if debugProfile && err == nil && rr.Timeline != nil {
+		fmt.Printf("%s %.0f ms, requests [start first-byte end bytes]: %v\n", path, rr.MS, rr.Timeline)
+	}
+	return rr, err
 }
 
 var paths = []struct{ name, path, opts string }{

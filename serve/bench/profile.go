@@ -99,4 +99,7 @@ func category(fn, url string) string {
 	return "other JS"
 }
 
+// debugProfile (RESUMER_BENCH_DEBUG=1) prints what the summary leaves out:
+// the profile's unattributed JS, the timeline of each resume, and the
+// requests of each resumer run.
 var debugProfile = os.Getenv("RESUMER_BENCH_DEBUG") != ""
