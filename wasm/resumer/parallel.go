@@ -41,6 +41,10 @@ const (
 	// module warms up, against 250 for whole bodies); 150 ms here cost a
 	// 256 MiB download about 120 ms more.
 	switchAfter = 60 * time.Millisecond
+	// shakyFor is how long bodies are streamed after a connection
+	// dropped, whatever the speed: a dropped whole body is lost, a dropped
+	// stream keeps what arrived. Another drop extends it.
+	shakyFor = 10 * time.Second
 	// maxStreamPiece caps a streamed piece: its bytes pass through the JS
 	// heap as the Uint8Arrays of the stream until they are joined into a
 	// Blob, so large pieces on a fast link would be large garbage.
@@ -64,6 +68,12 @@ func (l *leave) Error() string { return "leave the range plan: " + l.dec.Action.
 // perConnSpeed is the measured speed per busy connection; r.mu held.
 func (r *run) perConnSpeed(busy int) float64 {
 	return r.speed.rate(r.d.m.Now()) / float64(max(busy, 1))
+}
+
+// wholeBodies reports whether bodies are taken whole: the link is fast
+// and has not dropped lately; r.mu held.
+func (r *run) wholeBodies(speed float64) bool {
+	return speed >= fastLink && !r.d.m.Now().Before(r.shaky)
 }
 
 // chunkFor returns the request size for a connection speed; r.mu held.
@@ -94,9 +104,9 @@ func streamPiece(chunk, fixed int64) int64 {
 }
 
 // shouldSwitch reports whether a stream that began at began, with left
-// bytes still to come, should stop at the next piece boundary: the speed is
-// known and calls for whole-body requests, or other connections are waiting
-// for work. A stream near its end finishes: the bytes the server already
+// bytes still to come, should stop at the next piece boundary: the link
+// calls for whole-body requests, or other connections are waiting for
+// work. A stream near its end finishes: the bytes the server already
 // sent would be sent again.
 func (r *run) shouldSwitch(began time.Time, left int64, othersWaiting bool) bool {
 	if r.d.m.Now().Sub(began) < switchAfter {
@@ -110,7 +120,7 @@ func (r *run) shouldSwitch(began time.Time, left int64, othersWaiting bool) bool
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.perConnSpeed(len(r.claims)) >= fastLink
+	return r.wholeBodies(r.perConnSpeed(len(r.claims)))
 }
 
 // parallel fetches the missing spans of a ranged download on up to
@@ -187,7 +197,7 @@ func (r *run) claim(n int) (c *claim, blob bool, chunk int64, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	speed := r.perConnSpeed(len(r.claims))
-	blob = speed >= fastLink
+	blob = r.wholeBodies(speed)
 	chunk = r.chunkFor(speed)
 	for {
 		taken := r.w.pendingSpans()

@@ -5,8 +5,10 @@ package resumer_test
 import (
 	"context"
 	"crypto/sha256"
+	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -151,16 +153,18 @@ func (s *slowCommits) PutChunk(ctx context.Context, c store.Chunk) error {
 	return err
 }
 
-// TestFastStreamGivesWay: on a fast link, the first request's stream gives
-// way to whole-body range requests, which go out before the stream's last
-// pieces have committed (claims leave pending pieces alone), and no byte is
-// stored twice or missed.
-func TestFastStreamGivesWay(t *testing.T) {
-	const big = 48 << 20 // more than two whole-body chunks after the switch
-	srv, base := newServer(t, devserver.Sample{Name: "big.bin", Size: big})
-	st := &slowCommits{Store: memstore.New(), delay: 150 * time.Millisecond, ends: map[int64]time.Time{}}
-	u := base + "big.bin"
-	d, err := resumer.NewManager(st, httpfetch.Platform{}).Download(u, resumer.Options{})
+// bigFile is the size of the sample big.bin: more than two whole-body
+// chunks after the first request gives way to ranges.
+const bigFile = 48 << 20
+
+// downloadBig downloads big.bin from srv into st, checks the result's
+// SHA-256 against the server's file, and returns the server's log in the
+// order the requests arrived, once it has at least n entries.
+func downloadBig(t *testing.T, srv *devserver.Server, u string, st store.Store, opts resumer.Options, n int) []devserver.LogEntry {
+	t.Helper()
+	m := resumer.NewManager(st, httpfetch.Platform{})
+	m.Rand = func() float64 { return 0 }
+	d, err := m.Download(u, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +183,23 @@ func TestFastStreamGivesWay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	log, err := srv.WaitIdle(ctx, nil)
-	if err != nil || len(log) < 2 {
-		t.Fatalf("log %v, %d requests; want the stream and ranges", err, len(log))
+	if err != nil || len(log) < n {
+		t.Fatalf("log %v, %d requests; want at least %d", err, len(log), n)
 	}
 	slices.SortStableFunc(log, func(a, b devserver.LogEntry) int { return a.Time.Compare(b.Time) })
+	return log
+}
+
+// TestFastStreamGivesWay: on a fast link, the first request's stream gives
+// way to whole-body range requests, which go out before the stream's last
+// pieces have committed (claims leave pending pieces alone), and no byte is
+// stored twice or missed.
+func TestFastStreamGivesWay(t *testing.T) {
+	srv, base := newServer(t, devserver.Sample{Name: "big.bin", Size: bigFile})
+	st := &slowCommits{Store: memstore.New(), delay: 150 * time.Millisecond, ends: map[int64]time.Time{}}
+	log := downloadBig(t, srv, base+"big.bin", st, resumer.Options{}, 2)
 	stream, ranged := log[0], log[1]
-	if stream.Range != "bytes=0-" || !stream.ClientGone || stream.Sent >= big {
+	if stream.Range != "bytes=0-" || !stream.ClientGone || stream.Sent >= bigFile {
 		t.Fatalf("first request %s: want a stream from 0 that was left early", stream.String())
 	}
 	if ranged.IfRange == "" || ranged.Status != 206 || strings.HasSuffix(ranged.Range, "-") {
@@ -204,7 +219,7 @@ func TestFastStreamGivesWay(t *testing.T) {
 		t.Fatalf("every piece of the stream (bytes before %d) committed before the range request arrived", ranged.Start)
 	}
 	// Every byte stored once, in disjoint chunks.
-	cs, _ := st.Chunks(context.Background(), u)
+	cs, _ := st.Chunks(context.Background(), base+"big.bin")
 	var at int64
 	for _, c := range cs {
 		if c.Start != at {
@@ -212,7 +227,40 @@ func TestFastStreamGivesWay(t *testing.T) {
 		}
 		at = c.End()
 	}
-	if at != big {
-		t.Fatalf("chunks end at %d, want %d", at, big)
+	if at != bigFile {
+		t.Fatalf("chunks end at %d, want %d", at, bigFile)
+	}
+}
+
+// TestDroppedLinkStreams: on a fast link, a dropped whole-body request
+// loses what it carried, so after a drop bodies are streamed, and a second
+// drop loses nothing that arrived.
+func TestDroppedLinkStreams(t *testing.T) {
+	srv, base := newServer(t, devserver.Sample{Name: "big.bin", Size: bigFile})
+	// Paced, so that the bytes the server counts as sent reach the client
+	// before the cut.
+	const pace = "rate=67108864"
+	for _, q := range []string{pace, "cut=1048576&" + pace, "cut=3145728&" + pace} {
+		v, _ := url.ParseQuery(q)
+		if err := srv.Arm("big.bin", 1, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := downloadBig(t, srv, base+"big.bin", memstore.New(), resumer.Options{Retry: protocol.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond, Attempts: 4}}, 4)
+	whole, after, resumed := log[1], log[2], log[3]
+	last := "-" + strconv.Itoa(bigFile-1)
+	if !whole.Cut || strings.HasSuffix(whole.Range, last) {
+		t.Fatalf("second request %s: want a whole body of one chunk, cut", whole.String())
+	}
+	// After the drop, the connection streams the rest of the file (from
+	// where the whole body stopped: in a browser its start, as
+	// Response.blob() keeps nothing of a dropped body; here, with Go's
+	// client, what arrived)...
+	if !after.Cut || after.Start < whole.Start || after.Start > whole.Start+whole.Sent || !strings.HasSuffix(after.Range, last) {
+		t.Fatalf("third request %s: want a stream to the end, cut", after.String())
+	}
+	// ...and keeps every byte that arrived before the second cut.
+	if resumed.Start != after.Start+after.Sent {
+		t.Fatalf("fourth request %s: want it to start at %d, where the cut stream stopped", resumed.String(), after.Start+after.Sent)
 	}
 }

@@ -46,6 +46,7 @@ type run struct {
 	restarts  int              // changes of the file in a row
 	inflight  int64            // bytes received but not yet handed to the store
 	speed     speedMeter
+	shaky     time.Time // until then bodies are streamed: the connection dropped lately
 	stats     Stats
 	began     time.Time
 	saveMu    sync.Mutex          // orders the writes of the record
@@ -564,6 +565,11 @@ func (r *run) backoff(ctx context.Context, asked time.Duration, cause *Error) er
 	r.mu.Lock()
 	r.attempt++
 	attempt := r.attempt
+	if cause.Code == CodeNetwork {
+		// A whole body loses every byte it carried when the connection
+		// drops; a stream keeps all that arrived.
+		r.shaky = r.d.m.Now().Add(shakyFor)
+	}
 	r.mu.Unlock()
 	policy := r.d.opts.Retry
 	if policy.GiveUp(attempt) {
