@@ -58,11 +58,15 @@ func main() {
 
 type config struct {
 	only    string
+	sizes   []string // sample names without ".bin": 256mib, 512mib, 1gib
 	runs    int
 	quick   bool
 	profile bool
 	dir     string
 }
+
+// sampleSizes are the files the throughput part can measure.
+var sampleSizes = map[string]int64{"256mib": 256 * mib, "512mib": 512 * mib, "1gib": 1024 * mib}
 
 // bench holds the session: the server, the browser and what was measured.
 type bench struct {
@@ -80,12 +84,20 @@ func run() error {
 	flag.StringVar(&cfg.only, "only", "", "comma-separated parts to run: throughput, throttled, reload, resume (default all)")
 	design := flag.Bool("design", false, "also measure the design alternatives: one database instead of four (E1), a streamed body (F)")
 	variants := flag.String("variants", "", "extra resumer option sets to measure beside the paths, separated by |, e.g. '{chunkSize: 16 << 20}|{connections: 2}'")
-	flag.BoolVar(&cfg.quick, "quick", false, "skip the 1 GiB file and use 3 runs (for development)")
+	flag.BoolVar(&cfg.quick, "quick", false, "only the 256 MiB file and 3 runs (for development)")
 	flag.BoolVar(&cfg.profile, "profile", true, "record a CPU profile of one resumer download per size")
 	flag.StringVar(&cfg.dir, "dir", "build/bench", "folder for the bundle, the samples and the browser profile")
+	sizes := flag.String("sizes", "256mib,1gib", "comma-separated file sizes for the throughput part: 256mib, 512mib, 1gib")
 	flag.Parse()
 	if cfg.quick {
 		cfg.runs = 3
+		*sizes = "256mib"
+	}
+	for _, sz := range strings.Split(*sizes, ",") {
+		if _, ok := sampleSizes[sz]; !ok {
+			return fmt.Errorf("-sizes: unknown size %q (have 256mib, 512mib, 1gib)", sz)
+		}
+		cfg.sizes = append(cfg.sizes, sz)
 	}
 	if *design {
 		paths = append(paths,
@@ -113,9 +125,12 @@ func run() error {
 			return err
 		}
 	}
+	// 64 and 16 MiB for the throttled and reload parts, 256 MiB for resume.
 	samples := []devserver.Sample{{Name: "64mib.bin", Size: 64 * mib}, {Name: "16mib.bin", Size: 16 * mib}, {Name: "256mib.bin", Size: 256 * mib}}
-	if !cfg.quick {
-		samples = append(samples, devserver.Sample{Name: "1gib.bin", Size: 1024 * mib})
+	for _, sz := range cfg.sizes {
+		if sz != "256mib" {
+			samples = append(samples, devserver.Sample{Name: sz + ".bin", Size: sampleSizes[sz]})
+		}
 	}
 	srv, err := devserver.New(devserver.Config{DataDir: filepath.Join(cfg.dir, "data"), WebDir: web, Samples: samples})
 	if err != nil {
@@ -148,15 +163,11 @@ func run() error {
 	if err := b.wasmSize(web); err != nil {
 		return err
 	}
-	sizes := []string{"256mib"}
-	if !cfg.quick {
-		sizes = append(sizes, "1gib")
-	}
 	want := func(part string) bool {
 		return cfg.only == "" || slices.Contains(strings.Split(cfg.only, ","), part)
 	}
 	if want("throughput") {
-		for _, sz := range sizes {
+		for _, sz := range cfg.sizes {
 			if err := b.throughput(sz); err != nil {
 				return fmt.Errorf("throughput %s: %w", sz, err)
 			}
