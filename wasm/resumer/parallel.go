@@ -131,6 +131,11 @@ func (r *run) parallel(ctx context.Context) error {
 	defer cancel()
 	r.w.setCancel(cancel)
 	defer r.w.setCancel(nil)
+	// A commit of the stream before this phase may have failed after the
+	// run loop looked and before the cancel was in place.
+	if err := r.w.failed(); err != nil {
+		return err
+	}
 	n := r.d.opts.Connections
 	done := make(chan error, n)
 	for range n {

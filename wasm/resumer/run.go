@@ -99,7 +99,10 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		}
 		// Bytes that cannot be proven to match later ones are dropped
 		// before asking again: the download starts over from byte 0.
-		if r.rec.Established && !r.rec.Resumable && r.ext.Len() > 0 {
+		r.mu.Lock()
+		unproven := r.rec.Established && !r.rec.Resumable && r.ext.Len() > 0
+		r.mu.Unlock()
+		if unproven {
 			if err := r.reset(false); err != nil {
 				return Result{}, err
 			}
@@ -336,8 +339,11 @@ func (r *run) newRecord(now, gen int64) store.Record {
 	}
 }
 
-// complete reports whether every byte of a known total is stored.
+// complete reports whether every byte of a known total is stored. Commits
+// of an earlier phase may still be adding to r.ext: it takes r.mu.
 func (r *run) complete() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.rec.Established && r.rec.Total != protocol.UnknownSize && r.ext.Contains(0, r.rec.Total)
 }
 
