@@ -3,6 +3,7 @@ package devserver
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -60,10 +61,17 @@ func (s *Server) begin(e *LogEntry) {
 	s.mu.Unlock()
 }
 
-// record appends a completed entry and wakes WaitLog and WaitIdle callers.
+// record adds a completed entry where it arrived, and wakes WaitLog and
+// WaitIdle callers. Requests end in another order than they came (a slow
+// body, a client that left): the log keeps the order they came in, which
+// is what tests reason about.
 func (s *Server) record(e *LogEntry) {
 	s.mu.Lock()
-	s.log = append(s.log, *e)
+	i := len(s.log)
+	for i > 0 && s.log[i-1].Time.After(e.Time) {
+		i--
+	}
+	s.log = slices.Insert(s.log, i, *e)
 	delete(s.pending, e)
 	close(s.logWake)
 	s.logWake = make(chan struct{})
@@ -97,7 +105,7 @@ func (e *LogEntry) String() string {
 	return line
 }
 
-// Log returns a copy of the request log, oldest first.
+// Log returns a copy of the request log, in the order the requests arrived.
 func (s *Server) Log() []LogEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()

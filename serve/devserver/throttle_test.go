@@ -125,21 +125,23 @@ func TestClientGone(t *testing.T) {
 }
 
 // TestWaitIdle: WaitIdle does not return while a response is still being
-// written, and returns its entry once the handler is done.
+// written, and returns its entry once the handler is done. The log is in
+// the order requests arrived, not the order they ended.
 func TestWaitIdle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	leave := slowGet(t, e)
+	e.get(t, "/files/a.bin?quick", nil) // arrives second, ends first
 	short, stop := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer stop()
-	if log, err := e.s.WaitIdle(short, nil); err == nil || len(log) != 0 {
+	if log, err := e.s.WaitIdle(short, nil); err == nil || len(log) != 1 {
 		t.Fatalf("WaitIdle returned %d entries, %v while a response was in flight", len(log), err)
 	}
 	leave()
 	long, stop2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop2()
 	log, err := e.s.WaitIdle(long, func(p, q string) bool { return p == "/files/a.bin" })
-	if err != nil || len(log) != 1 || !log[0].ClientGone {
-		t.Fatalf("WaitIdle after the client left: %v, %+v", err, log)
+	if err != nil || len(log) != 2 || !log[0].ClientGone || log[1].Query != "quick" {
+		t.Fatalf("WaitIdle after the client left: %v, %+v; want the slow request first", err, log)
 	}
 }

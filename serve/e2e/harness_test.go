@@ -17,7 +17,6 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -372,16 +371,12 @@ func logOf(t *testing.T, u string, n int) []devserver.LogEntry {
 			}
 		}
 		if got >= n {
-			slices.SortStableFunc(all, func(a, b devserver.LogEntry) int { return a.Time.Compare(b.Time) })
 			return all
 		}
 		if err != nil {
 			t.Fatalf("%d requests logged for %s, want %d: %v", got, u, n, err)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(20 * time.Millisecond):
-		}
+		env.srv.WaitLog(ctx, len(log)+1) // the next entry, of any URL; on timeout WaitIdle says so
 	}
 }
 

@@ -195,7 +195,7 @@ func (f *fixture) arm(times int, query string) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if err := f.srv.Arm(file, times, v); err != nil {
+	if err := f.srv.Arm(f.name, times, v); err != nil {
 		f.t.Fatal(err)
 	}
 }

@@ -4,22 +4,16 @@ package resumer_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"net/url"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-resumer/resumer/serve/devserver"
 	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
 	"github.com/go-resumer/resumer/wasm/store"
-	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
 
 // chunksDisjoint fails if stored chunks overlap or leave a hole.
@@ -40,8 +34,8 @@ func chunksDisjoint(t *testing.T, f *fixture, url string) int {
 		}
 		at = c.End()
 	}
-	if at != size {
-		t.Fatalf("chunks end at %d", at)
+	if at != f.size {
+		t.Fatalf("chunks end at %d, want %d", at, f.size)
 	}
 	return len(cs)
 }
@@ -157,47 +151,20 @@ func (s *slowCommits) PutChunk(ctx context.Context, c store.Chunk) error {
 // chunks after the first request gives way to ranges.
 const bigFile = 48 << 20
 
-// downloadBig downloads big.bin from srv into st, checks the result's
-// SHA-256 against the server's file, and returns the server's log in the
-// order the requests arrived, once it has at least n entries.
-func downloadBig(t *testing.T, srv *devserver.Server, u string, st store.Store, opts resumer.Options, n int) []devserver.LogEntry {
-	t.Helper()
-	m := resumer.NewManager(st, httpfetch.Platform{})
-	m.Rand = func() float64 { return 0 }
-	d, err := m.Download(u, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := wait(t, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := srv.Path("big.bin")
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := res.Blob.(memstore.Bytes); sha256.Sum256(got) != sha256.Sum256(want) {
-		t.Fatalf("result: %d bytes, want the %d of the file", len(got), len(want))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	log, err := srv.WaitIdle(ctx, nil)
-	if err != nil || len(log) < n {
-		t.Fatalf("log %v, %d requests; want at least %d", err, len(log), n)
-	}
-	slices.SortStableFunc(log, func(a, b devserver.LogEntry) int { return a.Time.Compare(b.Time) })
-	return log
-}
-
 // TestFastStreamGivesWay: on a fast link, the first request's stream gives
 // way to whole-body range requests, which go out before the stream's last
 // pieces have committed (claims leave pending pieces alone), and no byte is
 // stored twice or missed.
 func TestFastStreamGivesWay(t *testing.T) {
-	srv, base := newServer(t, devserver.Sample{Name: "big.bin", Size: bigFile})
-	st := &slowCommits{Store: memstore.New(), delay: 150 * time.Millisecond, ends: map[int64]time.Time{}}
-	log := downloadBig(t, srv, base+"big.bin", st, resumer.Options{}, 2)
+	f := newFixtureOf(t, "big.bin", bigFile)
+	st := &slowCommits{Store: f.st, delay: 150 * time.Millisecond, ends: map[int64]time.Time{}}
+	u := f.url + f.name
+	res, err := f.download(resumer.NewManager(st, httpfetch.Platform{}), u, resumer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustMatch(t, res, f.sha())
+	log := f.gets(2)
 	stream, ranged := log[0], log[1]
 	if stream.Range != "bytes=0-" || !stream.ClientGone || stream.Sent >= bigFile {
 		t.Fatalf("first request %s: want a stream from 0 that was left early", stream.String())
@@ -218,35 +185,26 @@ func TestFastStreamGivesWay(t *testing.T) {
 	if late == 0 {
 		t.Fatalf("every piece of the stream (bytes before %d) committed before the range request arrived", ranged.Start)
 	}
-	// Every byte stored once, in disjoint chunks.
-	cs, _ := st.Chunks(context.Background(), base+"big.bin")
-	var at int64
-	for _, c := range cs {
-		if c.Start != at {
-			t.Fatalf("chunk at %d, want %d: overlap or hole", c.Start, at)
-		}
-		at = c.End()
-	}
-	if at != bigFile {
-		t.Fatalf("chunks end at %d, want %d", at, bigFile)
-	}
+	chunksDisjoint(t, f, u)
 }
 
 // TestDroppedLinkStreams: on a fast link, a dropped whole-body request
 // loses what it carried, so after a drop bodies are streamed, and a second
 // drop loses nothing that arrived.
 func TestDroppedLinkStreams(t *testing.T) {
-	srv, base := newServer(t, devserver.Sample{Name: "big.bin", Size: bigFile})
+	f := newFixtureOf(t, "big.bin", bigFile)
 	// Paced, so that the bytes the server counts as sent reach the client
 	// before the cut.
 	const pace = "rate=67108864"
-	for _, q := range []string{pace, "cut=1048576&" + pace, "cut=3145728&" + pace} {
-		v, _ := url.ParseQuery(q)
-		if err := srv.Arm("big.bin", 1, v); err != nil {
-			t.Fatal(err)
-		}
+	f.arm(1, pace)
+	f.arm(1, "cut=1048576&"+pace)
+	f.arm(1, "cut=3145728&"+pace)
+	res, err := f.download(f.manager(), f.url+f.name, resumer.Options{Retry: fast.Retry})
+	if err != nil {
+		t.Fatal(err)
 	}
-	log := downloadBig(t, srv, base+"big.bin", memstore.New(), resumer.Options{Retry: protocol.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond, Attempts: 4}}, 4)
+	mustMatch(t, res, f.sha())
+	log := f.gets(4)
 	whole, after, resumed := log[1], log[2], log[3]
 	last := "-" + strconv.Itoa(bigFile-1)
 	if !whole.Cut || strings.HasSuffix(whole.Range, last) {
