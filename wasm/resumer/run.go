@@ -268,7 +268,7 @@ func (r *run) load() error {
 		cs, err := r.st.Chunks(ctx, r.d.url)
 		read <- chunksRead{cs, err}
 	}()
-	fresh := true // the chunks read belong to no trusted record
+	fresh := true // a new record: the chunks read belong to none
 	rec, err := r.st.Get(ctx, r.d.url)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -280,10 +280,7 @@ func (r *run) load() error {
 		return storageError("read record", err)
 	default:
 		if cerr := rec.Check(); cerr != nil {
-			gen := max(rec.Gen, 0) + 1
-			<-read // Reset comes after the read, whose chunks it deletes
-			read = nil
-			rec = r.newRecord(now, gen)
+			rec = r.newRecord(now, max(rec.Gen, 0)+1)
 			if err := r.st.Reset(ctx, rec); err != nil {
 				return storageError("replace unreadable record", err)
 			}
@@ -293,19 +290,15 @@ func (r *run) load() error {
 		}
 	}
 	r.rec = rec
-	var chunks []store.Chunk
-	if read != nil {
-		cr := <-read
-		if cr.err != nil {
-			return storageError("read chunks", cr.err)
-		}
-		chunks = cr.chunks
-	}
 	if fresh {
-		chunks = nil // no record vouches for them, and Reset removed them
+		return nil // no record vouches for the chunks read, and Reset removed them
+	}
+	cr := <-read
+	if cr.err != nil {
+		return storageError("read chunks", cr.err)
 	}
 	dropped := 0
-	for _, c := range chunks {
+	for _, c := range cr.chunks {
 		if c.Gen == rec.Gen && rec.Established && c.Data != nil && c.Data.Size() > 0 && c.Start >= 0 &&
 			(rec.Total == protocol.UnknownSize || c.End() <= rec.Total) {
 			r.ext.Add(c.Start, c.End())
