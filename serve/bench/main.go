@@ -19,21 +19,19 @@
 // the renderer's main thread during one download. It prints a table and,
 // last, one line of JSON.
 //
-//	go run ./serve/bench [-runs 5] [-quick] [-profile]
+//	go run ./serve/bench [-runs 5] [-quick] [-sizes 256mib,1gib] [-only throughput,...] [-profile]
 package main
 
 import (
 	"cmp"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,6 +55,7 @@ func main() {
 }
 
 type config struct {
+	paths   []path // the throughput part's paths: basePaths and extras
 	only    string
 	sizes   []string // sample names without ".bin": 256mib, 512mib, 1gib
 	runs    int
@@ -93,20 +92,22 @@ func run() error {
 		cfg.runs = 3
 		*sizes = "256mib"
 	}
+	if cfg.runs < 1 {
+		return fmt.Errorf("-runs %d: want at least 1", cfg.runs)
+	}
 	for _, sz := range strings.Split(*sizes, ",") {
 		if _, ok := sampleSizes[sz]; !ok {
 			return fmt.Errorf("-sizes: unknown size %q (have 256mib, 512mib, 1gib)", sz)
 		}
 		cfg.sizes = append(cfg.sizes, sz)
 	}
+	cfg.paths = slices.Clone(basePaths)
 	if *design {
-		paths = append(paths,
-			struct{ name, path, opts string }{"E1 JS, as E, 1 database", "E1", ""},
-			struct{ name, path, opts string }{"F JS, streamed, 2 MiB Blobs", "F", ""})
+		cfg.paths = append(cfg.paths, path{"E1 JS, as E, 1 database", "B.D(%q, 1, 1)"}, path{"F JS, streamed, 2 MiB Blobs", "B.F(%q)"})
 	}
 	for _, v := range strings.Split(*variants, "|") {
 		if v = strings.TrimSpace(v); v != "" {
-			paths = append(paths, struct{ name, path, opts string }{"C " + v, "C", v})
+			cfg.paths = append(cfg.paths, path{"C " + v, "B.C(%q, " + v + ")"})
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -153,8 +154,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer stop()
-	defer os.RemoveAll(profile)
+	defer func() {
+		stop() // the browser first: it writes into its profile until it ends
+		os.RemoveAll(profile)
+	}()
 
 	b := &bench{cfg: cfg, srv: srv, base: "http://" + ln.Addr().String(), browser: bctx,
 		out: map[string]any{}, rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))}
@@ -197,10 +200,7 @@ func run() error {
 	return nil
 }
 
-func (b *bench) logf(format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	fmt.Println(line)
-}
+func (b *bench) logf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 
 // pages are written into the bench's copy of the bundle.
 var pages = map[string]string{
@@ -241,6 +241,10 @@ const openDB = (name) => new Promise((res, rej) => {
   r.onsuccess = () => res(r.result);
   r.onerror = () => rej(r.error);
 });
+const openDBs = (name) => Promise.all([0, 1, 2, 3].map((i) => openDB(name + i)));
+const dropDBs = (name, dbs) => { dbs.forEach((db) => db.close()); return Promise.all([0, 1, 2, 3].map((i) => dropDB(name + i))); };
+// commit resolves when tx has committed.
+const commit = (tx) => new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
 // timeline lists when each request for url went out, its first byte and
 // its end came (ms after t0), and its body bytes.
 const timeline = (url, t0) => performance.getEntriesByType("resource").filter((e) => e.name === url)
@@ -270,7 +274,7 @@ window.B = {
       const blob = await r.blob();
       const tx = db.transaction("c", "readwrite");
       tx.objectStore("c").put(blob, off);
-      await new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
+      await commit(tx);
       off += blob.size;
       if (off >= size) break;
     }
@@ -286,33 +290,34 @@ window.B = {
   // goes out while the previous Blob commits.
   async D(url, conns = 4, ndb = 4) {
     const name = "bench-d-" + Math.random();
-    const dbs = await Promise.all([0, 1, 2, 3].map((i) => openDB(name + i)));
+    const dbs = await openDBs(name);
     const head = await fetch(url, { cache: "no-store", headers: { Range: "bytes=0-0" } });
     const size = Number(head.headers.get("Content-Range").split("/")[1]);
     await head.arrayBuffer();
     gc();
     const stop = memSampler();
     const t0 = performance.now();
-    let next = 0;
+    let next = 0, stored = 0;
     const worker = async (db) => {
       for (;;) {
         const off = next;
         if (off >= size) return;
         next += 16 << 20;
         const r = await fetch(url, { cache: "no-store", headers: { Range: "bytes=" + off + "-" + (Math.min(off + (16 << 20), size) - 1) } });
+        if (r.status !== 206) throw new Error("status " + r.status);
         const blob = await r.blob();
+        stored += blob.size;
         if (conns === 1) {
           // Commit in the background, on the databases in turn.
-          const d = dbs[(off >> 24) % ndb];
-          const tx = d.transaction("c", "readwrite", { durability: "relaxed" });
+          const tx = dbs[(off >> 24) % ndb].transaction("c", "readwrite", { durability: "relaxed" });
           tx.objectStore("c").put(blob, off);
-          pending.push(new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); }));
+          pending.push(commit(tx));
           if (pending.length >= 4) await pending.shift();
           continue;
         }
         const tx = db.transaction("c", "readwrite", { durability: "relaxed" });
         tx.objectStore("c").put(blob, off);
-        await new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
+        await commit(tx);
       }
     };
     const pending = [];
@@ -320,16 +325,15 @@ window.B = {
     await Promise.all(pending);
     const ms = performance.now() - t0;
     const m = stop();
-    dbs.forEach((db) => db.close());
-    await Promise.all([0, 1, 2, 3].map((i) => dropDB(name + i)));
-    return { ms, size, ...m, timeline: timeline(url, t0) };
+    await dropDBs(name, dbs);
+    return { ms, size: stored, ...m, timeline: timeline(url, t0) };
   },
   // F streams one response and stores a Blob of its Uint8Arrays every
   // 2 MiB, up to 4 commits in flight on 4 databases: resumer's path on
   // slow links, where storing often matters more than speed.
   async F(url) {
     const name = "bench-f-" + Math.random();
-    const dbs = await Promise.all([0, 1, 2, 3].map((i) => openDB(name + i)));
+    const dbs = await openDBs(name);
     gc();
     const stop = memSampler();
     const t0 = performance.now();
@@ -344,7 +348,7 @@ window.B = {
       tx.objectStore("c").put(blob, off);
       off += n;
       n = 0;
-      pending.push(new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); }));
+      pending.push(commit(tx));
       if (pending.length >= 4) await pending.shift();
     };
     for (;;) {
@@ -358,13 +362,24 @@ window.B = {
     await Promise.all(pending);
     const ms = performance.now() - t0;
     const m = stop();
-    dbs.forEach((db) => db.close());
-    await Promise.all([0, 1, 2, 3].map((i) => dropDB(name + i)));
+    await dropDBs(name, dbs);
     return { ms, size: off, ...m };
   },
-  async C(url, opts) {
+  // open loads resumer on database db as window.R.
+  async open(db) {
     const mod = await import("/resumer.js");
-    const R = await mod.load({ dbName: "bench-c-" + Math.random() });
+    window.R = await mod.load({ dbName: db });
+    return mod;
+  },
+  // start opens db and starts downloading url as window.dl, from window.t0.
+  async start(db, url) {
+    await B.open(db);
+    window.t0 = performance.now();
+    window.dl = R.download(url);
+    return true;
+  },
+  async C(url, opts) {
+    const mod = await B.open("bench-c-" + Math.random());
     gc();
     const stop = memSampler(mod.wasmMemoryBytes);
     const t0 = performance.now();
@@ -412,40 +427,41 @@ func (b *bench) page() (context.Context, context.CancelFunc, error) {
 }
 
 // one runs one path in a fresh page.
-func (b *bench) one(path, url, opts string) (runResult, error) {
+func (b *bench) one(p path, url string) (runResult, error) {
 	ctx, stop, err := b.page()
 	if err != nil {
 		return runResult{}, err
 	}
 	defer stop()
-	expr := fmt.Sprintf("B.%s(%q)", path, url)
-	switch path {
-	case "E":
-		expr = fmt.Sprintf("B.D(%q, 1)", url)
-	case "E1":
-		expr = fmt.Sprintf("B.D(%q, 1, 1)", url)
-	}
-	if path == "C" {
-		expr = fmt.Sprintf("B.C(%q, %s)", url, opts)
-	}
-	rr, err := chrome.Eval[runResult](ctx, expr)
+	rr, err := chrome.Eval[runResult](ctx, fmt.Sprintf(p.call, url))
 	if debugProfile && err == nil && rr.Timeline != nil {
-		fmt.Printf("%s %.0f ms, requests [start first-byte end bytes]: %v\n", path, rr.MS, rr.Timeline)
+		fmt.Printf("%s %.0f ms, requests [start first-byte end bytes]: %v\n", p.name, rr.MS, rr.Timeline)
 	}
 	return rr, err
 }
 
-var paths = []struct{ name, path, opts string }{
-	{"A fetch().blob()", "A", ""},
-	{"B classic loop", "B", ""},
-	{"D JS, 4×16 MiB → 4 DBs", "D", ""},
-	{"E JS, 1×16 MiB pipelined", "E", ""},
-	{"C resumer", "C", "{}"},
-	{"C4 resumer, 4 connections", "C", "{connections: 4}"},
+// path is one way of downloading a file: call is the page's JS, with %q
+// for the URL.
+type path struct{ name, call string }
+
+var basePaths = []path{
+	pathA:  {"A fetch().blob()", "B.A(%q)"},
+	pathB:  {"B classic loop", "B.B(%q)"},
+	pathD:  {"D JS, 4×16 MiB → 4 DBs", "B.D(%q)"},
+	pathE:  {"E JS, 1×16 MiB pipelined", "B.D(%q, 1)"},
+	pathC:  {"C resumer", "B.C(%q, {})"},
+	pathC4: {"C4 resumer, 4 connections", "B.C(%q, {connections: 4})"},
 }
 
-// pathC is the index of resumer with default options in paths.
-const pathC = 4
+// Indexes in basePaths (and so in config.paths).
+const (
+	pathA = iota
+	pathB
+	pathD
+	pathE
+	pathC
+	pathC4
+)
 
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
@@ -462,6 +478,7 @@ func median(xs []float64) float64 {
 // throughput runs A, B, C and C4 on one file, rotating their order.
 func (b *bench) throughput(sz string) error {
 	url := b.base + "/files/" + sz + ".bin"
+	paths := b.cfg.paths
 	speed := make([][]float64, len(paths))
 	peak := make([][]float64, len(paths))
 	var heapC, wasmC []float64
@@ -469,17 +486,15 @@ func (b *bench) throughput(sz string) error {
 	for round := range b.cfg.runs {
 		for k := range paths {
 			i := (k + round) % len(paths)
-			r, err := b.one(paths[i].path, url, paths[i].opts)
+			r, err := b.one(paths[i], url)
 			if err != nil {
 				return fmt.Errorf("%s: %w", paths[i].name, err)
 			}
 			speed[i] = append(speed[i], r.mibs())
 			peak[i] = append(peak[i], r.Peak/mib)
-			if i == pathC {
+			if i == pathC && r.Stats != nil {
 				heapC = append(heapC, r.HeapPeak/mib)
 				wasmC = append(wasmC, r.WasmPeak/mib)
-			}
-			if i == pathC && r.Stats != nil {
 				commits = append(commits, float64(r.Stats.Commits))
 				commitMS = append(commitMS, r.Stats.CommitMS)
 				reqs = append(reqs, float64(r.Stats.Requests))
@@ -498,27 +513,25 @@ func (b *bench) throughput(sz string) error {
 	b.logf("\n%s file, %d rounds (MiB/s median [min–max]; peak MiB = JS heap + wasm memory)", sz, b.cfg.runs)
 	b.logf("%-28s %10s %16s %10s %12s", "path", "MiB/s", "range", "× fetch", "peak MiB")
 	for i, p := range paths {
-		b.logf("%-28.28s %10.0f %7.0f–%-8.0f %10.2f %12.1f", p.name, median(speed[i]), slices.Min(speed[i]), slices.Max(speed[i]), ratio(i, 0), median(peak[i]))
+		b.logf("%-28.28s %10.0f %7.0f–%-8.0f %10.2f %12.1f", p.name, median(speed[i]), slices.Min(speed[i]), slices.Max(speed[i]), ratio(i, pathA), median(peak[i]))
 	}
 	b.logf("C: %.0f requests, %.0f commits, %.0f ms waiting for commits (they overlap the transfer), %.0f ms before the first request, %.0f ms to check and join; peak JS heap %.1f MiB, wasm memory %.1f MiB",
 		median(reqs), median(commits), median(commitMS), median(setup), median(finish), median(heapC), median(wasmC))
 	suffix := "_" + sz
-	b.out["mibs_fetch"+suffix] = round2(median(speed[0]))
-	b.out["mibs_loop"+suffix] = round2(median(speed[1]))
-	b.out["mibs_js_ceiling"+suffix] = round2(median(speed[2]))
+	b.out["mibs_fetch"+suffix] = round2(median(speed[pathA]))
+	b.out["mibs_loop"+suffix] = round2(median(speed[pathB]))
+	b.out["mibs_js_ceiling"+suffix] = round2(median(speed[pathD]))
 	b.out["mibs_resumer"+suffix] = round2(median(speed[pathC]))
-	b.out["mibs_resumer4"+suffix] = round2(median(speed[pathC+1]))
+	b.out["mibs_resumer4"+suffix] = round2(median(speed[pathC4]))
+	// The goal is on the worst run, the table shows the median.
 	b.out["peak_mib_"+sz] = round2(slices.Max(peak[pathC]))
 	if sz == "256mib" {
-		b.out["ratio_vs_loop"] = round2(ratio(pathC, 1))
-		b.out["ratio_vs_fetch"] = round2(ratio(pathC, 0))
-		b.out["ratio4_vs_fetch"] = round2(ratio(pathC+1, 0))
-		b.out["ratio_js_ceiling_vs_fetch"] = round2(ratio(2, 0))
-	} else {
-		b.out["ratio_vs_loop"+suffix] = round2(ratio(pathC, 1))
-		b.out["ratio_vs_fetch"+suffix] = round2(ratio(pathC, 0))
-		b.out["ratio_js_ceiling_vs_fetch"+suffix] = round2(ratio(2, 0))
+		suffix = "" // the goals' keys
+		b.out["ratio4_vs_fetch"] = round2(ratio(pathC4, pathA))
 	}
+	b.out["ratio_vs_loop"+suffix] = round2(ratio(pathC, pathB))
+	b.out["ratio_vs_fetch"+suffix] = round2(ratio(pathC, pathA))
+	b.out["ratio_js_ceiling_vs_fetch"+suffix] = round2(ratio(pathD, pathA))
 	if b.cfg.profile {
 		if err := b.cpuProfile(url, sz); err != nil {
 			return err
@@ -535,21 +548,21 @@ func (b *bench) throttledParallel() error {
 	url := b.base + "/files/64mib.bin?rate=8388608"
 	var c1, c4, rs []float64
 	for round := range b.cfg.runs {
-		order := []string{"{}", "{connections: 4}"}
+		order := []int{pathC, pathC4}
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
-		got := map[string]float64{}
-		for _, o := range order {
-			r, err := b.one("C", url, o)
+		got := map[int]float64{}
+		for _, i := range order {
+			r, err := b.one(basePaths[i], url)
 			if err != nil {
 				return err
 			}
-			got[o] = r.mibs()
+			got[i] = r.mibs()
 		}
-		c1 = append(c1, got["{}"])
-		c4 = append(c4, got["{connections: 4}"])
-		rs = append(rs, got["{connections: 4}"]/got["{}"])
+		c1 = append(c1, got[pathC])
+		c4 = append(c4, got[pathC4])
+		rs = append(rs, got[pathC4]/got[pathC])
 	}
 	b.logf("\nthrottled server (8 MiB/s per connection), 64 MiB: C %.1f MiB/s, C4 %.1f MiB/s, C4/C %.2f",
 		median(c1), median(c4), median(rs))
@@ -561,60 +574,24 @@ func (b *bench) throttledParallel() error {
 // resumes it and measures the bytes the server sent again, divided by the
 // run's throughput before the reload.
 func (b *bench) reloadLoss(kind, file, query string) error {
-	var losses []float64
-	var lostMiB []float64
+	p, err := b.srv.Path(file)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	var losses, lostMiB []float64
 	for i := range b.cfg.runs {
 		q := fmt.Sprintf("bench=reload-%s-%d-%d", kind, i, time.Now().UnixNano())
 		if query != "" {
 			q += "&" + query
 		}
-		url := b.base + "/files/" + file + "?" + q
-		ctx, stop, err := b.page()
+		lost, throughput, err := b.reloadOnce("/files/"+file, q, fi.Size())
 		if err != nil {
 			return err
 		}
-		db := "bench-reload-" + q
-		start := fmt.Sprintf(`(async () => { const m = await import("/resumer.js"); window.R = await m.load({dbName: %q}); window.t0 = performance.now(); window.dl = R.download(%q); return true; })()`, db, url)
-		if _, err := chrome.Eval[bool](ctx, start); err != nil {
-			stop()
-			return err
-		}
-		// Reload between 20 % and 70 % of the transfer.
-		size := int64(256 * mib)
-		if kind == "slow" {
-			size = 16 * mib
-		}
-		target := size/5 + b.rnd.Int64N(size/2)
-		var received float64
-		var elapsed float64
-		for {
-			v, err := chrome.Eval[[]float64](ctx, `[window.dl.progress.received || 0, performance.now() - window.t0]`)
-			if err != nil {
-				stop()
-				return err
-			}
-			received, elapsed = v[0], v[1]
-			if int64(received) >= target {
-				break
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
-			stop()
-			return err
-		}
-		resume := fmt.Sprintf(`(async () => { const m = await import("/resumer.js"); const R = await m.load({dbName: %q}); const r = await R.download(%q).done; await R.remove(%q); return r.size; })()`, db, url, url)
-		if _, err := chrome.Eval[float64](ctx, resume); err != nil {
-			stop()
-			return err
-		}
-		stop()
-		sent, err := b.sent(url, size)
-		if err != nil {
-			return err
-		}
-		throughput := received / (elapsed / 1000) // bytes/s before the reload
-		lost := float64(sent - size)
 		losses = append(losses, lost/throughput)
 		lostMiB = append(lostMiB, lost/mib)
 	}
@@ -622,6 +599,45 @@ func (b *bench) reloadLoss(kind, file, query string) error {
 		kind, cmp.Or(query, "loopback"), median(losses), median(lostMiB), fmtList(losses))
 	b.out["reload_loss_s_"+kind] = round2(median(losses))
 	return nil
+}
+
+// reloadOnce downloads path?query (size bytes), reloading the page between
+// 20 % and 70 % of the transfer, and returns the bytes sent again and the
+// throughput before the reload (bytes/s).
+func (b *bench) reloadOnce(path, query string, size int64) (lost, throughput float64, err error) {
+	url := b.base + path + "?" + query
+	db := "bench-reload-" + query
+	ctx, stop, err := b.page()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stop()
+	if _, err := chrome.Eval[bool](ctx, fmt.Sprintf(`B.start(%q, %q)`, db, url)); err != nil {
+		return 0, 0, err
+	}
+	target := size/5 + b.rnd.Int64N(size/2)
+	var v []float64 // received, ms since the start
+	for {
+		if v, err = chrome.Eval[[]float64](ctx, `[window.dl.progress.received || 0, performance.now() - window.t0]`); err != nil {
+			return 0, 0, err
+		}
+		if int64(v[0]) >= target {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		return 0, 0, err
+	}
+	resume := fmt.Sprintf(`(async () => { await B.open(%q); const r = await R.download(%q).done; await R.remove(%q); return r.size; })()`, db, url, url)
+	if _, err := chrome.Eval[float64](ctx, resume); err != nil {
+		return 0, 0, err
+	}
+	sent, err := b.sent(path, query)
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(sent - size), v[0] / (v[1] / 1000), nil
 }
 
 func fmtList(xs []float64) string {
@@ -632,82 +648,38 @@ func fmtList(xs []float64) string {
 	return strings.Join(s, " ")
 }
 
-// sent sums the body bytes the server sent for url, waiting until the log
-// accounts for the whole file.
-func (b *bench) sent(url string, size int64) (int64, error) {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var n int64
-		for _, e := range b.srv.Log() {
-			if e.Method == "GET" && b.base+e.Path+"?"+e.Query == url {
-				n += e.Sent
-			}
-		}
-		if n >= size {
-			time.Sleep(50 * time.Millisecond) // late entries of cut requests
-			var m int64
-			for _, e := range b.srv.Log() {
-				if e.Method == "GET" && b.base+e.Path+"?"+e.Query == url {
-					m += e.Sent
-				}
-			}
-			return m, nil
-		}
-		if time.Now().After(deadline) {
-			return 0, errors.New("the server log does not account for the file")
-		}
-		time.Sleep(20 * time.Millisecond)
+// sent sums the body bytes the server sent for path?query, once every
+// request for it is logged (a request the reload cut is logged when the
+// server notices).
+func (b *bench) sent(path, query string) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	match := func(p, q string) bool { return p == path && q == query }
+	log, err := b.srv.WaitIdle(ctx, match)
+	if err != nil {
+		return 0, fmt.Errorf("wait for the server's log: %w", err)
 	}
+	var n int64
+	for _, e := range log {
+		if e.Method == "GET" && match(e.Path, e.Query) {
+			n += e.Sent
+		}
+	}
+	return n, nil
 }
 
 // resume measures the time from navigation start to the first request of
-// a resumed download.
+// a resumed download. It takes two more runs than the other parts: the
+// times spread more.
 func (b *bench) resume() error {
 	var first, loaded []float64
 	for i := range b.cfg.runs + 2 {
-		url := fmt.Sprintf("%s/files/256mib.bin?bench=resume-%d-%d&rate=16777216", b.base, i, time.Now().UnixNano())
-		db := fmt.Sprintf("bench-resume-%d", i)
-		ctx, stop, err := b.page()
+		f, l, err := b.resumeOnce(i)
 		if err != nil {
 			return err
 		}
-		start := fmt.Sprintf(`(async () => { const m = await import("/resumer.js"); window.R = await m.load({dbName: %q}); window.dl = R.download(%q); return true; })()`, db, url)
-		if _, err := chrome.Eval[bool](ctx, start); err != nil {
-			stop()
-			return err
-		}
-		for {
-			n, err := chrome.Eval[float64](ctx, `window.dl.progress.stored || 0`)
-			if err != nil {
-				stop()
-				return err
-			}
-			if n >= 4*mib {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		hash := "db=" + db + "&url=" + strings.ReplaceAll(url, "&", "%26")
-		if err := chromedp.Do(ctx, chromedp.Navigate(b.base+"/resume.html#"+hash)); err != nil {
-			stop()
-			return err
-		}
-		v, err := chromedp.Run(ctx, chromedp.Poll[[]float64](fmt.Sprintf(
-			`(() => { const e = performance.getEntriesByName(%q)[0]; const l = performance.getEntriesByName("resumer-loaded")[0]; return e && l ? [e.startTime, l.startTime] : null; })()`, url)))
-		if err != nil {
-			stop()
-			return err
-		}
-		first = append(first, v[0])
-		loaded = append(loaded, v[1])
-		if debugProfile {
-			tl, _ := chrome.Eval[string](ctx, `performance.getEntries().map(e => e.name.split("/").pop().slice(0, 40) + " " + e.entryType + " start " + e.startTime.toFixed(0) + " end " + (e.responseEnd || e.startTime + e.duration).toFixed(0)).join("\n")`)
-			fmt.Println(tl)
-			rt, _ := chrome.Eval[string](ctx, `(window.__rt || []).join("\n")`)
-			fmt.Println(rt)
-		}
-		chrome.Eval[any](ctx, fmt.Sprintf(`window.R.remove(%q)`, url))
-		stop()
+		first = append(first, f)
+		loaded = append(loaded, l)
 	}
 	b.logf("\nresume after navigation: load() done at %.0f ms, first request at %.0f ms (median; runs %s)",
 		median(loaded), median(first), fmtList(first))
@@ -715,29 +687,63 @@ func (b *bench) resume() error {
 	return nil
 }
 
-// wasmSize reports the module's size raw and gzipped (-9).
-func (b *bench) wasmSize(web string) error {
-	f, err := os.Open(filepath.Join(web, "resumer.wasm"))
+// resumeOnce stores 4 MiB of a download, navigates to resume.html and
+// returns when, after navigation start, the resumed download's first
+// request went out and load() was done (ms).
+func (b *bench) resumeOnce(i int) (first, loaded float64, err error) {
+	url := fmt.Sprintf("%s/files/256mib.bin?bench=resume-%d-%d&rate=16777216", b.base, i, time.Now().UnixNano())
+	db := fmt.Sprintf("bench-resume-%d", i)
+	ctx, stop, err := b.page()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	defer f.Close()
-	cw := &countWriter{}
-	zw, _ := gzip.NewWriterLevel(cw, gzip.BestCompression)
-	raw, err := io.Copy(zw, f)
+	defer stop()
+	if _, err := chrome.Eval[bool](ctx, fmt.Sprintf(`B.start(%q, %q)`, db, url)); err != nil {
+		return 0, 0, err
+	}
+	for {
+		n, err := chrome.Eval[float64](ctx, `window.dl.progress.stored || 0`)
+		if err != nil {
+			return 0, 0, err
+		}
+		if n >= 4*mib {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	hash := neturl.Values{"db": {db}, "url": {url}}.Encode()
+	if err := chromedp.Do(ctx, chromedp.Navigate(b.base+"/resume.html#"+hash)); err != nil {
+		return 0, 0, err
+	}
+	v, err := chromedp.Run(ctx, chromedp.Poll[[]float64](fmt.Sprintf(
+		`(() => { const e = performance.getEntriesByName(%q)[0]; const l = performance.getEntriesByName("resumer-loaded")[0]; return e && l ? [e.startTime, l.startTime] : null; })()`, url)))
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	zw.Close()
-	b.logf("wasm: %d bytes, %d gzipped", raw, cw.n)
-	b.out["wasm_bytes"] = raw
-	b.out["wasm_gzip_bytes"] = cw.n
-	return nil
+	if debugProfile {
+		tl, _ := chrome.Eval[string](ctx, `performance.getEntries().map(e => e.name.split("/").pop().slice(0, 40) + " " + e.entryType + " start " + e.startTime.toFixed(0) + " end " + (e.responseEnd || e.startTime + e.duration).toFixed(0)).join("\n")`)
+		fmt.Println(tl)
+	}
+	chrome.Eval[any](ctx, fmt.Sprintf(`window.R.remove(%q)`, url))
+	return v[0], v[1], nil
 }
 
-type countWriter struct{ n int64 }
-
-func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+// wasmSize reports the module's size raw and as the bundle serves it
+// gzipped.
+func (b *bench) wasmSize(web string) error {
+	raw, err := os.Stat(filepath.Join(web, "resumer.wasm"))
+	if err != nil {
+		return err
+	}
+	gz, err := os.Stat(filepath.Join(web, "resumer.wasm.gz"))
+	if err != nil {
+		return err
+	}
+	b.logf("wasm: %d bytes, %d gzipped", raw.Size(), gz.Size())
+	b.out["wasm_bytes"] = raw.Size()
+	b.out["wasm_gzip_bytes"] = gz.Size()
+	return nil
+}
 
 // goals prints each goal of issue 4 against what was measured.
 func (b *bench) goals() {

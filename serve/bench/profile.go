@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"slices"
@@ -26,7 +27,7 @@ func (b *bench) cpuProfile(url, sz string) error {
 		return err
 	}
 	defer stop()
-	if _, err := chrome.Eval[bool](ctx, `(async () => { const m = await import("/resumer.js"); window.R = await m.load({dbName: "bench-profile"}); return true; })()`); err != nil {
+	if _, err := chrome.Eval[bool](ctx, `B.open("bench-profile").then(() => true)`); err != nil {
 		return err
 	}
 	if _, err := chromedp.Call(ctx, profiler.Enable, cdp.Empty{}); err != nil {
@@ -66,7 +67,7 @@ func (b *bench) cpuProfile(url, sz string) error {
 	for k := range ms {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, c string) int { return int(ms[c] - ms[a]) })
+	slices.SortFunc(keys, func(a, c string) int { return cmp.Compare(ms[c], ms[a]) })
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s %.0f ms", k, ms[k]))
@@ -85,16 +86,12 @@ func category(fn, url string) string {
 		return "idle"
 	case fn == "(garbage collector)":
 		return "GC"
-	case fn == "(program)":
-		return "browser (native)"
-	case fn == "(root)":
+	case fn == "(program)", fn == "(root)", url == "":
 		return "browser (native)"
 	case strings.HasSuffix(url, "wasm_exec.js"):
 		return "wasm_exec.js"
 	case strings.HasSuffix(url, "resumer.js"):
 		return "resumer.js"
-	case url == "":
-		return "browser (native)"
 	}
 	return "other JS"
 }
