@@ -426,6 +426,20 @@ func (b *bench) page() (context.Context, context.CancelFunc, error) {
 	return ctx, stop, nil
 }
 
+// started opens a fresh page that downloads url with database db
+// (window.dl, from window.t0).
+func (b *bench) started(db, url string) (context.Context, context.CancelFunc, error) {
+	ctx, stop, err := b.page()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := chrome.Eval[bool](ctx, fmt.Sprintf(`B.start(%q, %q)`, db, url)); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return ctx, stop, nil
+}
+
 // one runs one path in a fresh page.
 func (b *bench) one(p path, url string) (runResult, error) {
 	ctx, stop, err := b.page()
@@ -607,14 +621,11 @@ func (b *bench) reloadLoss(kind, file, query string) error {
 func (b *bench) reloadOnce(path, query string, size int64) (lost, throughput float64, err error) {
 	url := b.base + path + "?" + query
 	db := "bench-reload-" + query
-	ctx, stop, err := b.page()
+	ctx, stop, err := b.started(db, url)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer stop()
-	if _, err := chrome.Eval[bool](ctx, fmt.Sprintf(`B.start(%q, %q)`, db, url)); err != nil {
-		return 0, 0, err
-	}
 	target := size/5 + b.rnd.Int64N(size/2)
 	var v []float64 // received, ms since the start
 	for {
@@ -693,14 +704,11 @@ func (b *bench) resume() error {
 func (b *bench) resumeOnce(i int) (first, loaded float64, err error) {
 	url := fmt.Sprintf("%s/files/256mib.bin?bench=resume-%d-%d&rate=16777216", b.base, i, time.Now().UnixNano())
 	db := fmt.Sprintf("bench-resume-%d", i)
-	ctx, stop, err := b.page()
+	ctx, stop, err := b.started(db, url)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer stop()
-	if _, err := chrome.Eval[bool](ctx, fmt.Sprintf(`B.start(%q, %q)`, db, url)); err != nil {
-		return 0, 0, err
-	}
 	for {
 		n, err := chrome.Eval[float64](ctx, `window.dl.progress.stored || 0`)
 		if err != nil {
