@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -44,7 +45,8 @@ func (c ContentRange) Len() int64 {
 // The only range unit resumer ever asks for is "bytes" (compared
 // case-insensitively, §14.1). A range whose last-pos is before its first-pos,
 // or not inside a known complete-length, is invalid (§14.4) and rejected, as
-// is any sign, space or overflow inside the numbers.
+// is any sign, space or overflow inside the numbers, and a last-pos of
+// MaxInt64, whose length (last - first + 1) would not fit an int64.
 func ParseContentRange(s string) (ContentRange, error) {
 	s = strings.Trim(s, " \t")
 	unit, rest, ok := strings.Cut(s, " ")
@@ -81,7 +83,7 @@ func ParseContentRange(s string) (ContentRange, error) {
 	if cr.Last, err = parseDigits(last); err != nil {
 		return ContentRange{}, ErrBadContentRange
 	}
-	if cr.Last < cr.First || (cr.Total != UnknownSize && cr.Last >= cr.Total) {
+	if cr.Last < cr.First || cr.Last == math.MaxInt64 || (cr.Total != UnknownSize && cr.Last >= cr.Total) {
 		return ContentRange{}, ErrBadContentRange
 	}
 	return cr, nil

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,9 @@ type Stored struct {
 	Total int64
 	// Bytes is how many bytes are stored.
 	Bytes int64
+	// URL and ContentType are the final URL (after redirects) and the
+	// Content-Type of the response that established the download.
+	URL, ContentType string
 }
 
 // Response is what the adapter could read of a response.
@@ -55,6 +59,9 @@ type Response struct {
 	ContentType     string
 	RetryAfter      string
 	Validators      Validators
+	// URL is the URL the response came from, after redirects ("" if the
+	// platform cannot tell).
+	URL string
 	// CrossOrigin is true for a CORS response, whose headers outside the
 	// CORS-safelist are hidden unless the server exposes them
 	// (Access-Control-Expose-Headers). An absent header may then be hidden.
@@ -125,7 +132,15 @@ type Decision struct {
 // Decide applies the rules of RFC 9110 to one response to a range request.
 // It never returns Append or Finish for a response that contradicts the
 // request or the stored version: bytes of two versions are never joined.
+// An Append is never empty, starts at req.Start and never ends past
+// req.End.
 func Decide(req Request, st Stored, resp Response, now time.Time) Decision {
+	d := decide(req, st, resp, now)
+	d.Validators = d.Validators.Bounded()
+	return d
+}
+
+func decide(req Request, st Stored, resp Response, now time.Time) Decision {
 	switch s := resp.Status; {
 	case s == 206 && req.Whole:
 		return Decision{Action: Reject, Err: badResponse("206 to a request without Range")}
@@ -199,7 +214,12 @@ func decidePartial(req Request, st Stored, resp Response) Decision {
 	}
 	if st.Established {
 		changed := !st.Validators.SameVersion(resp.Validators) ||
-			(cr.Total != UnknownSize && st.Total != UnknownSize && cr.Total != st.Total)
+			(cr.Total != UnknownSize && st.Total != UnknownSize && cr.Total != st.Total) ||
+			// A redirect to another resource: an If-Range evaluated there
+			// proves nothing about the stored bytes (entity-tags belong to
+			// one resource, RFC 9110 §8.8.3); only the response's own
+			// strong validator, equal to the stored one, does.
+			(movedAway(st, resp) && !provesSameVersion(st.Validators, resp.Validators))
 		if changed {
 			// The server ignored If-Range, or the file changed between two
 			// requests: a 206 from byte 0 is still a valid start of the new
@@ -230,11 +250,13 @@ func decidePartial(req Request, st Stored, resp Response) Decision {
 		if !d.Resumable && resp.CrossOrigin {
 			d.Reason = hiddenReason()
 		}
-		if d.Resumable && total == UnknownSize {
-			d.Resumable, d.Reason = false, Reason{ReasonUnknownLength, "the server did not say how long the file is"}
-		}
 		if cr.First != 0 {
 			return Decision{Action: Reject, Err: badResponse("first response does not start at byte 0")}
+		}
+		if total == UnknownSize {
+			// Without a length no range plan can end, and asking again
+			// would not tell it: take the file in one request instead.
+			return Decision{Action: Whole, Reason: unknownLength(), Err: badResponse("Content-Range " + resp.ContentRange + " gives no length")}
 		}
 		return d
 	}
@@ -271,6 +293,23 @@ func provesSameVersion(stored, got Validators) bool {
 	return stored.strongLastModified() && got.LastModified != "" && sameDate(stored.LastModified, got.LastModified)
 }
 
+// movedAway reports whether resp came from another URL than the response
+// that established the download.
+func movedAway(st Stored, resp Response) bool {
+	return st.URL != "" && resp.URL != "" && resp.URL != st.URL
+}
+
+// MediaType returns the media type of a Content-Type value, lower case,
+// without parameters: "text/html; charset=utf-8" gives "text/html".
+func MediaType(contentType string) string {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.ToLower(strings.Trim(mt, " \t"))
+}
+
+func unknownLength() Reason {
+	return Reason{ReasonUnknownLength, "the server did not say how long the file is"}
+}
+
 func partialReason(resp Response) Reason {
 	ok, r := resp.Validators.Resumable()
 	if !ok && resp.CrossOrigin {
@@ -282,7 +321,7 @@ func partialReason(resp Response) Reason {
 // adopt builds an Adopt decision for a body that starts at byte 0.
 func adopt(resp Response, length, total int64, changed bool, reason Reason) Decision {
 	if reason.None() && total == UnknownSize {
-		reason = Reason{ReasonUnknownLength, "the server did not say how long the file is"}
+		reason = unknownLength()
 	}
 	return Decision{Action: Adopt, Start: 0, Length: length, Total: total, Validators: resp.Validators,
 		Changed: changed, Resumable: reason.None(), Reason: reason}
@@ -297,7 +336,7 @@ func decideFull(req Request, st Stored, resp Response) Decision {
 		length = UnknownSize
 		reason = Reason{ReasonEncoded, "the server compressed the file (Content-Encoding: " + resp.ContentEncoding + "), so byte offsets cannot be resumed"}
 	case length == UnknownSize:
-		reason = Reason{ReasonUnknownLength, "the server did not say how long the file is"}
+		reason = unknownLength()
 	default:
 		if ok, r := resp.Validators.Resumable(); !ok {
 			reason = r
@@ -314,6 +353,12 @@ func decideFull(req Request, st Stored, resp Response) Decision {
 	}
 	changed := false
 	if st.Established && st.Bytes > 0 {
+		if got, had := MediaType(resp.ContentType), MediaType(st.ContentType); got != had {
+			// A login, error or captive-portal page in answer to a resume
+			// (often through a redirect) is not a new version of the file:
+			// keep the stored bytes and say what came instead.
+			return Decision{Action: Fail, Err: &ContentTypeError{Stored: st.ContentType, Got: resp.ContentType, URL: resp.URL}}
+		}
 		changed = !st.Validators.SameVersion(resp.Validators) ||
 			(length != UnknownSize && st.Total != UnknownSize && length != st.Total)
 		if changed && reason.Code == ReasonNoRanges {
@@ -353,7 +398,7 @@ func decideUnsatisfiable(req Request, st Stored, resp Response) Decision {
 
 // maxRetryAfter caps a server's Retry-After so that a typo on the server
 // cannot park a download for days.
-const maxRetryAfter = 10 * time.Minute
+const maxRetryAfter = MaxRetryDelay
 
 // ParseRetryAfter parses Retry-After (RFC 9110 §10.2.3): delay-seconds or an
 // HTTP-date. A date is measured against the response's own Date when there is
@@ -365,8 +410,9 @@ func ParseRetryAfter(value, date string, now time.Time) time.Duration {
 		return 0
 	}
 	var d time.Duration
-	if secs, err := parseDigits(value); err == nil {
-		if secs > int64(maxRetryAfter/time.Second) {
+	if secs, err := parseDigits(value); err == nil || errors.Is(err, strconv.ErrRange) {
+		// Digits too many for an int64 still ask for a long wait.
+		if err != nil || secs > int64(maxRetryAfter/time.Second) {
 			return maxRetryAfter
 		}
 		d = time.Duration(secs) * time.Second

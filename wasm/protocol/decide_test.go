@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -16,6 +17,11 @@ var (
 	reqResume = Request{Start: 400, End: 1000, IfRange: `"e1"`}
 	reqPlain  = Request{Start: 400, End: 1000} // cross-origin fallback: Range without If-Range
 	reqWhole  = Request{Whole: true}
+	reqProbe  = ProbeRequest()
+
+	// estAt is est with the final URL and Content-Type of its first response.
+	estAt    = Stored{Established: true, Validators: v1, Total: 1000, Bytes: 400, URL: "https://cdn/f", ContentType: "application/octet-stream"}
+	longETag = `"` + strings.Repeat("x", MaxValidatorLen) + `"`
 )
 
 type want struct {
@@ -55,9 +61,32 @@ func TestDecide(t *testing.T) {
 		{"first 206 with strong Last-Modified", reqFresh, fresh,
 			Response{Status: 206, ContentRange: "bytes 0-999/1000", Validators: Validators{LastModified: lm, Date: dateOld}},
 			want{action: Append, length: 1000, total: 1000, resumable: true}},
-		{"first 206 of unknown length", reqFresh, fresh,
+		{"first 206 of unknown length: one whole request instead", reqFresh, fresh,
 			Response{Status: 206, ContentRange: "bytes 0-999/*", Validators: e1},
-			want{action: Append, length: 1000, total: UnknownSize, reason: ReasonUnknownLength}},
+			want{action: Whole, reason: ReasonUnknownLength}},
+		{"first 206 whose length overflows int64", reqFresh, fresh,
+			Response{Status: 206, ContentRange: "bytes 0-9223372036854775807/*", Validators: e1},
+			want{action: Reject}},
+		{"first 206 whose total overflows int64", reqFresh, fresh,
+			Response{Status: 206, ContentRange: "bytes 0-999/99999999999999999999", Validators: e1},
+			want{action: Reject}},
+		{"first 206 with an ETag over 8 KiB", reqFresh, fresh,
+			Response{Status: 206, ContentRange: "bytes 0-999/1000", Validators: Validators{ETag: longETag}},
+			want{action: Append, length: 1000, total: 1000, reason: ReasonLongValidator}},
+
+		// The probe: bytes=0-65535.
+		{"probe of a big file", reqProbe, fresh,
+			Response{Status: 206, ContentRange: "bytes 0-65535/1000000", ContentLength: "65536", Validators: e1},
+			want{action: Append, length: 65536, total: 1000000, resumable: true}},
+		{"probe of a file smaller than the probe", reqProbe, fresh,
+			Response{Status: 206, ContentRange: "bytes 0-999/1000", ContentLength: "1000", Validators: e1},
+			want{action: Append, length: 1000, total: 1000, resumable: true}},
+		{"probe answered with more than asked", reqProbe, fresh,
+			Response{Status: 206, ContentRange: "bytes 0-65536/1000000", Validators: e1},
+			want{action: Reject}},
+		{"probe answered with less than asked", reqProbe, fresh,
+			Response{Status: 206, ContentRange: "bytes 0-99/1000000", Validators: e1},
+			want{action: Append, length: 100, total: 1000000, resumable: true}},
 		{"first 206 cross-origin without exposed Content-Range", reqFresh, fresh,
 			Response{Status: 206, ContentLength: "1000", CrossOrigin: true},
 			want{action: Whole, reason: ReasonHiddenHeaders}},
@@ -129,6 +158,29 @@ func TestDecide(t *testing.T) {
 		{"206 gzip-encoded with stored bytes", reqResume, est,
 			Response{Status: 206, ContentRange: "bytes 400-999/1000", ContentEncoding: "gzip", Validators: e1},
 			want{action: Reject}},
+
+		// Redirects: the stored download came from https://cdn/f.
+		{"206 from the same final URL", reqResume, estAt,
+			Response{Status: 206, ContentRange: "bytes 400-999/1000", URL: "https://cdn/f"},
+			want{action: Append, start: 400, length: 600, total: 1000}},
+		{"206 from elsewhere with the stored strong ETag", reqResume, estAt,
+			Response{Status: 206, ContentRange: "bytes 400-999/1000", URL: "https://mirror/f", Validators: e1},
+			want{action: Append, start: 400, length: 600, total: 1000}},
+		{"206 from elsewhere without a validator proves nothing", reqResume, estAt,
+			Response{Status: 206, ContentRange: "bytes 400-999/1000", URL: "https://mirror/f"},
+			want{action: Restart, changed: true}},
+		{"206 from elsewhere with only a weak ETag proves nothing", reqResume, estAt,
+			Response{Status: 206, ContentRange: "bytes 400-999/1000", URL: "https://mirror/f", Validators: Validators{ETag: `W/"e1"`}},
+			want{action: Restart, changed: true}},
+		{"200 HTML page in answer to a resume", reqResume, estAt,
+			Response{Status: 200, ContentLength: "26", ContentType: "text/html; charset=utf-8", URL: "https://cdn/login"},
+			want{action: Fail}},
+		{"200 of another Content-Type in answer to a resume", reqResume, estAt,
+			Response{Status: 200, ContentLength: "1100", ContentType: "application/zip", Validators: Validators{ETag: `"e2"`}},
+			want{action: Fail}},
+		{"200 of the same media type, other parameters: a new version", reqResume, estAt,
+			Response{Status: 200, ContentLength: "1100", ContentType: "Application/Octet-Stream; x=1", Validators: Validators{ETag: `"e2"`}},
+			want{action: Adopt, length: 1100, total: 1100, changed: true, resumable: true}},
 
 		// Resuming with plain Range (If-Range refused by a CORS preflight).
 		{"plain-Range 206 with matching strong ETag", reqPlain, est,
@@ -259,6 +311,17 @@ func TestDecide(t *testing.T) {
 				var be *BadResponseError
 				if !errors.As(d.Err, &be) || be.Detail == "" {
 					t.Errorf("reject without a BadResponseError: %v", d.Err)
+				}
+			}
+			if d.Action == Fail && w.status == 0 {
+				var ce *ContentTypeError
+				if !errors.As(d.Err, &ce) || !strings.Contains(ce.Error(), "instead of") {
+					t.Errorf("fail without a ContentTypeError: %v", d.Err)
+				}
+			}
+			for _, v := range []string{d.Validators.ETag, d.Validators.LastModified, d.Validators.Date} {
+				if len(v) > MaxValidatorLen {
+					t.Errorf("decision keeps a validator of %d bytes", len(v))
 				}
 			}
 		})

@@ -75,7 +75,7 @@ func (e *Extents) Missing(total int64) []Span {
 		if s.Start > at {
 			out = append(out, Span{at, s.Start})
 		}
-		at = s.End
+		at = max(at, s.End) // spans below byte 0 cover nothing of the file
 	}
 	switch {
 	case total == UnknownSize:

@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,36 +85,50 @@ func FuzzParseRetryAfter(f *testing.F) {
 
 // FuzzDecide checks the one property that matters most: whatever the
 // response, Decide never tells the caller to append bytes that the response
-// has not proven to be the ones asked for, of the stored version.
+// has not proven to be the ones asked for, of the stored version; and an
+// append is never empty and never ends past what was asked.
 func FuzzDecide(f *testing.F) {
-	f.Add(int64(400), int64(1000), `"e1"`, true, `"e1"`, lm, dateOld, int64(1000), int64(400),
-		206, "bytes 400-999/1000", "600", "", "", `"e1"`, "", "", false)
-	f.Add(int64(0), int64(-1), "", false, "", "", "", int64(-1), int64(0),
-		206, "bytes 0-999/1000", "1000", "", "", `"e1"`, lm, dateOld, false)
-	f.Add(int64(400), int64(1000), `"e1"`, true, `"e1"`, lm, dateOld, int64(1000), int64(400),
-		200, "", "1000", "", "", `"e2"`, "", "", true)
-	f.Add(int64(1000), int64(-1), `"e1"`, true, `"e1"`, "", "", int64(1000), int64(1000),
-		416, "bytes */1000", "", "", "", "", "", "", false)
+	f.Add(int64(400), int64(1000), `"e1"`, true, `"e1"`, lm, dateOld, int64(1000), int64(400), "", "",
+		206, "bytes 400-999/1000", "600", "", "", `"e1"`, "", "", "", false)
+	f.Add(int64(0), int64(-1), "", false, "", "", "", int64(-1), int64(0), "", "",
+		206, "bytes 0-999/1000", "1000", "", "", `"e1"`, lm, dateOld, "", false)
+	f.Add(int64(0), ProbeSize, "", false, "", "", "", int64(-1), int64(0), "", "",
+		206, "bytes 0-9223372036854775807/*", "", "", "", `"e1"`, "", "", "", false)
+	f.Add(int64(400), int64(1000), `"e1"`, true, `"e1"`, lm, dateOld, int64(1000), int64(400), "https://a/f", "application/octet-stream",
+		200, "", "1000", "", "text/html", `"e2"`, "", "", "https://a/login", true)
+	f.Add(int64(400), int64(1000), `"e1"`, true, `"e1"`, "", "", int64(1000), int64(400), "https://a/f", "",
+		206, "bytes 400-999/1000", "", "", "", "", "", "", "https://b/f", false)
+	f.Add(int64(1000), int64(-1), `"e1"`, true, `"e1"`, "", "", int64(1000), int64(1000), "", "",
+		416, "bytes */1000", "", "", "", "", "", "", "", false)
 	f.Fuzz(func(t *testing.T, start, end int64, ifRange string, established bool, stETag, stLM, stDate string, stTotal, stBytes int64,
-		status int, cRange, cLen, cEnc, cType, etag, lastMod, date string, cross bool) {
+		stURL, stType string, status int, cRange, cLen, cEnc, cType, etag, lastMod, date, url string, cross bool) {
 		if start < 0 || (end != UnknownSize && end <= start) || stTotal < UnknownSize || stBytes < 0 {
 			return // the engine never sends such requests
 		}
 		req := Request{Start: start, End: end, IfRange: ifRange}
-		st := Stored{Established: established, Validators: Validators{stETag, stLM, stDate}, Total: stTotal, Bytes: stBytes}
+		st := Stored{Established: established, Validators: Validators{stETag, stLM, stDate}, Total: stTotal, Bytes: stBytes,
+			URL: stURL, ContentType: stType}
 		resp := Response{Status: status, ContentRange: cRange, ContentLength: cLen, ContentEncoding: cEnc, ContentType: cType,
-			Validators: Validators{etag, lastMod, date}, CrossOrigin: cross}
+			Validators: Validators{etag, lastMod, date}, URL: url, CrossOrigin: cross}
 		d := Decide(req, st, resp, now)
+		for _, v := range []string{d.Validators.ETag, d.Validators.LastModified, d.Validators.Date} {
+			if len(v) > MaxValidatorLen {
+				t.Fatalf("decision keeps a validator of %d bytes", len(v))
+			}
+		}
 		switch d.Action {
 		case Append:
 			cr, err := ParseContentRange(cRange)
 			if status != 206 || err != nil || cr.Unsatisfied() {
 				t.Fatalf("append without a valid 206: %+v", d)
 			}
+			if d.Length < 1 {
+				t.Fatalf("empty append: %+v", d)
+			}
 			if d.Start != start || cr.First != start || d.Length != cr.Len() {
 				t.Fatalf("append at %d len %d for request from %d, Content-Range %q", d.Start, d.Length, start, cRange)
 			}
-			if end != UnknownSize && cr.Last >= end {
+			if end != UnknownSize && (cr.Last >= end || d.Start+d.Length > end) {
 				t.Fatalf("append past the range asked: %q for end %d", cRange, end)
 			}
 			if n := ParseContentLength(cLen); n != UnknownSize && n != cr.Len() {
@@ -120,6 +136,9 @@ func FuzzDecide(f *testing.F) {
 			}
 			if encoded(resp) {
 				t.Fatalf("append of an encoded body")
+			}
+			if d.Total == UnknownSize && !established {
+				t.Fatalf("first append of unknown length: no range plan could end")
 			}
 			if established {
 				if !st.Validators.SameVersion(resp.Validators) {
@@ -130,6 +149,9 @@ func FuzzDecide(f *testing.F) {
 				}
 				if start > 0 && ifRange == "" && !provesSameVersion(st.Validators, resp.Validators) {
 					t.Fatalf("append without proof of version")
+				}
+				if movedAway(st, resp) && !provesSameVersion(st.Validators, resp.Validators) {
+					t.Fatalf("append from another URL without proof of version")
 				}
 			} else if start != 0 {
 				t.Fatalf("first append not at 0")
@@ -145,6 +167,12 @@ func FuzzDecide(f *testing.F) {
 			if d.Start != 0 {
 				t.Fatalf("adopt not at 0")
 			}
+			if d.Length == 0 && d.Total != 0 {
+				t.Fatalf("adopt of an empty body of a file of %d bytes", d.Total)
+			}
+			if status == 200 && established && stBytes > 0 && MediaType(cType) != MediaType(stType) {
+				t.Fatalf("adopt of %q over stored %q", cType, stType)
+			}
 		case Finish:
 			if status != 416 {
 				t.Fatalf("finish on status %d", status)
@@ -156,6 +184,168 @@ func FuzzDecide(f *testing.F) {
 			if d.Err == nil {
 				t.Fatalf("%v without error", d.Action)
 			}
+			if d.RetryAfter < 0 || d.RetryAfter > MaxRetryDelay {
+				t.Fatalf("retry after %v", d.RetryAfter)
+			}
+		}
+	})
+}
+
+func FuzzParseContentLength(f *testing.F) {
+	for _, s := range []string{"0", "1000", " 12 ", "", "-1", "+5", "1e3", "99999999999999999999", "9223372036854775807", "12 34"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := ParseContentLength(s)
+		if n == UnknownSize {
+			return
+		}
+		if n < 0 {
+			t.Fatalf("ParseContentLength(%q) = %d", s, n)
+		}
+		// Only plain digits (around optional whitespace) are a length.
+		digits := strings.Trim(s, " \t")
+		if strings.TrimLeft(digits, "0123456789") != "" {
+			t.Fatalf("ParseContentLength(%q) = %d from non-digits", s, n)
+		}
+		if strings.TrimLeft(digits, "0") != strings.TrimLeft(strconv.FormatInt(n, 10), "0") {
+			t.Fatalf("ParseContentLength(%q) = %d", s, n)
+		}
+	})
+}
+
+// FuzzValidators checks the validator rules against each other: what
+// IfRange sends is strong and short, SameVersion never sees a change
+// between a response and itself, and a proof of version is a strong match.
+func FuzzValidators(f *testing.F) {
+	f.Add(`"e1"`, lm, dateOld, `"e1"`, lm, dateOld)
+	f.Add(`W/"e1"`, lm, dateEq, `"e1"`, "", "")
+	f.Add("e1", "yesterday", "", "e1", "yesterday", "")
+	f.Add(`"`+strings.Repeat("a", MaxValidatorLen)+`"`, "", "", "", lm, date2)
+	f.Fuzz(func(t *testing.T, etag, lastMod, date, etag2, lastMod2, date2 string) {
+		a := Validators{etag, lastMod, date}
+		b := Validators{etag2, lastMod2, date2}
+		send, reason := a.IfRange()
+		if (send == "") == reason.None() {
+			t.Fatalf("IfRange() = %q with reason %+v", send, reason)
+		}
+		if send != "" {
+			if len(send) > MaxValidatorLen {
+				t.Fatalf("If-Range of %d bytes", len(send))
+			}
+			tag, err := ParseETag(send)
+			if err == nil && tag.Weak {
+				t.Fatalf("weak If-Range %q", send)
+			}
+			if err != nil && (send != lastMod || !a.strongLastModified()) {
+				t.Fatalf("If-Range %q is neither a strong tag nor a strong date", send)
+			}
+		}
+		if ok, _ := a.Resumable(); ok != (send != "") {
+			t.Fatalf("Resumable disagrees with IfRange")
+		}
+		if !a.SameVersion(a) {
+			t.Fatalf("%+v is not the same version as itself", a)
+		}
+		if provesSameVersion(a, a) != (send != "") {
+			t.Fatalf("provesSameVersion(v, v) = %v with If-Range %q", provesSameVersion(a, a), send)
+		}
+		if provesSameVersion(a, b) {
+			et, strong := a.strongETag()
+			bt, err := ParseETag(b.ETag)
+			if !(strong && err == nil && StrongMatch(et, bt)) && !(a.strongLastModified() && sameDate(a.LastModified, b.LastModified)) {
+				t.Fatalf("provesSameVersion(%+v, %+v) without a strong match", a, b)
+			}
+		}
+		for _, v := range []string{a.Bounded().ETag, a.Bounded().LastModified, a.Bounded().Date} {
+			if len(v) > MaxValidatorLen {
+				t.Fatalf("Bounded kept %d bytes", len(v))
+			}
+		}
+	})
+}
+
+// FuzzRetryDelay checks that no setting, however large or odd, makes a
+// delay of 0 (a request storm) or one past MaxRetryDelay.
+func FuzzRetryDelay(f *testing.F) {
+	f.Add(int64(0), int64(0), 0, 0.0, 1, int64(0), 0.5)
+	f.Add(int64(1), int64(1<<62), 1<<30, 1.0, 1<<30, int64(1<<62), 0.99999)
+	f.Add(int64(-5), int64(-5), -3, -2.0, 0, int64(-1), -1.0)
+	f.Fuzz(func(t *testing.T, base, maxD int64, attempts int, jitter float64, attempt int, asked int64, rnd float64) {
+		p := RetryPolicy{Base: time.Duration(base), Max: time.Duration(maxD), Attempts: attempts, Jitter: jitter}
+		d := p.Delay(attempt, time.Duration(asked), rnd)
+		if d < MinRetryDelay || d > MaxRetryDelay {
+			t.Fatalf("%+v.Delay(%d, %v, %v) = %v", p, attempt, time.Duration(asked), rnd, d)
+		}
+		if attempt > 0 && p.GiveUp(attempt) && !p.GiveUp(attempt+1) && attempt+1 > attempt {
+			t.Fatalf("GiveUp(%d) but not GiveUp(%d)", attempt, attempt+1)
+		}
+	})
+}
+
+// FuzzStateNext checks the state machine: an event leads somewhere only if
+// the table allows it, never out of a terminal state but to canceled, and
+// never to an unknown state.
+func FuzzStateNext(f *testing.F) {
+	for _, s := range []string{"idle", "running", "paused", "done", "failed", "canceled", "locked-elsewhere", "zombie", ""} {
+		for _, e := range []string{"start", "pause", "resume", "finish", "fail", "cancel", "wait", "x"} {
+			f.Add(s, e)
+		}
+	}
+	f.Fuzz(func(t *testing.T, state, event string) {
+		from, ev := State(state), Event(event)
+		to, err := from.Next(ev)
+		if err != nil {
+			if to != from || !errors.Is(err, ErrTransition) {
+				t.Fatalf("%s --%s--> %s, %v", from, ev, to, err)
+			}
+			return
+		}
+		if !from.Valid() || !to.Valid() {
+			t.Fatalf("%s --%s--> %s involves an unknown state", from, ev, to)
+		}
+		if from.Terminal() && to != Canceled {
+			t.Fatalf("left terminal %s for %s", from, to)
+		}
+		if (ev == EvCancel) != (to == Canceled) {
+			t.Fatalf("%s --%s--> %s", from, ev, to)
+		}
+	})
+}
+
+// FuzzNextSpan checks range planning: a planned span is not empty, inside
+// the file, inside one cell of the grid, and asks for no byte that is
+// stored or busy; nothing is planned only when nothing is left.
+func FuzzNextSpan(f *testing.F) {
+	f.Add(int64(1000), int64(100), int64(0), int64(64), int64(64), int64(200), int64(500), int64(600))
+	f.Add(int64(1<<40), int64(8<<20), int64(0), int64(1<<40), int64(0), int64(0), int64(0), int64(0))
+	f.Fuzz(func(t *testing.T, total, chunk, s1, e1, s2, e2, b1, b2 int64) {
+		if total < 0 || total > 1<<50 || chunk < 1 {
+			return
+		}
+		var stored Extents
+		stored.Add(s1, e1)
+		stored.Add(s2, e2)
+		busy := []Span{{b1, b2}}
+		if b2 <= b1 {
+			busy = nil
+		}
+		s, ok := NextSpan(&stored, busy, total, chunk)
+		left := Subtract(stored.Missing(total), busy)
+		if !ok {
+			if len(left) != 0 {
+				t.Fatalf("nothing planned with %v left", left)
+			}
+			return
+		}
+		if s.Len() < 1 || s.Start < 0 || s.End > total {
+			t.Fatalf("span %v of a file of %d", s, total)
+		}
+		if s.Start/chunk != (s.End-1)/chunk {
+			t.Fatalf("span %v crosses a cell of %d", s, chunk)
+		}
+		if len(Subtract([]Span{s}, append(stored.Spans(), busy...))) != 1 || Subtract([]Span{s}, append(stored.Spans(), busy...))[0] != s {
+			t.Fatalf("span %v overlaps stored %v or busy %v", s, stored.Spans(), busy)
 		}
 	})
 }

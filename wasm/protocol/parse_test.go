@@ -141,7 +141,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"date against clock without Date", "Fri, 02 Jan 2026 03:05:05 GMT", "", time.Minute},
 		{"date in the past", "Thu, 01 Jan 2026 00:00:00 GMT", "", 0},
 		{"capped", "999999", "", maxRetryAfter},
-		{"overflowing number is ignored", "99999999999999999999999", "", 0},
+		{"overflowing number is capped", "99999999999999999999999", "", maxRetryAfter},
 		{"negative", "-5", "", 0},
 		{"garbage", "soon", "", 0},
 		{"empty", "", "", 0},

@@ -23,7 +23,17 @@ type RetryPolicy struct {
 // row (about two and a half minutes of trying) before giving up.
 var DefaultRetryPolicy = RetryPolicy{Base: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: 10, Jitter: 0.5}
 
-// withDefaults fills the zero fields of p.
+// Bounds on any policy, whatever the settings: a delay is never shorter
+// than MinRetryDelay (a policy that retries at once is a request storm)
+// and never longer than MaxRetryDelay (a typo must not park a download
+// for days).
+const (
+	MinRetryDelay = 10 * time.Millisecond
+	MaxRetryDelay = 10 * time.Minute
+)
+
+// withDefaults fills the zero fields of p and brings every field inside
+// its bounds.
 func (p RetryPolicy) withDefaults() RetryPolicy {
 	d := DefaultRetryPolicy
 	if p.Base > 0 {
@@ -32,12 +42,15 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.Max > 0 {
 		d.Max = p.Max
 	}
+	d.Base = min(max(d.Base, MinRetryDelay), MaxRetryDelay)
+	d.Max = min(max(d.Max, d.Base), MaxRetryDelay)
 	if p.Attempts != 0 {
 		d.Attempts = p.Attempts
 	}
-	if p.Jitter < 0 {
+	switch {
+	case p.Jitter < 0:
 		d.Jitter = 0
-	} else if p.Jitter > 0 {
+	case p.Jitter > 0:
 		d.Jitter = min(p.Jitter, 1)
 	}
 	return d
@@ -52,14 +65,17 @@ func (p RetryPolicy) GiveUp(attempt int) bool {
 // Delay returns how long to wait before the next attempt after the
 // attempt-th failure in a row (1-based). rnd is a uniform number in [0, 1)
 // that drives the jitter. A server's Retry-After (asked) wins when it is
-// longer, because a 429 or 503 that says when to come back means it.
+// longer, because a 429 or 503 that says when to come back means it. The
+// result is always within [MinRetryDelay, MaxRetryDelay].
 func (p RetryPolicy) Delay(attempt int, asked time.Duration, rnd float64) time.Duration {
 	p = p.withDefaults()
 	d := p.Base
 	for i := 1; i < attempt && d < p.Max; i++ {
-		d *= 2
+		d *= 2 // Max ≤ MaxRetryDelay: no overflow
 	}
 	d = min(d, p.Max)
-	d -= time.Duration(float64(d) * p.Jitter * rnd)
-	return max(d, asked)
+	if rnd > 0 && rnd < 1 {
+		d -= time.Duration(float64(d) * p.Jitter * rnd)
+	}
+	return min(max(d, asked, MinRetryDelay), MaxRetryDelay)
 }

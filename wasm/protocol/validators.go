@@ -1,6 +1,9 @@
 package protocol
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Reason explains, in a stable code and in plain words, why a download cannot
 // be resumed. The zero Reason means it can.
@@ -21,7 +24,14 @@ const (
 	ReasonEncoded          = "content-encoding"
 	ReasonUnknownLength    = "unknown-length"
 	ReasonHiddenHeaders    = "hidden-headers"
+	ReasonLongValidator    = "long-validator"
 )
+
+// MaxValidatorLen is the longest ETag resumer keeps and sends back in
+// If-Range. Real entity-tags are a few dozen bytes; one of kilobytes is a
+// broken server, and storing it with every download and sending it with
+// every request would cost more than it proves.
+const MaxValidatorLen = 8 << 10
 
 // None reports whether r is the zero Reason.
 func (r Reason) None() bool { return r.Code == "" }
@@ -44,9 +54,10 @@ func (v Validators) Empty() bool { return v.ETag == "" && v.LastModified == "" }
 // change within the same second as Last-Modified would keep the same date.
 const minDateGap = time.Second
 
-// strongETag returns the ETag if it parses and is strong.
+// strongETag returns the ETag if it parses, is strong and is not longer
+// than MaxValidatorLen.
 func (v Validators) strongETag() (ETag, bool) {
-	if v.ETag == "" {
+	if v.ETag == "" || len(v.ETag) > MaxValidatorLen {
 		return ETag{}, false
 	}
 	t, err := ParseETag(v.ETag)
@@ -87,6 +98,10 @@ func (v Validators) IfRange() (string, Reason) {
 	case v.Empty():
 		return "", Reason{ReasonNoValidators,
 			"the server sent no ETag or Last-Modified header, so nothing proves that bytes fetched later belong to the same version of the file"}
+	case len(v.ETag) > MaxValidatorLen:
+		return "", Reason{ReasonLongValidator,
+			"the server's ETag is " + strconv.Itoa(len(v.ETag)) + " bytes long, more than the " + strconv.Itoa(MaxValidatorLen) +
+				" resumer keeps, and it sent no usable Last-Modified"}
 	case v.ETag != "" && v.LastModified == "":
 		return "", Reason{ReasonWeakETag,
 			"the server sent only a weak or malformed ETag (" + v.ETag + ") and no Last-Modified; a weak ETag cannot prove that two byte ranges belong to the same version"}
@@ -101,6 +116,18 @@ func (v Validators) IfRange() (string, Reason) {
 func (v Validators) Resumable() (bool, Reason) {
 	_, r := v.IfRange()
 	return r.None(), r
+}
+
+// Bounded returns v without any value longer than MaxValidatorLen, which is
+// what a download keeps: an overlong value proves nothing (see IfRange) and
+// is not worth storing.
+func (v Validators) Bounded() Validators {
+	for _, f := range []*string{&v.ETag, &v.LastModified, &v.Date} {
+		if len(*f) > MaxValidatorLen {
+			*f = ""
+		}
+	}
+	return v
 }
 
 // SameVersion compares the validators a later response carried (got) with
@@ -132,9 +159,15 @@ func sameETag(stored, got string) bool {
 }
 
 // sameDate compares two HTTP-dates by the instant they name, so that the
-// obsolete formats compare equal to IMF-fixdate.
+// obsolete formats compare equal to IMF-fixdate. Values that are not dates
+// are compared as raw text, like sameETag: a server that repeats the same
+// unreadable Last-Modified has not shown a change (and such a value never
+// proves anything: a weak date is never a validator).
 func sameDate(stored, got string) bool {
 	a, errA := ParseHTTPDate(stored)
 	b, errB := ParseHTTPDate(got)
-	return errA == nil && errB == nil && a.Equal(b)
+	if errA != nil || errB != nil {
+		return errA != nil && errB != nil && stored == got
+	}
+	return a.Equal(b)
 }
