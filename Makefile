@@ -55,7 +55,7 @@ test-native:
 test-wasm: tools
 	PATH=$(TOOLS):$$PATH GOOS=js GOARCH=wasm $(GO) test -count=1 ./wasm/...
 
-FUZZPKGS := ./wasm/protocol
+FUZZPKGS := ./wasm/protocol ./serve/devserver
 
 fuzz:
 	@$(MAKE) --no-print-directory fuzz-run FUZZFOR=$(FUZZTIME)

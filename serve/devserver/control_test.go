@@ -3,6 +3,7 @@
 package devserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -82,6 +83,16 @@ func TestArmErrors(t *testing.T) {
 		{"a.bin", 1, url.Values{"bogus": {"1"}}},
 		{"a.bin", 1, url.Values{"cut": {"-1"}}},
 		{"a.bin", 1, url.Values{"retry-after": {"5"}}},
+		{"a.bin", 1, url.Values{"overrun": {"0"}}},
+		{"a.bin", 1, url.Values{"cap": {"none"}}},
+		{"a.bin", 1, url.Values{"cr": {"star"}}},
+		{"a.bin", 1, url.Values{"stall": {"soon"}}},
+		{"a.bin", 1, url.Values{"stall": {"1"}, "cut": {"2"}}},
+		{"a.bin", 1, url.Values{"length": {"0"}}},
+		{"a.bin", 1, url.Values{"type": {""}}},
+		{"a.bin", 1, url.Values{"redirect": {"file:../x"}}},
+		{"a.bin", 1, url.Values{"redirect": {"login"}, "status": {"500"}}},
+		{"a.bin", 1, url.Values{"redirected": {"1"}}}, // a cache buster, not a fault
 	} {
 		if err := e.s.Arm(tc.name, tc.times, tc.v); err == nil {
 			t.Errorf("Arm(%q, %d, %v): no error", tc.name, tc.times, tc.v)
@@ -149,6 +160,41 @@ func TestControlAPI(t *testing.T) {
 	}
 	if resp, _ := e.get(t, "/files/a.bin", nil); resp.StatusCode != 200 {
 		t.Errorf("after reset: status %d, want 200 (armed fault dropped)", resp.StatusCode)
+	}
+}
+
+// TestArmNewFaults: the header and body faults added for hostile servers
+// can be armed like the others, over the API too, and combine.
+func TestArmNewFaults(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if code, v := e.post(t, "/_control/arm?file=a.bin&cap=10&length=none&type=text%2Fhtml&cr=unknown"); code != 200 {
+		t.Fatalf("arm: %d %v", code, v)
+	}
+	if err := e.s.Arm("a.bin", 1, url.Values{"overrun": {"3"}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := e.get(t, "/files/a.bin", map[string]string{"Range": "bytes=100-"})
+	checkHeaders(t, resp.Header, map[string]string{"Content-Range": "bytes 100-109/*", "Content-Length": "", "Content-Type": "text/html"})
+	if resp.StatusCode != 206 || !bytes.Equal(body, e.file(t, "a.bin")[100:110]) {
+		t.Errorf("status %d, %d bytes: want 206 with bytes 100-109", resp.StatusCode, len(body))
+	}
+	_, body = e.get(t, "/files/a.bin", map[string]string{"Range": "bytes=0-9"})
+	if want := overrunBody(0, 10, 3)(e.file(t, "a.bin")); !bytes.Equal(body, want) {
+		t.Errorf("second armed set: %x, want %x", body, want)
+	}
+	log := e.entries(t, 2)
+	if !strings.Contains(log[0].Fault, "cap=10 (armed)") || !strings.Contains(log[0].Fault, "range capped") || log[0].Range != "bytes=100-" {
+		t.Errorf("first entry %+v", log[0])
+	}
+	if !strings.Contains(log[1].Fault, "overrun=3 (armed)") || log[1].Sent != 13 {
+		t.Errorf("second entry %+v", log[1])
+	}
+	if code, _ := e.post(t, "/_control/arm?file=a.bin&stall=1&cut=1"); code != 400 {
+		t.Errorf("arm stall with cut: %d, want 400", code)
+	}
+	if code, _ := e.post(t, "/_control/arm?file=a.bin&redirect=nowhere"); code != 400 {
+		t.Errorf("arm redirect=nowhere: %d, want 400", code)
 	}
 }
 

@@ -10,6 +10,7 @@
 //	GET  /files/<name>[?faults] a file of Config.DataDir, through http.ServeContent
 //	HEAD /files/<name>          same headers, no body
 //	OPTIONS /files/<name>       CORS preflight (204)
+//	GET  /_login                an HTML sign-in page, where redirect=login sends clients
 //	GET  /_control/log          JSON request log (?wait=N&timeout=5s waits for N entries)
 //	POST /_control/reset        clear the log, the fail= counters and the armed faults
 //	POST /_control/change?file= rewrite a file with new content (new ETag, new Last-Modified)
@@ -26,27 +27,36 @@
 // count bytes of the encoded content (§14.1), so compression would make
 // byte offsets meaningless.
 //
-// Without faults, the response writer keeps io.ReaderFrom so that net/http
-// sends the body with sendfile(2): the loopback speed matters for benchmarks.
+// Without body faults (rate, cut, change, overrun, stall), the response
+// writer keeps io.ReaderFrom so that net/http sends the body with
+// sendfile(2): the loopback speed matters for benchmarks.
 //
 // # Faults
 //
 // Query parameters on /files/ URLs (and armed faults, see Server.Arm) switch
-// on misbehaviour; they combine. The table with every switch is the doc
-// comment of the faults type in faults.go; in short:
+// on misbehaviour; they combine, except for a few combinations that mean
+// nothing (a 400). The table with every switch is the doc comment of the
+// faults type in faults.go; in short:
 //
 //	validators=none|etag|lm|weak  which validators are sent
 //	lm=now                        Last-Modified equal to Date (a weak date)
 //	etag=<raw>                    this exact ETag header value
+//	type=<media type>             this Content-Type instead of the file's
+//	length=none                   no Content-Length: a chunked body
 //	ranges=none                   ignore Range: always 200, Accept-Ranges: none
+//	cap=<N>                       serve at most N bytes of a range (a shorter 206)
 //	ifrange=ignore                serve the range even when If-Range does not match
-//	cr=shift|total|missing        corrupt Content-Range on 206
+//	cr=shift|total|missing|       corrupt Content-Range on 206; unknown: a-b/*,
+//	   unknown|overflow|hugetotal overflow: a-MaxInt64/*, hugetotal: a total past int64
 //	rate=<bytes/s>                throttle the body
+//	overrun=<N>                   N junk bytes after the body, no Content-Length
+//	stall=<N>                     after N body bytes, send nothing, connection open
 //	cut=<N>                       cut the connection after N body bytes
 //	change=<N>                    change the file after N body bytes
 //	status=<code>                 answer this status instead of the file
 //	retry-after=<v>               with status: add Retry-After
 //	fail=<K>                      with status: only the first K requests of this URL
+//	redirect=login|same|file:<n>  302 Found to /_login, this file or file n
 //	cors=none|noexpose|noifrange  break CORS in one way
 //
 // # CORS
@@ -60,7 +70,7 @@
 //
 // # Log
 //
-// Every /files/ request (listings and preflights included) is recorded in a
-// LogEntry when it completes; static and /_control/ requests are not, so
-// that reading the log does not change it.
+// Every /files/ and /_login request (listings and preflights included) is
+// recorded in a LogEntry when it completes; static and /_control/ requests
+// are not, so that reading the log does not change it.
 package devserver

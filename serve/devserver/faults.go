@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,7 +12,8 @@ import (
 
 // faults is the misbehaviour asked for one /files/ request, from its query
 // parameters merged with armed faults (Server.Arm; an armed value wins
-// over the query's value for the same key). They combine freely.
+// over the query's value for the same key). They combine, except where a
+// combination means nothing (see the end of the table).
 //
 //	key          values            effect
 //	-----------  ----------------  ------------------------------------------------------------
@@ -25,14 +27,38 @@ import (
 //	                               Last-Modified is sent at all
 //	etag         <raw value>       this exact ETag header value, also used by If-Range and
 //	                               If-Match: send mismatching or malformed validators
+//	type         <media type>      200 and 206 carry this Content-Type instead of the file's own
+//	                               (not a multipart/byteranges 206): an HTML page, say, where a
+//	                               binary is expected
+//	length       none              200 and 206 without Content-Length: chunked transfer coding,
+//	                               body unchanged; with ranges=none, a 200 of unknown length
 //	ranges       none              ignore Range (and If-Range): always 200 with the whole body,
 //	                               Accept-Ranges: none (§14.3)
+//	cap          <N >= 1>          a proxy that caps ranges: one range bytes=a-b or bytes=a- that
+//	                               spans more than N bytes is served as bytes=a-(a+N-1), a correct
+//	                               shorter 206 (§14.2); no Range, suffix and multiple ranges are
+//	                               left alone; the log keeps the Range the client sent
 //	ifrange      ignore            drop If-Range before serving: the range is served even when
 //	                               the validator does not match (a buggy server, §13.1.5)
 //	cr           shift             206 Content-Range first and last shifted by +1, body unchanged
 //	             total             206 Content-Range with total+1
 //	             missing           206 without Content-Range
+//	             unknown           206 Content-Range bytes a-b/* (complete length unknown)
+//	             overflow          206 Content-Range bytes a-9223372036854775807/*: a last-pos of
+//	                               MaxInt64, whose length overflows int64 when a is 0
+//	             hugetotal         206 Content-Range bytes a-b/99999999999999999999, a total
+//	                               that does not fit int64
 //	rate         <bytes/s>         throttle the body smoothly (small slices, flushed)
+//	overrun      <N >= 1>          after a complete 200 or 206 body, N more bytes of junk (the
+//	                               complement of the file byte at each offset, 0xEE past the end
+//	                               of the file: never a file byte), and no Content-Length, so
+//	                               that only Content-Range or the file size tells where the body
+//	                               should have ended; Sent counts the junk, rate= paces it and
+//	                               cut= and stall= count it
+//	stall        <N >= 0>          after N body bytes (0: right after the headers): flush, then
+//	                               send nothing with the connection open until the client
+//	                               leaves, Close, or 10 minutes (then abort); no stall when the
+//	                               body is N bytes or shorter; LogEntry.Stalled says it began
 //	cut          <N>               after N body bytes: flush, then abort the connection
 //	                               (no cut when the body is N bytes or shorter)
 //	change       <N>               after N body bytes: ChangeFile; this response goes on with the
@@ -42,14 +68,25 @@ import (
 //	fail         <K>               with status: only the first K GET/HEAD requests of this exact
 //	                               URL (path and query) get the status, later ones the file;
 //	                               counters are per server, reset by ResetLog
+//	redirect     login             302 Found to /_login, an HTML sign-in page (a captive portal
+//	                               or an expired session), instead of the file
+//	             same              302 Found to this same /files/ path, with the query minus
+//	                               redirect plus redirected=1: the final URL differs
+//	             file:<name>       302 Found to /files/<name>, query as for same
+//	                               The other faults of the query travel to the target with it;
+//	                               the 302 itself is never shaped (rate, cut, stall, overrun)
 //	cors         none              no CORS headers at all (preflight included)
 //	             noexpose          Access-Control-Allow-Origin but no Expose-Headers: a
 //	                               cross-origin script cannot read ETag or Content-Range
 //	             noifrange         the preflight allows only Range, so a request with If-Range
 //	                               or If-Match fails its preflight
 //
-// Other query keys are ignored (cache busters); a known key with a bad
-// value is a 400.
+// Combinations that mean nothing are a 400: retry-after or fail without
+// status, redirect with status (both replace the file), stall with cut
+// (both end the body: use one).
+//
+// Other query keys are ignored (cache busters, and the redirected=1 that
+// redirect= adds); a known key with a bad value is a 400.
 type faults struct {
 	validators    string // "", none, etag, lm, weak
 	lmNow         bool
@@ -57,22 +94,32 @@ type faults struct {
 	etagSet       bool
 	rangesNone    bool
 	ifRangeIgnore bool
-	cr            string // "", shift, total, missing
+	ctype         string // "" = the file's own Content-Type
+	lengthNone    bool
+	rangeCap      int64  // 0 = no cap
+	cr            string // "", shift, total, missing, unknown, overflow, hugetotal
 	rate          int64  // 0 = unlimited
+	overrun       int64  // 0 = none
+	stall         int64  // -1 = never
 	cut           int64  // -1 = never
 	change        int64  // -1 = never
 	status        int    // 0 = serve the file
 	retryAfter    string
 	fail          int64  // -1 = always
+	redirect      string // "", login, same, file
+	redirectFile  string // redirect=file:<name>: the name
 	cors          string // "", none, noexpose, noifrange
+
+	cappedTo string // cap=: the Range ServeContent was given, "" = not capped
 
 	desc []string // human-readable, for LogEntry.Fault
 }
 
 // faultKeys lists the recognised keys in the order used for descriptions.
 var faultKeys = []string{
-	"validators", "lm", "etag", "ranges", "ifrange", "cr",
-	"rate", "cut", "change", "status", "retry-after", "fail", "cors",
+	"validators", "lm", "etag", "type", "length", "ranges", "cap", "ifrange", "cr",
+	"rate", "overrun", "stall", "cut", "change", "status", "retry-after", "fail",
+	"redirect", "cors",
 }
 
 // isFaultKey reports whether k is one of faultKeys.
@@ -87,7 +134,7 @@ func isFaultKey(k string) bool {
 
 // noFaults is the zero behaviour: everything served as it should be.
 func noFaults() faults {
-	return faults{cut: -1, change: -1, fail: -1}
+	return faults{stall: -1, cut: -1, change: -1, fail: -1}
 }
 
 // parseFaults reads the fault keys of q; armedKeys names the keys that
@@ -114,6 +161,12 @@ func parseFaults(q url.Values, armedKeys map[string]bool) (faults, error) {
 	if f.retryAfter != "" && f.status == 0 {
 		return f, fmt.Errorf("fault retry-after=%q: needs status=<code>", f.retryAfter)
 	}
+	if f.redirect != "" && f.status != 0 {
+		return f, fmt.Errorf("fault redirect with status=%d: both replace the file, use one", f.status)
+	}
+	if f.stall >= 0 && f.cut >= 0 {
+		return f, fmt.Errorf("fault stall=%d with cut=%d: both end the body, use one", f.stall, f.cut)
+	}
 	return f, nil
 }
 
@@ -138,10 +191,24 @@ func (f *faults) set(k, v string) error {
 	case "ifrange":
 		_, err = oneOf(v, "ignore")
 		f.ifRangeIgnore = err == nil
+	case "type":
+		f.ctype, err = v, headerValue(v)
+		if strings.TrimSpace(v) == "" {
+			err = fmt.Errorf("empty (want a media type such as text/html)")
+		}
+	case "length":
+		_, err = oneOf(v, "none")
+		f.lengthNone = err == nil
+	case "cap":
+		f.rangeCap, err = count(v, 1)
 	case "cr":
-		f.cr, err = oneOf(v, "shift", "total", "missing")
+		f.cr, err = oneOf(v, "shift", "total", "missing", "unknown", "overflow", "hugetotal")
 	case "rate":
 		f.rate, err = count(v, 1)
+	case "overrun":
+		f.overrun, err = count(v, 1)
+	case "stall":
+		f.stall, err = count(v, 0)
 	case "cut":
 		f.cut, err = count(v, 0)
 	case "change":
@@ -160,8 +227,30 @@ func (f *faults) set(k, v string) error {
 		}
 	case "fail":
 		f.fail, err = count(v, 0)
+	case "redirect":
+		err = f.setRedirect(v)
 	case "cors":
 		f.cors, err = oneOf(v, "none", "noexpose", "noifrange")
+	}
+	return err
+}
+
+// setRedirect parses redirect=login|same|file:<name>. The name is checked
+// here like a /files/ path, so that the Location never points outside the
+// data folder.
+func (f *faults) setRedirect(v string) error {
+	f.redirect, f.redirectFile = "", ""
+	if name, ok := strings.CutPrefix(v, "file:"); ok {
+		if _, err := cleanName(name); err != nil {
+			return err
+		}
+		f.redirect, f.redirectFile = "file", name
+		return nil
+	}
+	var err error
+	f.redirect, err = oneOf(v, "login", "same")
+	if err != nil {
+		err = fmt.Errorf("want login, same or file:<name>")
 	}
 	return err
 }
@@ -204,9 +293,18 @@ func (f *faults) String() string {
 }
 
 // hasBodyFault reports whether the body must be shaped, which costs
-// sendfile.
+// sendfile. Header faults (length=, type=, cap=, cr=...) do not count:
+// they leave the body bytes alone.
 func (f *faults) hasBodyFault() bool {
-	return f.rate > 0 || f.cut >= 0 || f.change >= 0
+	return f.rate > 0 || f.cut >= 0 || f.change >= 0 || f.overrun > 0 || f.stall >= 0
+}
+
+// withoutBodyFaults returns f with the body faults off, for a response
+// that is not the one they were asked for (the 302 of redirect=).
+func (f *faults) withoutBodyFaults() faults {
+	g := *f
+	g.rate, g.overrun, g.stall, g.cut, g.change = 0, 0, -1, -1, -1
+	return g
 }
 
 // applyValidators applies validators=, etag= and lm= to the response headers
@@ -240,17 +338,41 @@ func (f *faults) applyValidators(h http.Header, etag string, modtime time.Time) 
 
 // headerFaults returns the changes made to the response headers at the
 // moment they are written, after http.ServeContent has set them: it sets
-// Accept-Ranges and Content-Range itself.
+// Accept-Ranges, Content-Range and Content-Length itself, and replaces
+// Content-Type on a 416. Each change that takes effect is noted.
 func (f *faults) headerFaults() func(h http.Header, code int) {
-	if !f.rangesNone && f.cr == "" {
+	if !f.rangesNone && f.cr == "" && f.ctype == "" && !f.lengthNone && f.overrun == 0 && f.rangeCap == 0 {
 		return nil
 	}
 	return func(h http.Header, code int) {
 		if f.rangesNone {
 			h.Set("Accept-Ranges", "none")
 		}
-		if code == http.StatusPartialContent && h.Get("Content-Range") != "" {
+		if code != http.StatusOK && code != http.StatusPartialContent {
+			return // 304, 412, 416: no file body to misdescribe
+		}
+		if code == http.StatusPartialContent && f.cappedTo != "" {
+			f.note("range capped: served %s", f.cappedTo)
+		}
+		if code == http.StatusPartialContent && h.Get("Content-Range") != "" && f.cr != "" {
+			old := h.Get("Content-Range")
 			corruptContentRange(h, f.cr)
+			if cr := h.Get("Content-Range"); cr != old {
+				f.note("Content-Range %q instead of %q", cr, old)
+			}
+		}
+		if ct := h.Get("Content-Type"); f.ctype != "" && !strings.HasPrefix(ct, "multipart/") {
+			h.Set("Content-Type", f.ctype)
+			f.note("Content-Type %q instead of %q", f.ctype, ct)
+		}
+		// overrun= drops Content-Length too: with it, net/http would
+		// refuse to write the junk, and the client would see the overrun
+		// in the headers.
+		if cl := h.Get("Content-Length"); cl != "" && (f.lengthNone || f.overrun > 0) {
+			h.Del("Content-Length")
+			if f.lengthNone {
+				f.note("Content-Length %s removed", cl)
+			}
 		}
 	}
 }
@@ -267,6 +389,14 @@ func corruptContentRange(h http.Header, kind string) {
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first+1, last+1, total))
 	case kind == "total":
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, total+1))
+	case kind == "unknown":
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", first, last))
+	case kind == "overflow":
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", first, int64(math.MaxInt64)))
+	case kind == "hugetotal":
+		// 10^20-1: more than MaxInt64 (about 9.2*10^18), and not a
+		// number a client can hold in an int64.
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/99999999999999999999", first, last))
 	}
 }
 
@@ -293,17 +423,61 @@ func parseContentRange(v string) (first, last, total int64, ok bool) {
 
 // stripRequest returns the request http.ServeContent must see: without
 // Range for ranges=none, without If-Range for ranges=none and
-// ifrange=ignore. The original request is left alone.
-func (f *faults) stripRequest(r *http.Request) *http.Request {
-	if !f.rangesNone && !f.ifRangeIgnore {
+// ifrange=ignore, with a shorter Range for cap= (size is the file's). The
+// original request is left alone, so the log shows what the client sent.
+func (f *faults) stripRequest(r *http.Request, size int64) *http.Request {
+	capped := ""
+	if f.rangeCap > 0 && !f.rangesNone {
+		capped = capRange(r.Header.Get("Range"), size, f.rangeCap)
+	}
+	if !f.rangesNone && !f.ifRangeIgnore && capped == "" {
 		return r
 	}
 	r2 := r.Clone(r.Context())
 	if f.rangesNone {
 		r2.Header.Del("Range")
 	}
-	r2.Header.Del("If-Range")
+	if capped != "" {
+		r2.Header.Set("Range", capped)
+		f.cappedTo = capped // noted only if the 206 comes (If-Range may say 200)
+	}
+	if f.rangesNone || f.ifRangeIgnore {
+		r2.Header.Del("If-Range")
+	}
 	return r2
+}
+
+// capRange returns the Range header that serves at most n bytes of the
+// single range in v, or "" when v needs no cap: not one range with a first
+// byte inside the file (no Range, suffix, multiple ranges, 416, syntax
+// http.ServeContent refuses anyway), or a span of n bytes or fewer.
+func capRange(v string, size, n int64) string {
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return ""
+	}
+	a, b, ok := strings.Cut(spec, "-")
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if !ok || a == "" {
+		return ""
+	}
+	first, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || first < 0 || first >= size {
+		return ""
+	}
+	last := size - 1
+	if b != "" {
+		l, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || l < first {
+			return ""
+		}
+		last = min(l, last)
+	}
+	if last-first+1 <= n {
+		return ""
+	}
+	// first+n-1 < last here, so it cannot overflow.
+	return fmt.Sprintf("bytes=%d-%d", first, first+n-1)
 }
 
 // armedSet is a set of faults armed for the next requests of one file.
@@ -317,7 +491,9 @@ type armedSet struct {
 // other keys are an error). Armed faults apply in addition to the
 // request's query faults and win over them for the same key. Arming a file
 // again queues another set, used once the previous one is spent. Preflight
-// requests see the first queued set (for cors=) without spending it.
+// requests see the first queued set (for cors=) without spending it. A
+// redirect= set is spent by the 302 like any use: the request that follows
+// the redirect takes the next set, if any.
 func (s *Server) Arm(name string, times int, values url.Values) error {
 	if _, err := cleanName(name); err != nil {
 		return fmt.Errorf("arm %q: %w", name, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -77,6 +78,10 @@ func (s *Server) serveFile(rw *respWriter, r *http.Request, name string) {
 		serveStatus(rw, r, &f)
 		return
 	}
+	if f.redirect != "" {
+		serveRedirect(rw, r, &f)
+		return
+	}
 	file, fi, err := openRegular(s.dataDir, name)
 	if err != nil || isTemp(name) {
 		if file != nil {
@@ -108,7 +113,10 @@ func (s *Server) serveFile(rw *respWriter, r *http.Request, name string) {
 			f.note("file changed after %d bytes", rw.e.Sent)
 		}
 	}
-	http.ServeContent(rw, f.stripRequest(r), name, modtime, file)
+	http.ServeContent(rw, f.stripRequest(r, fi.Size()), name, modtime, file)
+	if f.overrun > 0 {
+		rw.overrun(file, f.overrun)
+	}
 }
 
 // fileType is the Content-Type of a data file; .bin (and anything unknown)
@@ -137,6 +145,111 @@ func serveStatus(w http.ResponseWriter, r *http.Request, f *faults) {
 	w.WriteHeader(f.status)
 	if bodyAllowed && r.Method != http.MethodHead {
 		w.Write([]byte(body))
+	}
+}
+
+// serveRedirect answers redirect= with a 302 Found instead of the file.
+// The CORS headers are already set: a cross-origin fetch follows a
+// redirect only if the 302 itself passes the CORS check.
+func serveRedirect(rw *respWriter, r *http.Request, f *faults) {
+	loc := redirectLocation(r, f)
+	// The body faults are meant for the file, which the query faults
+	// reach through Location; shaping this tiny body (stalling it, say)
+	// would only hide the redirect.
+	plain := f.withoutBodyFaults()
+	rw.f = &plain
+	plain.note("302 to %s", loc)
+	what := f.redirect
+	if what == "file" {
+		what += ":" + f.redirectFile
+	}
+	body := fmt.Sprintf("302 Found: %s (redirect=%s fault of the resumer dev server)\n", loc, what)
+	h := rw.Header()
+	h.Set("Location", loc)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	rw.WriteHeader(http.StatusFound)
+	if r.Method != http.MethodHead {
+		rw.Write([]byte(body))
+	}
+}
+
+// redirectLocation is the Location of redirect=: /_login, or a /files/
+// path with the request's query minus redirect plus redirected=1, so that
+// the final URL differs from the one asked for and the target is not
+// redirected again by its query (an armed set still applies).
+func redirectLocation(r *http.Request, f *faults) string {
+	var p string
+	switch f.redirect {
+	case "login":
+		return loginPath
+	case "same":
+		p = r.URL.EscapedPath()
+	default: // file
+		p = (&url.URL{Path: "/files/" + f.redirectFile}).EscapedPath()
+	}
+	// The raw query is edited rather than re-encoded, so that the other
+	// parameters keep their order and spelling (fail= counts per URL).
+	var keep []string
+	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		k, _, _ := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(k); part == "" || err == nil && (k == "redirect" || k == "redirected") {
+			continue
+		}
+		keep = append(keep, part)
+	}
+	return p + "?" + strings.Join(append(keep, "redirected=1"), "&")
+}
+
+// loginPath is where redirect=login sends the client.
+const loginPath = "/_login"
+
+// loginPage is what a download lands on after redirect=login: the HTML a
+// captive portal or an expired session answers instead of the file.
+const loginPage = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Sign in</title></head>
+<body>
+<h1>Sign in</h1>
+<form method="post" action="/_login">
+<p><label>User name <input name="user" autocomplete="username"></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p>
+<p><button>Sign in</button></p>
+</form>
+<p>The redirect=login fault of the resumer dev server: a download that lands here has no file to store.</p>
+</body>
+</html>
+`
+
+// handleLogin serves /_login, the target of redirect=login. It is logged
+// like a /files/ request, so that tests can see a client landed there.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	e := newEntry(r)
+	s.begin(e)
+	rw := newRespWriter(w, r, e, s.closing)
+	defer func() {
+		rw.finish()
+		s.record(e)
+	}()
+	switch r.Method {
+	case http.MethodOptions:
+		// A cross-origin fetch that sent If-Range needs a preflight for
+		// the redirect target too.
+		servePreflight(rw, "")
+	case http.MethodGet, http.MethodHead:
+		h := rw.Header()
+		setCORS(h, "")
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Length", strconv.Itoa(len(loginPage)))
+		rw.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			rw.Write([]byte(loginPage))
+		}
+	default:
+		rw.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		fileError(rw, "method not allowed", http.StatusMethodNotAllowed)
 	}
 }
 

@@ -18,6 +18,7 @@ type wantLog struct {
 	contentRange string // placeholders expanded
 	etag         string // placeholders expanded
 	fault        string // substring of Fault; "" = Fault must be empty
+	notFault     string // substring Fault must not have; "" = not checked
 }
 
 // fileCase is one request to /files/a.bin and everything checked about it.
@@ -34,6 +35,31 @@ type fileCase struct {
 	cutBody bool                                 // reading the body must fail (cut connection)
 	check   func(t *testing.T, r *http.Response) // extra checks
 	log     *wantLog                             // nil = not checked
+}
+
+// overrunBody is what overrun=n sends after bytes [a, b) of the file:
+// those bytes, then n junk bytes, each the complement of the file byte at
+// its offset (so never that byte), 0xEE past the end of the file.
+func overrunBody(a, b, n int) func([]byte) []byte {
+	return func(f []byte) []byte {
+		out := append([]byte(nil), f[a:b]...)
+		for i := b; i < b+n; i++ {
+			if i < len(f) {
+				out = append(out, ^f[i])
+			} else {
+				out = append(out, 0xEE)
+			}
+		}
+		return out
+	}
+}
+
+// chunked checks that a response came with no Content-Length, in chunks.
+func chunked(t *testing.T, r *http.Response) {
+	t.Helper()
+	if r.ContentLength != -1 || len(r.TransferEncoding) != 1 || r.TransferEncoding[0] != "chunked" {
+		t.Errorf("ContentLength %d, Transfer-Encoding %q: want -1, chunked", r.ContentLength, r.TransferEncoding)
+	}
 }
 
 func full(f []byte) []byte { return f }
@@ -306,6 +332,261 @@ var fileCases = []fileCase{
 		log:    &wantLog{start: 0, sent: aSize, etag: "{etag}"},
 	},
 	{
+		name:    "overrun=100: junk after a 200, no Content-Length",
+		query:   "overrun=100",
+		status:  200,
+		headers: map[string]string{"Content-Length": "", "Content-Range": "", "ETag": "{etag}", "Accept-Ranges": "bytes"},
+		body:    overrunBody(0, aSize, 100),
+		check:   chunked,
+		log:     &wantLog{start: 0, sent: aSize + 100, etag: "{etag}", fault: "overrun: 100 junk bytes after the 65536 of the body"},
+	},
+	{
+		name:    "overrun=5 on a 206: Content-Range as served, junk that is not the next file bytes",
+		query:   "overrun=5",
+		hdr:     map[string]string{"Range": "bytes=10-19"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 10-19/{size}", "Content-Length": ""},
+		body:    overrunBody(10, 20, 5),
+		check:   chunked,
+		log:     &wantLog{start: 10, sent: 15, contentRange: "bytes 10-19/{size}", etag: "{etag}", fault: "overrun: 5 junk bytes"},
+	},
+	{
+		name:    "overrun on HEAD: no Content-Length, no body, no junk",
+		method:  http.MethodHead,
+		query:   "overrun=7",
+		status:  200,
+		headers: map[string]string{"Content-Length": "", "ETag": "{etag}"},
+		body:    empty,
+		log:     &wantLog{start: -1, sent: 0, etag: "{etag}", fault: "overrun=7", notFault: "junk"},
+	},
+	{
+		name:    "overrun with cut= inside the junk",
+		query:   "overrun=1000&cut=65546",
+		status:  200,
+		body:    overrunBody(0, aSize, 10),
+		cutBody: true,
+		log:     &wantLog{start: 0, sent: aSize + 10, cut: true, etag: "{etag}", fault: "cut after 65546 bytes"},
+	},
+	{
+		name:   "overrun with rate=: the junk is paced too",
+		query:  "overrun=300&rate=4000000",
+		hdr:    map[string]string{"Range": "bytes=60000-"},
+		status: 206,
+		body:   overrunBody(60000, aSize, 300),
+		check:  chunked,
+		log:    &wantLog{start: 60000, sent: aSize - 60000 + 300, contentRange: "bytes 60000-65535/{size}", etag: "{etag}", fault: "overrun: 300 junk bytes"},
+	},
+	{
+		name:   "overrun: a 416 gets no junk",
+		query:  "overrun=5",
+		hdr:    map[string]string{"Range": "bytes=70000-"},
+		status: 416,
+		log:    &wantLog{start: -1, sent: -1, contentRange: "bytes */{size}", fault: "overrun=5", notFault: "junk"},
+	},
+	{name: "overrun=0: 400", query: "overrun=0", status: 400},
+	{name: "overrun=lots: 400", query: "overrun=lots", status: 400},
+	{
+		name:    "cap=100: an open range is served as 100 bytes",
+		query:   "cap=100",
+		hdr:     map[string]string{"Range": "bytes=0-"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 0-99/{size}", "Content-Length": "100"},
+		body:    part(0, 100),
+		log:     &wantLog{start: 0, sent: 100, contentRange: "bytes 0-99/{size}", etag: "{etag}", fault: "range capped: served bytes=0-99"},
+	},
+	{
+		name:    "cap=100: a longer closed range is cut short",
+		query:   "cap=100",
+		hdr:     map[string]string{"Range": "bytes=1000-1999"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 1000-1099/{size}", "Content-Length": "100"},
+		body:    part(1000, 1100),
+		log:     &wantLog{start: 1000, sent: 100, contentRange: "bytes 1000-1099/{size}", etag: "{etag}", fault: "range capped: served bytes=1000-1099"},
+	},
+	{
+		name:    "cap=100: a range of 100 bytes or fewer is left alone",
+		query:   "cap=100",
+		hdr:     map[string]string{"Range": "bytes=10-109"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 10-109/{size}", "Content-Length": "100"},
+		body:    part(10, 110),
+		log:     &wantLog{start: 10, sent: 100, contentRange: "bytes 10-109/{size}", etag: "{etag}", fault: "cap=100", notFault: "capped"},
+	},
+	{
+		name:    "cap=100: a range that ends past the file counts what the file has",
+		query:   "cap=100",
+		hdr:     map[string]string{"Range": "bytes=65500-70000"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 65500-65535/{size}", "Content-Length": "36"},
+		body:    part(65500, aSize),
+		log:     &wantLog{start: 65500, sent: 36, contentRange: "bytes 65500-65535/{size}", etag: "{etag}", fault: "cap=100", notFault: "capped"},
+	},
+	{
+		name:    "cap=100: no Range, the whole 200",
+		query:   "cap=100",
+		status:  200,
+		headers: map[string]string{"Content-Length": sizeStr, "Content-Range": ""},
+		body:    full,
+		log:     &wantLog{start: 0, sent: aSize, etag: "{etag}", fault: "cap=100", notFault: "capped"},
+	},
+	{
+		name:    "cap=100: a suffix range is left alone",
+		query:   "cap=100",
+		hdr:     map[string]string{"Range": "bytes=-500"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 65036-65535/{size}", "Content-Length": "500"},
+		body:    part(65036, aSize),
+		log:     &wantLog{start: 65036, sent: 500, contentRange: "bytes 65036-65535/{size}", etag: "{etag}", fault: "cap=100", notFault: "capped"},
+	},
+	{
+		name:    "cap=100: multiple ranges are left alone",
+		query:   "cap=100",
+		hdr:     map[string]string{"Range": "bytes=0-199,300-499"},
+		status:  206,
+		headers: map[string]string{"Content-Range": ""},
+		check: func(t *testing.T, r *http.Response) {
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "multipart/byteranges; boundary=") {
+				t.Errorf("Content-Type %q, want multipart/byteranges", ct)
+			}
+		},
+		log: &wantLog{start: -1, sent: -1, etag: "{etag}", fault: "cap=100", notFault: "capped"},
+	},
+	{
+		name:    "cap=100: a stale If-Range still gets the whole 200",
+		query:   "cap=100",
+		hdr:     map[string]string{"Range": "bytes=0-", "If-Range": `"stale"`},
+		status:  200,
+		headers: map[string]string{"Content-Length": sizeStr, "Content-Range": ""},
+		body:    full,
+		log:     &wantLog{start: 0, sent: aSize, etag: "{etag}", fault: "cap=100", notFault: "capped"},
+	},
+	{name: "cap=0: 400", query: "cap=0", status: 400},
+	{
+		name:    "cr=unknown: complete length *",
+		query:   "cr=unknown",
+		hdr:     map[string]string{"Range": "bytes=10-19"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 10-19/*", "Content-Length": "10"},
+		body:    part(10, 20),
+		log: &wantLog{start: 10, sent: 10, contentRange: "bytes 10-19/*", etag: "{etag}",
+			fault: `Content-Range "bytes 10-19/*" instead of "bytes 10-19/65536"`},
+	},
+	{
+		name:    "cr=overflow from 0: last-pos MaxInt64, a length past int64",
+		query:   "cr=overflow",
+		hdr:     map[string]string{"Range": "bytes=0-9"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 0-9223372036854775807/*", "Content-Length": "10"},
+		body:    part(0, 10),
+		log:     &wantLog{start: 0, sent: 10, contentRange: "bytes 0-9223372036854775807/*", etag: "{etag}", fault: "cr=overflow"},
+	},
+	{
+		name:    "cr=overflow from 10: far past what was asked",
+		query:   "cr=overflow",
+		hdr:     map[string]string{"Range": "bytes=10-19"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 10-9223372036854775807/*", "Content-Length": "10"},
+		body:    part(10, 20),
+	},
+	{
+		name:    "cr=hugetotal: a total that does not fit int64",
+		query:   "cr=hugetotal",
+		hdr:     map[string]string{"Range": "bytes=10-19"},
+		status:  206,
+		headers: map[string]string{"Content-Range": "bytes 10-19/99999999999999999999", "Content-Length": "10"},
+		body:    part(10, 20),
+		log:     &wantLog{start: 10, sent: 10, contentRange: "bytes 10-19/99999999999999999999", etag: "{etag}", fault: "cr=hugetotal"},
+	},
+	{
+		name:    "cr=unknown leaves a 200 alone",
+		query:   "cr=unknown",
+		status:  200,
+		headers: map[string]string{"Content-Range": "", "Content-Length": sizeStr},
+		body:    full,
+		log:     &wantLog{start: 0, sent: aSize, etag: "{etag}", fault: "cr=unknown", notFault: "instead"},
+	},
+	{name: "cr=star: 400", query: "cr=star", status: 400},
+	{
+		name:    "length=none: a chunked 200",
+		query:   "length=none",
+		status:  200,
+		headers: map[string]string{"Content-Length": "", "ETag": "{etag}", "Accept-Ranges": "bytes"},
+		body:    full,
+		check:   chunked,
+		log:     &wantLog{start: 0, sent: aSize, etag: "{etag}", fault: "Content-Length 65536 removed"},
+	},
+	{
+		name:    "length=none: a small 206 is chunked too",
+		query:   "length=none",
+		hdr:     map[string]string{"Range": "bytes=10-19"},
+		status:  206,
+		headers: map[string]string{"Content-Length": "", "Content-Range": "bytes 10-19/{size}"},
+		body:    part(10, 20),
+		check:   chunked,
+		log:     &wantLog{start: 10, sent: 10, contentRange: "bytes 10-19/{size}", etag: "{etag}", fault: "Content-Length 10 removed"},
+	},
+	{
+		name:    "ranges=none&length=none: a 200 of unknown length",
+		query:   "ranges=none&length=none",
+		hdr:     map[string]string{"Range": "bytes=10-19"},
+		status:  200,
+		headers: map[string]string{"Content-Length": "", "Content-Range": "", "Accept-Ranges": "none"},
+		body:    full,
+		check:   chunked,
+		log:     &wantLog{start: 0, sent: aSize, etag: "{etag}", fault: "Content-Length 65536 removed"},
+	},
+	{
+		name:    "length=none on HEAD",
+		method:  http.MethodHead,
+		query:   "length=none",
+		status:  200,
+		headers: map[string]string{"Content-Length": "", "ETag": "{etag}"},
+		body:    empty,
+		log:     &wantLog{start: -1, sent: 0, etag: "{etag}", fault: "Content-Length 65536 removed"},
+	},
+	{name: "length=short: 400", query: "length=short", status: 400},
+	{
+		name:    "type=: a 200 with another Content-Type",
+		query:   "type=text%2Fhtml%3B%20charset%3Dutf-8",
+		status:  200,
+		headers: map[string]string{"Content-Type": "text/html; charset=utf-8", "Content-Length": sizeStr},
+		body:    full,
+		log: &wantLog{start: 0, sent: aSize, etag: "{etag}",
+			fault: `Content-Type "text/html; charset=utf-8" instead of "application/octet-stream"`},
+	},
+	{
+		name:    "type=: a 206 too",
+		query:   "type=text/html",
+		hdr:     map[string]string{"Range": "bytes=10-19"},
+		status:  206,
+		headers: map[string]string{"Content-Type": "text/html", "Content-Range": "bytes 10-19/{size}"},
+		body:    part(10, 20),
+	},
+	{
+		name:    "type=: a 416 keeps its own",
+		query:   "type=text/html",
+		hdr:     map[string]string{"Range": "bytes=70000-"},
+		status:  416,
+		headers: map[string]string{"Content-Type": "text/plain; charset=utf-8"},
+		log:     &wantLog{start: -1, sent: -1, contentRange: "bytes */{size}", fault: "type=text/html", notFault: "instead"},
+	},
+	{name: "type= empty: 400", query: "type=", status: 400},
+	{name: "type= blank: 400", query: "type=%20", status: 400},
+	{name: "type= with a line break: 400", query: "type=text/html%0d%0aX-Evil:%201", status: 400},
+	{name: "stall=-1: 400", query: "stall=-1", status: 400},
+	{name: "stall with cut: 400", query: "stall=10&cut=20", status: 400},
+	{name: "redirect=elsewhere: 400", query: "redirect=elsewhere", status: 400},
+	{name: "redirect=file: outside: 400", query: "redirect=file:../secret.txt", status: 400},
+	{name: "redirect=file: empty name: 400", query: "redirect=file:", status: 400},
+	{name: "redirect with status: 400", query: "redirect=same&status=503", status: 400},
+	{
+		name:   "redirected=1 is a cache buster, not a fault",
+		query:  "redirected=1",
+		status: 200,
+		body:   full,
+		log:    &wantLog{start: 0, sent: aSize, etag: "{etag}"},
+	},
+	{
 		name:   "POST: 405",
 		method: http.MethodPost,
 		status: 405,
@@ -387,6 +668,9 @@ func checkEntry(t *testing.T, got LogEntry, method, target string, hdr map[strin
 	}
 	if (w.fault == "") != (got.Fault == "") || !strings.Contains(got.Fault, w.fault) {
 		t.Errorf("log Fault %q, want it to contain %q", got.Fault, w.fault)
+	}
+	if w.notFault != "" && strings.Contains(got.Fault, w.notFault) {
+		t.Errorf("log Fault %q, want no %q", got.Fault, w.notFault)
 	}
 	if got.Time.IsZero() {
 		t.Errorf("log Time is zero")

@@ -52,7 +52,7 @@ func newEnv(t *testing.T, extra ...Sample) *env {
 	e.ts.Start()
 	tr := &http.Transport{DisableCompression: true}
 	e.client = &http.Client{
-		Transport:     tr,
+		Transport:     identity{tr},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	// Cleanups run last-in first-out: s.Close ends throttled handlers,
@@ -61,6 +61,19 @@ func newEnv(t *testing.T, extra ...Sample) *env {
 	t.Cleanup(tr.CloseIdleConnections)
 	t.Cleanup(func() { s.Close() })
 	return e
+}
+
+// identity asks for the identity content coding on every request that
+// does not choose one itself, so that the body a test reads is exactly the
+// bytes the server sent.
+type identity struct{ http.RoundTripper }
+
+func (t identity) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Accept-Encoding") == "" {
+		r = r.Clone(r.Context()) // a RoundTripper must not change its request
+		r.Header.Set("Accept-Encoding", "identity")
+	}
+	return t.RoundTripper.RoundTrip(r)
 }
 
 // file returns the current bytes of a data file.

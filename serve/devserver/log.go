@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// LogEntry records one /files/ request once it is complete: what the
-// client asked, what the server answered, and what it did on purpose.
+// LogEntry records one /files/ or /_login request once it is complete:
+// what the client asked, what the server answered, and what it did on
+// purpose.
 type LogEntry struct {
 	Time   time.Time `json:"time"`   // when the request arrived
 	Method string    `json:"method"` // GET, HEAD, OPTIONS...
@@ -29,11 +30,12 @@ type LogEntry struct {
 	// Start is the file offset of the first body byte: 0 for a 200, the
 	// range start for a 206 (even when cr= corrupted Content-Range), and
 	// -1 when no file bytes are sent (HEAD, 304, 412, 416, status=,
-	// listings, preflights, multipart/byteranges).
+	// redirect=, /_login, listings, preflights, multipart/byteranges).
 	Start      int64  `json:"start"`
-	Sent       int64  `json:"sent"`       // body bytes written to the connection
+	Sent       int64  `json:"sent"`       // body bytes written to the connection, overrun= junk included
 	Cut        bool   `json:"cut"`        // the server cut the connection on purpose (cut=)
 	ClientGone bool   `json:"clientGone"` // the client left before the body was complete
+	Stalled    bool   `json:"stalled"`    // the body stalled on purpose (stall=)
 	Fault      string `json:"fault"`      // the faults applied, human readable; "" if none
 }
 
@@ -95,6 +97,9 @@ func (e *LogEntry) String() string {
 	line += " sent=" + strconv.FormatInt(e.Sent, 10)
 	if e.Cut {
 		line += " CUT"
+	}
+	if e.Stalled {
+		line += " stalled"
 	}
 	if e.ClientGone {
 		line += " client-gone"

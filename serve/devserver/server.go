@@ -136,10 +136,10 @@ func realDir(dir string) (string, error) {
 	return filepath.EvalSymlinks(abs)
 }
 
-// Handler returns the whole site: static bundle, /files/, /api/samples and
-// /_control/. It does its own routing rather than using http.ServeMux,
-// because ServeMux answers paths with ".." by a redirect before any handler
-// can refuse them.
+// Handler returns the whole site: static bundle, /files/, /api/samples,
+// /_login and /_control/. It does its own routing rather than using
+// http.ServeMux, because ServeMux answers paths with ".." by a redirect
+// before any handler can refuse them.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(s.route)
 }
@@ -151,6 +151,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.handleFiles(w, r)
 	case strings.HasPrefix(p, "/files/"):
 		s.handleFiles(w, r)
+	case p == loginPath:
+		s.handleLogin(w, r)
 	case strings.HasPrefix(p, "/_control/"):
 		s.handleControl(w, r)
 	default:
@@ -158,9 +160,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Close ends throttled responses promptly (they stop writing and return),
-// so that http.Server.Shutdown does not wait for them. The handler keeps
-// answering other requests. Close is idempotent and always returns nil.
+// Close ends throttled, stalled and overrunning responses promptly (they
+// stop writing and abort their connection), so that http.Server.Shutdown
+// does not wait for them. The handler keeps answering other requests.
+// Close is idempotent and always returns nil.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	return nil

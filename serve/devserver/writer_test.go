@@ -26,28 +26,33 @@ func (r *readFromRecorder) ReadFrom(src io.Reader) (int64, error) {
 func TestSendfilePath(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	for _, tc := range []struct {
+	cases := []struct {
 		query    string
 		readFrom bool
+		extra    int // junk bytes after the file
 	}{
-		{"", true},
-		{"validators=none&cr=shift&ranges=none&cors=noexpose", true}, // header faults keep it
-		{"rate=100000000", false},
-		{"cut=100000", false},
-		{"change=100000", false},
-	} {
+		{"", true, 0},
+		{"validators=none&cr=shift&ranges=none&cors=noexpose", true, 0}, // header faults keep it
+		{"length=none&type=text/plain&cap=10&cr=unknown&redirected=1", true, 0},
+		{"rate=100000000", false, 0},
+		{"cut=100000", false, 0},
+		{"change=100000", false, 0},
+		{"overrun=10", false, 10},
+		{"stall=100000", false, 0},
+	}
+	for _, tc := range cases {
 		rec := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
 		e.s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/files/a.bin?"+tc.query, nil))
-		if rec.Code != 200 || rec.Body.Len() != aSize {
+		if rec.Code != 200 || rec.Body.Len() != aSize+tc.extra {
 			t.Errorf("%q: status %d, %d bytes", tc.query, rec.Code, rec.Body.Len())
 		}
 		if rec.readFrom != tc.readFrom {
 			t.Errorf("%q: ReadFrom used %v, want %v", tc.query, rec.readFrom, tc.readFrom)
 		}
 	}
-	for i, got := range e.entries(t, 5) {
-		if got.Sent != aSize || got.Start != 0 {
-			t.Errorf("entry %d: sent %d start %d, want %d 0", i, got.Sent, got.Start, aSize)
+	for i, got := range e.entries(t, len(cases)) {
+		if got.Sent != int64(aSize+cases[i].extra) || got.Start != 0 {
+			t.Errorf("entry %d: sent %d start %d, want %d 0", i, got.Sent, got.Start, aSize+cases[i].extra)
 		}
 	}
 }
