@@ -25,11 +25,17 @@ const EXEC_URL = new URL("./wasm_exec.js", import.meta.url);
  * - "storage": IndexedDB failed for another reason;
  * - "invalid-argument": a bad URL or option;
  * - "locked-elsewhere": remove() of a download another tab is writing;
- * - "unsupported": this browser lacks WebAssembly, IndexedDB or fetch.
+ * - "unexpected-content": the server answered a resume with content of
+ *   another type, most often an HTML login or error page a redirect led
+ *   to; the stored bytes are kept;
+ * - "too-large": the file is larger than the maxBytes option;
+ * - "unsupported": this browser lacks WebAssembly, IndexedDB or fetch;
+ * - "internal": resumer broke one of its own rules (a bug: please report).
  */
 export const ErrorCodes = Object.freeze([
   "network", "http-status", "bad-response", "quota-exceeded", "aborted",
-  "storage", "invalid-argument", "locked-elsewhere", "unsupported",
+  "storage", "invalid-argument", "locked-elsewhere", "unexpected-content",
+  "too-large", "unsupported", "internal",
 ]);
 
 /** The error type of every rejection: an Error with a stable `code`. */
@@ -195,7 +201,13 @@ export class Resumer {
    * Download.
    * @param {string} url
    * @param {{chunkSize?: number, connections?: number, flushIntervalMs?: number,
+   *          stallTimeoutMs?: number, maxBytes?: number,
    *          retry?: {baseMs?: number, maxMs?: number, attempts?: number, jitter?: number}}} [options]
+   *   chunkSize: bytes per range request (default 8 MiB); connections: ranges
+   *   fetched at once (default 1); flushIntervalMs: how often a streamed body
+   *   is stored (default 500), and bodies expected to take less are taken
+   *   whole; stallTimeoutMs: give up a response that sends nothing for this
+   *   long (default 30000); maxBytes: refuse a larger file (default none).
    * @returns {Download}
    */
   download(url, options = {}) {
@@ -291,7 +303,8 @@ export class Download extends EventTarget {
     /**
      * Resolves with the Result: {blob, size, url, contentType, etag,
      * lastModified, resumable, reason, reasonCode, restarts, stats:
-     * {requests, commits, commitMs}}; rejects with a ResumerError.
+     * {requests, commits, commitMs, whole, streamed, setupMs, finishMs}};
+     * rejects with a ResumerError.
      */
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve;

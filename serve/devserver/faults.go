@@ -492,8 +492,10 @@ type armedSet struct {
 // request's query faults and win over them for the same key. Arming a file
 // again queues another set, used once the previous one is spent. Preflight
 // requests see the first queued set (for cors=) without spending it. A
-// redirect= set is spent by the 302 like any use: the request that follows
-// the redirect takes the next set, if any.
+// redirect= set is spent by the 302 like any use; the request that follows
+// the redirect (it carries redirected=1) neither gets nor spends a set
+// with redirect=, so that arming "redirect the next K requests" cannot
+// loop.
 func (s *Server) Arm(name string, times int, values url.Values) error {
 	if _, err := cleanName(name); err != nil {
 		return fmt.Errorf("arm %q: %w", name, err)
@@ -537,6 +539,12 @@ func (s *Server) requestFaults(r *http.Request, name string, spend bool) (faults
 		return parseFaults(q, nil)
 	}
 	a := queue[0]
+	if a.values.Has("redirect") && q.Get("redirected") == "1" {
+		// The target of a redirect this server sent: an armed redirect
+		// is for the requests the client makes, not for where they lead
+		// (it would loop), so it neither applies nor is spent here.
+		return parseFaults(q, nil)
+	}
 	keys := map[string]bool{}
 	for k, v := range a.values {
 		q[k] = v

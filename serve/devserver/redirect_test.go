@@ -219,3 +219,30 @@ func TestArmRedirect(t *testing.T) {
 		t.Errorf("log %+v", log)
 	}
 }
+
+// TestArmRedirectDoesNotLoop: a set with redirect= armed for several
+// requests redirects each request a client makes, not the targets of its
+// own redirects, which would loop.
+func TestArmRedirectDoesNotLoop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if err := e.s.Arm("a.bin", 2, url.Values{"redirect": {"same"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		resp, _ := e.get(t, "/files/a.bin?t=1", nil)
+		if resp.StatusCode != 302 {
+			t.Fatalf("request %d: status %d, want 302", i, resp.StatusCode)
+		}
+		resp, body := e.get(t, resp.Header.Get("Location"), nil)
+		if resp.StatusCode != 200 || len(body) != aSize {
+			t.Fatalf("target %d: status %d, %d bytes; want the file", i, resp.StatusCode, len(body))
+		}
+	}
+	if resp, _ := e.get(t, "/files/a.bin?t=1", nil); resp.StatusCode != 200 {
+		t.Fatalf("third request: status %d, want 200 (the set is spent)", resp.StatusCode)
+	}
+	if log := e.idle(t); len(log) != 5 || log[0].Status != 302 || log[1].Status != 200 || log[2].Status != 302 || log[3].Status != 200 {
+		t.Fatalf("log %+v", log)
+	}
+}

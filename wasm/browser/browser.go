@@ -119,9 +119,9 @@ func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Respon
 			Status: status, ContentRange: header("Content-Range"), ContentLength: header("Content-Length"),
 			ContentEncoding: header("Content-Encoding"), ContentType: header("Content-Type"), RetryAfter: header("Retry-After"),
 			Validators:  protocol.Validators{ETag: header("ETag"), LastModified: header("Last-Modified"), Date: header("Date")},
+			URL:         finalURL,
 			CrossOrigin: typ == "cors",
 		},
-		URL:  finalURL,
 		Body: b,
 	}
 	if resp.ContentEncoding == "" {
@@ -139,6 +139,7 @@ type body struct {
 	leftover safejs.Value // a Uint8Array tail not yet returned
 	length   int64        // bytes the body holds, UnknownSize if not known
 	read     int64        // bytes returned so far
+	done     bool         // the stream said it ended
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -159,25 +160,42 @@ func (b *body) abort() { _, _ = b.ac.Call("abort") }
 func (b *body) Close() {
 	b.closeOnce.Do(func() {
 		close(b.closed)
-		if b.length == protocol.UnknownSize || b.read < b.length {
+		if !b.done && (b.length == protocol.UnknownSize || b.read < b.length) {
 			b.abort()
 		}
 	})
 }
 
-// Read implements resumer.Body. A body that fits in one piece, on a link
-// the engine found fast (flushAfter 0), is taken with Response.blob(), which
-// keeps its bytes out of the JS heap altogether; otherwise the stream is
-// read and each piece becomes a Blob of the Uint8Arrays that arrived, so
-// that a dropped connection loses only what arrived since the last piece.
-func (b *body) Read(ctx context.Context, max int64, flushAfter time.Duration, onData func(int64)) (store.Blob, error) {
-	if flushAfter == 0 && b.reader.IsUndefined() && b.read == 0 && b.length != protocol.UnknownSize && b.length <= max {
-		return b.readWhole(ctx, onData)
+// Whole implements resumer.Body with Response.blob(), which keeps the
+// body's bytes out of the JS heap altogether.
+func (b *body) Whole(ctx context.Context) (store.Blob, error) {
+	if !b.reader.IsUndefined() {
+		return nil, errors.New("Whole after Next")
 	}
+	p, err := b.resp.Call("blob")
+	if err != nil {
+		return nil, err
+	}
+	v, err := jsutil.Await(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	blob, err := jsutil.WrapBlob(v)
+	if err != nil {
+		return nil, err
+	}
+	b.read = blob.N
+	return blob, nil
+}
+
+// Next implements resumer.Body: it reads the stream and makes each piece a
+// Blob of the Uint8Arrays that arrived, so that a dropped connection loses
+// only what arrived since the last piece.
+func (b *body) Next(ctx context.Context, max int64, flush time.Duration, onData func(int64)) (store.Blob, error) {
 	if b.reader.IsUndefined() {
 		stream, err := b.resp.Get("body")
-		if err != nil || stream.IsNull() {
-			return nil, io.EOF
+		if err != nil || stream.IsNull() || stream.IsUndefined() {
+			return nil, io.EOF // no body (an empty response)
 		}
 		if b.reader, err = stream.Call("getReader"); err != nil {
 			return nil, err
@@ -198,9 +216,6 @@ func (b *body) Read(ctx context.Context, max int64, flushAfter time.Duration, on
 		if first.IsZero() {
 			first = time.Now()
 		}
-		if onData != nil {
-			onData(l)
-		}
 	}
 	piece := func(err error) (store.Blob, error) {
 		b.read += n
@@ -219,7 +234,7 @@ func (b *body) Read(ctx context.Context, max int64, flushAfter time.Duration, on
 		take(chunk, byteLength(chunk))
 	}
 	for n < max {
-		if flushAfter > 0 && n > 0 && time.Since(first) >= flushAfter {
+		if flush > 0 && n > 0 && time.Since(first) >= flush {
 			break
 		}
 		p, err := b.reader.Call("read")
@@ -231,35 +246,20 @@ func (b *body) Read(ctx context.Context, max int64, flushAfter time.Duration, on
 			return piece(err)
 		}
 		if done, _ := r.Get("done"); truthy(done) {
+			b.done = true
 			return piece(io.EOF)
 		}
 		chunk, err := r.Get("value")
 		if err != nil {
 			return piece(err)
 		}
-		take(chunk, byteLength(chunk))
+		l := byteLength(chunk)
+		if onData != nil {
+			onData(l)
+		}
+		take(chunk, l)
 	}
 	return piece(nil)
-}
-
-func (b *body) readWhole(ctx context.Context, onData func(int64)) (store.Blob, error) {
-	p, err := b.resp.Call("blob")
-	if err != nil {
-		return nil, err
-	}
-	v, err := jsutil.Await(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	blob, err := jsutil.WrapBlob(v)
-	if err != nil {
-		return nil, err
-	}
-	b.read = blob.N
-	if onData != nil {
-		onData(blob.N)
-	}
-	return blob, io.EOF
 }
 
 func byteLength(v safejs.Value) int64 {

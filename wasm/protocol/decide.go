@@ -351,14 +351,16 @@ func decideFull(req Request, st Stored, resp Response) Decision {
 			reason = Reason{ReasonNoRanges, "the server answered a range request with the whole file (200), so it does not support byte ranges"}
 		}
 	}
-	changed := false
-	if st.Established && st.Bytes > 0 {
-		if got, had := MediaType(resp.ContentType), MediaType(st.ContentType); got != had {
+	if st.Established {
+		if got, had := MediaType(resp.ContentType), MediaType(st.ContentType); got != had && (had != "" || got == "text/html") {
 			// A login, error or captive-portal page in answer to a resume
 			// (often through a redirect) is not a new version of the file:
 			// keep the stored bytes and say what came instead.
 			return Decision{Action: Fail, Err: &ContentTypeError{Stored: st.ContentType, Got: resp.ContentType, URL: resp.URL}}
 		}
+	}
+	changed := false
+	if st.Established && st.Bytes > 0 {
 		changed = !st.Validators.SameVersion(resp.Validators) ||
 			(length != UnknownSize && st.Total != UnknownSize && length != st.Total)
 		if changed && reason.Code == ReasonNoRanges {

@@ -13,6 +13,11 @@ import (
 
 // Download is one download in progress. Its methods are safe for concurrent
 // use.
+//
+// Who owns what: mu guards every field below it; they are written by the
+// download's own goroutine (loop, and the run it starts) and read by
+// callers. A run (engine.go) is owned by the loop goroutine and has no lock
+// of its own; see its comment.
 type Download struct {
 	m    *Manager
 	url  string
@@ -25,6 +30,7 @@ type Download struct {
 	stopRun  context.CancelFunc
 	progress Progress
 	lastEmit time.Time
+	emitMu   sync.Mutex // orders OnProgress calls: one at a time, in order
 	result   Result
 	err      error
 	done     chan struct{}
@@ -53,6 +59,9 @@ type Stats struct {
 	// in parallel).
 	Commits    int
 	CommitTime time.Duration
+	// Whole and Streamed count the bodies taken whole and read as a
+	// stream.
+	Whole, Streamed int
 	// Setup is the time from the start to the first request (reading what
 	// is stored); Finish from the last byte stored to the result (checking
 	// and joining the chunks).
@@ -138,7 +147,9 @@ func (d *Download) Wait(ctx context.Context) (Result, error) {
 // whether space was freed.
 var quotaRecheck = 5 * time.Second
 
-// loop runs the download until it ends, following what the user asks.
+// loop runs the download until it ends, following what the user asks: it
+// pauses, takes the cross-tab lock, starts a run (engine.go) and acts on
+// how the run ended.
 func (d *Download) loop() {
 	defer d.m.forget(d)
 	var release func()
@@ -150,7 +161,10 @@ func (d *Download) loop() {
 	for {
 		switch d.wanted() {
 		case protocol.Paused:
-			d.settlePaused(nil)
+			if err := d.settlePaused(nil); err != nil {
+				d.end(Result{}, err)
+				return
+			}
 			<-d.wake
 			continue
 		case protocol.Canceled:
@@ -177,7 +191,11 @@ func (d *Download) loop() {
 			cancel()
 			continue
 		}
-		d.fire(protocol.EvStart, protocol.EvResume, nil)
+		if err := d.fire(startEvent(d.State()), nil); err != nil {
+			cancel()
+			d.end(Result{}, err)
+			return
+		}
 		res, err := newRun(d).run(ctx)
 		stopped := ctx.Err() != nil
 		cancel()
@@ -196,7 +214,10 @@ func (d *Download) loop() {
 				d.want = protocol.Paused
 			}
 			d.mu.Unlock()
-			d.settlePaused(err)
+			if err := d.settlePaused(err); err != nil {
+				d.end(Result{}, err)
+				return
+			}
 			d.waitForSpace()
 		default:
 			d.end(Result{}, err)
@@ -205,17 +226,26 @@ func (d *Download) loop() {
 	}
 }
 
-// fire moves the state machine with the first of evs that applies.
-func (d *Download) fire(ev, alt protocol.Event, cause error) {
+// startEvent is the event that starts a run from state s.
+func startEvent(s protocol.State) protocol.Event {
+	if s == protocol.Paused || s == protocol.Failed {
+		return protocol.EvResume
+	}
+	return protocol.EvStart
+}
+
+// fire moves the state machine by ev and reports the new state. An event
+// the state machine refuses is a bug in this package: it is returned as an
+// error with CodeInternal, which ends the download, rather than ignored.
+func (d *Download) fire(ev protocol.Event, cause error) error {
 	d.mu.Lock()
 	to, err := d.state.Next(ev)
-	if err != nil && alt != "" {
-		to, err = d.state.Next(alt)
-	}
 	d.mu.Unlock()
-	if err == nil {
-		d.setState(to, cause)
+	if err != nil {
+		return newError(CodeInternal, fmt.Errorf("download of %s: %w", d.url, err))
 	}
+	d.setState(to, cause)
+	return nil
 }
 
 // lock takes the download's lock for this tab. If another tab holds it, the
@@ -226,7 +256,7 @@ func (d *Download) lock() (func(), error) {
 	if l == nil {
 		return func() {}, nil
 	}
-	name := "resumer:" + d.m.Namespace + ":" + d.url
+	name := d.m.lockName(d.url)
 	release, ok, err := l.Lock(context.Background(), name, false)
 	if err != nil {
 		return nil, newError(CodeStorage, fmt.Errorf("lock %s: %w", d.url, err))
@@ -234,7 +264,11 @@ func (d *Download) lock() (func(), error) {
 	if ok {
 		return release, nil
 	}
-	d.fire(protocol.EvWait, "", nil)
+	if d.State() != protocol.LockedElsewhere {
+		if err := d.fire(protocol.EvWait, nil); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.mu.Lock()
 	d.stopRun = cancel
@@ -280,7 +314,7 @@ func (d *Download) waitForSpace() {
 		if !ok {
 			continue
 		}
-		if now, ok := free(); ok && now > atPause+maxAutoChunk {
+		if now, ok := free(); ok && now > atPause+d.opts.ChunkSize {
 			d.request(protocol.Running)
 			return
 		}
@@ -302,9 +336,9 @@ func (d *Download) cancelled(owner bool) error {
 }
 
 // settlePaused records the paused state, with the error that caused it.
-func (d *Download) settlePaused(cause error) {
+func (d *Download) settlePaused(cause error) error {
 	if d.State() == protocol.Paused {
-		return
+		return nil
 	}
 	ctx, cancel := storageCtx()
 	defer cancel()
@@ -314,7 +348,7 @@ func (d *Download) settlePaused(cause error) {
 		rec.Updated = d.m.Now().UnixMilli()
 		_ = d.m.store.Put(ctx, rec) // best effort: the chunks are the truth
 	}
-	d.fire(protocol.EvPause, "", cause)
+	return d.fire(protocol.EvPause, cause)
 }
 
 func errMessage(err error) string {
@@ -333,17 +367,23 @@ func (d *Download) end(res Result, err error) {
 	case err != nil:
 		ev = protocol.EvFail
 		ctx, cancel := storageCtx()
-		if rec, gerr := d.m.store.Get(ctx, d.url); gerr == nil {
+		if rec, gerr := d.m.store.Get(ctx, d.url); gerr == nil && d.State() != protocol.LockedElsewhere {
 			rec.State, rec.ErrCode, rec.ErrMessage = protocol.Failed, CodeOf(err), err.Error()
 			rec.Updated = d.m.Now().UnixMilli()
 			_ = d.m.store.Put(ctx, rec)
 		}
 		cancel()
 	}
+	if ferr := d.fire(ev, err); ferr != nil {
+		// The state machine refused the ending: report that, and end in
+		// the failed state all the same, since the download is over.
+		err = errors.Join(err, ferr)
+		res = Result{}
+		d.setState(protocol.Failed, ferr)
+	}
 	d.mu.Lock()
 	d.result, d.err = res, err
 	d.mu.Unlock()
-	d.fire(ev, "", err)
 	close(d.done)
 }
 
@@ -356,12 +396,8 @@ func (d *Download) setState(s protocol.State, cause error) {
 	if s != protocol.Running {
 		d.progress.Speed, d.progress.RetryAt = 0, time.Time{}
 	}
-	p := d.progress
-	d.lastEmit = d.m.Now()
 	d.mu.Unlock()
-	if d.opts.OnProgress != nil {
-		d.opts.OnProgress(p)
-	}
+	d.emit(true)
 }
 
 // report updates the progress and calls OnProgress, at most every
@@ -369,6 +405,17 @@ func (d *Download) setState(s protocol.State, cause error) {
 func (d *Download) report(force bool, update func(p *Progress)) {
 	d.mu.Lock()
 	update(&d.progress)
+	d.mu.Unlock()
+	d.emit(force)
+}
+
+// emit calls OnProgress with the latest progress, one call at a time and
+// each with a snapshot at least as new as the one before, at most every
+// ProgressInterval unless force is set.
+func (d *Download) emit(force bool) {
+	d.emitMu.Lock()
+	defer d.emitMu.Unlock()
+	d.mu.Lock()
 	now := d.m.Now()
 	if !force && now.Sub(d.lastEmit) < ProgressInterval {
 		d.mu.Unlock()

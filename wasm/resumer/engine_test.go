@@ -5,16 +5,13 @@ package resumer_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
-	"net/http/httptest"
+	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-resumer/resumer/serve/devserver"
 	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
@@ -22,209 +19,116 @@ import (
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
 
-const (
-	size = 1 << 20
-	file = "f.bin"
-)
-
-// fixture is a dev server with one sample file and a manager on a memstore.
-type fixture struct {
-	t    *testing.T
-	srv  *devserver.Server
-	url  string // base URL of /files/
-	name string // the sample's name
-	size int64  // and size
-	st   *memstore.Store
-}
-
-// newFixture serves the sample file of size bytes.
-func newFixture(t *testing.T) *fixture { return newFixtureOf(t, file, size) }
-
-// newFixtureOf serves a sample of another name and size.
-func newFixtureOf(t *testing.T, name string, size int64) *fixture {
-	t.Helper()
-	srv, err := devserver.New(devserver.Config{DataDir: t.TempDir(), Samples: []devserver.Sample{{Name: name, Size: size}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		hs.Close()
-	})
-	return &fixture{t: t, srv: srv, url: hs.URL + "/files/", name: name, size: size, st: memstore.New()}
-}
-
-func (f *fixture) manager() *resumer.Manager {
-	m := resumer.NewManager(f.st, httpfetch.Platform{})
-	m.Rand = func() float64 { return 0 }
-	return m
-}
-
-// fast retries keep fault tests short.
-var fast = resumer.Options{ChunkSize: 64 << 10, Retry: protocol.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond, Attempts: 4}}
-
-func (f *fixture) sha() [32]byte {
-	f.t.Helper()
-	p, err := f.srv.Path(f.name)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
-func wait(t *testing.T, d *resumer.Download) (resumer.Result, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return d.Wait(ctx)
-}
-
-func (f *fixture) download(m *resumer.Manager, url string, opts resumer.Options) (resumer.Result, error) {
-	f.t.Helper()
-	d, err := m.Download(url, opts)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return wait(f.t, d)
-}
-
-func mustMatch(t *testing.T, res resumer.Result, want [32]byte) {
-	t.Helper()
-	b := res.Blob.(memstore.Bytes)
-	got := sha256.Sum256(b)
-	if got != want || res.Size != int64(len(b)) {
-		t.Fatalf("result: %d bytes (Size %d), sha256 %x; want sha256 %x", len(b), res.Size, got[:6], want[:6])
-	}
-}
-
-// gets returns the GET requests the server logged for the file, once every
-// request the server began is logged (entries are written when a response
-// ends, a moment after the client saw its end or gave up on it) and, if n
-// is given, at least n requests in all are.
-func (f *fixture) gets(n ...int) []devserver.LogEntry {
-	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	log, err := f.srv.WaitIdle(ctx, nil)
-	if err == nil && len(n) > 0 {
-		log, err = f.srv.WaitLog(ctx, n[0])
-	}
-	if err != nil {
-		f.t.Fatalf("waiting for the server's log (at least %v entries): %v (have %d)", n, err, len(log))
-	}
-	var out []devserver.LogEntry
-	for _, e := range log {
-		if e.Method == "GET" && strings.HasSuffix(e.Path, "/"+f.name) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
+// TestWholeDownload: the probe, then the rest of the first cell of the
+// grid, each answered with a 206 and read to its end.
 func TestWholeDownload(t *testing.T) {
 	f := newFixture(t)
 	res, err := f.download(f.manager(), f.url+file, resumer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustMatch(t, res, f.sha())
+	mustOK(t, f, res, err)
 	if !res.Resumable || res.Restarts != 0 || res.Validators.ETag == "" {
 		t.Fatalf("result %+v", res)
 	}
-	if g := f.gets(1); len(g) != 1 || g[0].Range != "bytes=0-" || g[0].Status != 206 {
-		t.Fatalf("requests: %+v", g)
+	g := f.logged()
+	if len(g) != 2 || g[0].Range != "bytes=0-65535" || g[1].Range != "bytes=65536-1048575" || g[1].IfRange != g[0].ETag {
+		t.Fatalf("requests %v; want the probe and one range with If-Range", g)
+	}
+	for _, e := range g {
+		if e.Status != 206 || e.ClientGone {
+			t.Fatalf("a response was not read to its end: %v", e)
+		}
+	}
+	if res.Stats.Requests != 2 {
+		t.Fatalf("stats %+v", res.Stats)
 	}
 	// A finished download is kept: asking again returns it without a request.
 	res, err = f.download(f.manager(), f.url+file, resumer.Options{})
-	if err != nil || len(f.gets()) != 1 {
+	if err != nil || len(f.gets()) != 2 {
 		t.Fatalf("second download: %v, %d requests", err, len(f.gets()))
 	}
 	mustMatch(t, res, f.sha())
 }
 
-// killable is a store that stops accepting writes at once, like a tab that
-// is closed: what was committed stays, nothing more arrives.
-type killable struct {
-	store.Store
-	mu     sync.Mutex
-	killed bool
+// TestSmallFile: a file smaller than the probe takes one request.
+func TestSmallFile(t *testing.T) {
+	f := newFixtureOf(t, "tiny.bin", 1000)
+	res, err := f.download(f.manager(), f.url+"tiny.bin", resumer.Options{})
+	mustOK(t, f, res, err)
+	if g := f.logged(); len(g) != 1 || g[0].ContentRange != "bytes 0-999/1000" {
+		t.Fatalf("requests %v", g)
+	}
 }
 
-var errKilled = errors.New("tab closed")
-
-func (k *killable) kill() { k.mu.Lock(); k.killed = true; k.mu.Unlock() }
-func (k *killable) dead() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.killed
-}
-func (k *killable) PutChunk(ctx context.Context, c store.Chunk) error {
-	if k.dead() {
-		return errKilled
+// TestEmptyFile: "bytes=0-65535" of an empty file is a 416 (RFC 9110
+// §14.1.2), which finishes the download with nothing to fetch.
+func TestEmptyFile(t *testing.T) {
+	f := newFixtureOf(t, "empty.bin", 0)
+	res, err := f.download(f.manager(), f.url+"empty.bin", resumer.Options{})
+	mustOK(t, f, res, err)
+	// net/http answers a range of an empty file with a 200 of nothing,
+	// which is as good.
+	if g := f.logged(); len(g) != 1 || (g[0].Status != 416 && g[0].Status != 200) || res.Size != 0 {
+		t.Fatalf("requests %v", g)
 	}
-	return k.Store.PutChunk(ctx, c)
-}
-func (k *killable) Put(ctx context.Context, r store.Record) error {
-	if k.dead() {
-		return errKilled
-	}
-	return k.Store.Put(ctx, r)
 }
 
-// interrupt downloads url until at least min bytes are stored, then kills
-// the store under it, and returns what was stored.
-func (f *fixture) interrupt(url string, min int64) int64 {
-	f.t.Helper()
-	k := &killable{Store: f.st}
-	m := resumer.NewManager(k, httpfetch.Platform{})
-	d, err := m.Download(url, resumer.Options{ChunkSize: 64 << 10})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for d.Progress().Stored < min {
-		if time.Now().After(deadline) {
-			f.t.Fatalf("stored only %d bytes", d.Progress().Stored)
+// TestSameRequestsEveryRun: the requests depend on the file, the options
+// and what is stored, never on timing: a fast and a throttled server get
+// the same ranges, and every body the engine asked for arrives whole.
+func TestSameRequestsEveryRun(t *testing.T) {
+	for _, conns := range []int{1, 3} {
+		var runs [][]string
+		for _, q := range []string{"", "?rate=8388608", "?rate=2097152"} {
+			f := newFixture(t)
+			res, err := f.download(f.manager(), f.url+file+q, resumer.Options{ChunkSize: 128 << 10, Connections: conns})
+			mustOK(t, f, res, err)
+			var ranges []string
+			for _, e := range f.logged() {
+				if e.ClientGone || e.Status != 206 {
+					t.Fatalf("%d connections%s: a response was aborted: %v", conns, q, e)
+				}
+				ranges = append(ranges, e.Range)
+			}
+			runs = append(runs, sortedCopy(ranges))
 		}
-		time.Sleep(5 * time.Millisecond)
+		for _, r := range runs[1:] {
+			if strings.Join(r, " ") != strings.Join(runs[0], " ") {
+				t.Fatalf("%d connections: requests differ between runs:\n%v\n%v", conns, runs[0], r)
+			}
+		}
+		if len(runs[0]) != 1+size/(128<<10) {
+			t.Fatalf("%d requests: %v", len(runs[0]), runs[0])
+		}
 	}
-	k.kill()
-	d.Pause()
-	for s := d.State(); s == protocol.Running; s = d.State() {
-		time.Sleep(5 * time.Millisecond)
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
 	}
-	f.gets(1) // the interrupted request, logged once the server saw the client go
-	infos, err := resumer.NewManager(f.st, httpfetch.Platform{}).List(context.Background())
-	if err != nil || len(infos) != 1 {
-		f.t.Fatalf("list: %v, %v", infos, err)
-	}
-	return infos[0].Received
+	return out
 }
 
 func TestResumeAfterInterruption(t *testing.T) {
 	f := newFixture(t)
 	url := f.url + file + "?rate=2097152"
-	stored := f.interrupt(url, size*4/10)
+	stored := f.interrupt(url, size*4/10, resumer.Options{ChunkSize: small})
 	if stored <= 0 || stored >= size {
 		t.Fatalf("stored %d", stored)
 	}
-	before := len(f.gets())
-	res, err := f.download(f.manager(), url, resumer.Options{})
-	if err != nil {
-		t.Fatal(err)
+	m, rec := f.recorded()
+	res, err := f.download(m, url, resumer.Options{})
+	mustOK(t, f, res, err)
+	sent := rec.sent()
+	if len(sent) != 1 || sent[0].Range != fmt.Sprintf("bytes=%d-%d", stored, size-1) || sent[0].IfRange == "" {
+		t.Fatalf("resumed with %+v; want one request from %d with If-Range", sent, stored)
 	}
-	mustMatch(t, res, f.sha())
-	after := f.gets(before + 1)[before:]
-	if len(after) != 1 || after[0].Start != stored || after[0].IfRange == "" || after[0].Status != 206 {
-		t.Fatalf("resumed with %+v; want one 206 from %d with If-Range", after, stored)
-	}
-	if after[0].Sent != size-stored {
-		t.Fatalf("resume sent %d bytes, want %d", after[0].Sent, size-stored)
+	if e := f.served(sent[0]); e.Status != 206 || e.Sent != size-stored || e.ClientGone {
+		t.Fatalf("the resume was answered %v, want a 206 of %d bytes", e, size-stored)
 	}
 }
 
@@ -232,7 +136,7 @@ func TestFileChangedWhileInterrupted(t *testing.T) {
 	f := newFixture(t)
 	url := f.url + file + "?rate=2097152"
 	old := f.sha()
-	f.interrupt(url, size/4)
+	f.interrupt(url, size/4, resumer.Options{ChunkSize: small})
 	if err := f.srv.ChangeFile(file); err != nil {
 		t.Fatal(err)
 	}
@@ -241,28 +145,36 @@ func TestFileChangedWhileInterrupted(t *testing.T) {
 	}
 	before := len(f.gets())
 	res, err := f.download(f.manager(), url, resumer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustMatch(t, res, f.sha())
+	mustOK(t, f, res, err)
 	if res.Restarts != 1 {
 		t.Fatalf("restarts = %d, want 1", res.Restarts)
 	}
-	if after := f.gets(before + 1)[before:]; after[0].IfRange == "" || after[0].Status != 200 {
-		t.Fatalf("the If-Range request got %+v, want a 200", after[0])
+	// If-Range got the whole new version (a 200), which was read to its
+	// end: nothing more was asked.
+	after := f.logged()[before:]
+	if len(after) != 1 || after[0].IfRange == "" || after[0].Status != 200 || after[0].Sent != size {
+		t.Fatalf("after the change %v; want one 200 with the whole new file", after)
 	}
 }
 
 func TestNoValidators(t *testing.T) {
 	f := newFixture(t)
 	url := f.url + file + "?validators=none&rate=2097152"
-	f.interrupt(url, size/4)
-	before := len(f.gets())
-	res, err := f.download(f.manager(), url, resumer.Options{})
+	w := newWatch()
+	d, err := f.manager().Download(url, w.opts(resumer.Options{ChunkSize: small}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustMatch(t, res, f.sha())
+	w.until(t, "a quarter stored", func(p resumer.Progress) bool { return p.Stored >= size/4 })
+	if p := d.Progress(); p.Resumable || p.Reason.Code != protocol.ReasonNoValidators {
+		t.Fatalf("progress says resumable %v, reason %+v", p.Resumable, p.Reason)
+	}
+	d.Pause()
+	w.until(t, "the pause", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+	before := len(f.gets())
+	d.Resume()
+	res, err := wait(t, d)
+	mustOK(t, f, res, err)
 	if res.Resumable || res.Reason.Code != protocol.ReasonNoValidators ||
 		!strings.Contains(res.Reason.Text, "ETag") || !strings.Contains(res.Reason.Text, "Last-Modified") {
 		t.Fatalf("resumable %v, reason %+v", res.Resumable, res.Reason)
@@ -270,8 +182,15 @@ func TestNoValidators(t *testing.T) {
 	if res.Restarts != 0 {
 		t.Fatalf("restarts = %d: a restart without a change of file is not counted", res.Restarts)
 	}
-	if after := f.gets(before + 1)[before:]; len(after) != 1 || after[0].Start != 0 || after[0].IfRange != "" {
-		t.Fatalf("after the interruption: %+v; want one request from byte 0 without If-Range", after)
+	g := f.logged()
+	// The probe (thrown away: nothing proves later bytes belong with
+	// it), then one request without Range; after the pause, the whole
+	// file again from byte 0.
+	if g[0].Range != "bytes=0-65535" || g[0].Sent > small || g[1].Range != "" || g[1].Status != 200 {
+		t.Fatalf("requests %v; want the probe, then a GET without Range", g)
+	}
+	if after := g[before:]; len(after) != 1 || after[0].Range != "" || after[0].IfRange != "" || after[0].Sent != size {
+		t.Fatalf("after the pause: %v; want the whole file again", after)
 	}
 }
 
@@ -287,46 +206,34 @@ func TestHTTPStatus(t *testing.T) {
 func TestPauseResume(t *testing.T) {
 	f := newFixture(t)
 	m := f.manager()
-	var mu sync.Mutex
-	var states []protocol.State
-	opts := resumer.Options{ChunkSize: 64 << 10, OnProgress: func(p resumer.Progress) {
-		mu.Lock()
-		if len(states) == 0 || states[len(states)-1] != p.State {
-			states = append(states, p.State)
-		}
-		mu.Unlock()
-	}}
-	d, err := m.Download(f.url+file+"?rate=4194304", opts)
+	w := newWatch()
+	d, err := m.Download(f.url+file+"?rate=4194304", w.opts(resumer.Options{ChunkSize: 256 << 10}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for d.Progress().Stored < size/4 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	w.until(t, "a quarter stored", func(p resumer.Progress) bool { return p.Stored >= size/4 })
 	d.Pause()
-	for d.State() != protocol.Paused {
-		time.Sleep(5 * time.Millisecond)
-	}
+	w.until(t, "the pause", func(p resumer.Progress) bool { return p.State == protocol.Paused })
 	infos, _ := m.List(context.Background())
 	if len(infos) != 1 || infos[0].State != protocol.Paused || infos[0].Received <= 0 {
 		t.Fatalf("list while paused: %+v", infos)
 	}
 	paused := infos[0].Received
+	before := len(f.gets())
 	d.Resume()
 	res, err := wait(t, d)
-	if err != nil {
-		t.Fatal(err)
+	mustOK(t, f, res, err)
+	w.check(t)
+	// What arrived before the pause was kept: the next request starts
+	// where the stored bytes end, inside the cell that was paused.
+	if g := f.logged()[before:]; len(g) == 0 || g[0].Start != paused {
+		t.Fatalf("requests after the pause %v; want the first from %d", g, paused)
 	}
-	mustMatch(t, res, f.sha())
-	g := f.gets(2)
-	if len(g) != 2 || g[1].Start != paused {
-		t.Fatalf("requests %+v; want the second from %d", g, paused)
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	want := []protocol.State{protocol.Running, protocol.Paused, protocol.Running, protocol.Done}
-	if len(states) < 4 || !equalStates(states[len(states)-4:], want) {
-		t.Fatalf("states %v, want to end with %v", states, want)
+	if s := w.states; len(s) < 4 || !equalStates(s[len(s)-4:], want) {
+		t.Fatalf("states %v, want to end with %v", w.states, want)
 	}
 }
 
@@ -344,11 +251,10 @@ func equalStates(a, b []protocol.State) bool {
 
 func TestCancelDeletes(t *testing.T) {
 	f := newFixture(t)
-	m := f.manager()
-	d, _ := m.Download(f.url+file+"?rate=2097152", resumer.Options{ChunkSize: 64 << 10})
-	for d.Progress().Stored == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	u := f.url + file + "?rate=2097152"
+	w := newWatch()
+	d, _ := f.manager().Download(u, w.opts(resumer.Options{ChunkSize: small}))
+	w.until(t, "a byte stored", func(p resumer.Progress) bool { return p.Stored > 0 })
 	d.Cancel()
 	_, err := wait(t, d)
 	if resumer.CodeOf(err) != resumer.CodeAborted || !errors.Is(err, resumer.ErrCanceled) {
@@ -357,7 +263,7 @@ func TestCancelDeletes(t *testing.T) {
 	if f.st.Used() != 0 {
 		t.Fatalf("%d bytes left after cancel", f.st.Used())
 	}
-	if _, err := f.st.Get(context.Background(), f.url+file+"?rate=2097152"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.st.Get(context.Background(), u); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("record left after cancel: %v", err)
 	}
 }
@@ -377,19 +283,34 @@ func TestRemove(t *testing.T) {
 }
 
 func TestInvalidArguments(t *testing.T) {
-	m := resumer.NewManager(memstore.New(), httpfetch.Platform{})
+	st := memstore.New()
+	m := resumer.NewManager(st, httpfetch.Platform{})
 	for _, tt := range []struct {
 		url  string
 		opts resumer.Options
 	}{
 		{"ftp://x/y", resumer.Options{}},
 		{"/relative", resumer.Options{}},
+		{"http:///nohost", resumer.Options{}},
+		{"https://user:pass@x.test/y", resumer.Options{}},
+		{"https://user@x.test/y", resumer.Options{}},
 		{"http://x/y", resumer.Options{ChunkSize: 10}},
+		{"http://x/y", resumer.Options{ChunkSize: 2 << 30}},
 		{"http://x/y", resumer.Options{FlushInterval: -1}},
+		{"http://x/y", resumer.Options{StallTimeout: time.Millisecond}},
+		{"http://x/y", resumer.Options{MaxBytes: -1}},
+		{"http://x/y", resumer.Options{Connections: 17}},
 	} {
 		if _, err := m.Download(tt.url, tt.opts); resumer.CodeOf(err) != resumer.CodeInvalid {
 			t.Errorf("Download(%q, %+v) = %v, want invalid-argument", tt.url, tt.opts, err)
 		}
+	}
+	if recs, _ := st.List(context.Background()); len(recs) != 0 {
+		t.Fatalf("stored %+v for invalid downloads", recs)
+	}
+	// An "@" after the authority is no credential.
+	if _, err := m.Download("http://127.0.0.1:1/a@b", resumer.Options{Retry: protocol.RetryPolicy{Attempts: 1}}); err != nil {
+		t.Fatalf("an @ in the path: %v", err)
 	}
 }
 
@@ -397,15 +318,9 @@ func TestQuotaPausesAndResumes(t *testing.T) {
 	f := newFixture(t)
 	f.st.Limit = size / 2
 	m := f.manager()
-	d, _ := m.Download(f.url+file, resumer.Options{ChunkSize: 64 << 10})
-	deadline := time.Now().Add(10 * time.Second)
-	for d.State() != protocol.Paused {
-		if time.Now().After(deadline) {
-			t.Fatalf("state %s, want paused by quota", d.State())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	p := d.Progress()
+	w := newWatch()
+	d, _ := m.Download(f.url+file, w.opts(resumer.Options{ChunkSize: small}))
+	p := w.until(t, "a pause for quota", func(p resumer.Progress) bool { return p.State == protocol.Paused })
 	if p.ErrCode != resumer.CodeQuota || p.Stored == 0 || p.Stored > size/2 {
 		t.Fatalf("paused with %+v", p)
 	}
@@ -416,10 +331,8 @@ func TestQuotaPausesAndResumes(t *testing.T) {
 	f.st.Limit = 0
 	d.Resume()
 	res, err := wait(t, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustMatch(t, res, f.sha())
+	mustOK(t, f, res, err)
+	w.check(t)
 }
 
 func TestJoinTrimsOverlaps(t *testing.T) {
@@ -427,9 +340,8 @@ func TestJoinTrimsOverlaps(t *testing.T) {
 	// are joined without repeating bytes.
 	f := newFixture(t)
 	url := f.url + file
-	want, _ := os.ReadFile(mustPath(t, f.srv))
-	res, err := f.download(f.manager(), url, resumer.Options{})
-	if err != nil {
+	want, _ := os.ReadFile(mustPath(t, f.srv, file))
+	if _, err := f.download(f.manager(), url, resumer.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	rec, _ := f.st.Get(context.Background(), url)
@@ -437,16 +349,8 @@ func TestJoinTrimsOverlaps(t *testing.T) {
 	if err := f.st.PutChunk(ctx, store.Chunk{URL: url, Gen: rec.Gen, Start: 100, Data: memstore.Bytes(want[100:300000])}); err != nil {
 		t.Fatal(err)
 	}
-	res, err = f.download(f.manager(), url, resumer.Options{})
+	res, err := f.download(f.manager(), url, resumer.Options{})
 	if err != nil || !bytes.Equal(res.Blob.(memstore.Bytes), want) {
 		t.Fatalf("join with an overlap: %v", err)
 	}
-}
-
-func mustPath(t *testing.T, s *devserver.Server) string {
-	p, err := s.Path(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }

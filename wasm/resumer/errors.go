@@ -25,10 +25,27 @@ const (
 	CodeInvalid = "invalid-argument"
 	// CodeLocked: another tab is writing this download (remove refused).
 	CodeLocked = "locked-elsewhere"
+	// CodeUnexpectedContent: the server answered a resume with content of
+	// another type than the stored bytes, most often an HTML page (a login,
+	// an error, a captive portal) a redirect led to. The stored bytes are
+	// kept: once the page is out of the way, the download resumes.
+	CodeUnexpectedContent = "unexpected-content"
+	// CodeTooLarge: the file is larger than Options.MaxBytes.
+	CodeTooLarge = "too-large"
+	// CodeInternal: resumer broke one of its own rules (a state transition
+	// its state machine refuses). It is a bug: please report it.
+	CodeInternal = "internal"
 )
 
 // ErrCanceled is wrapped by the error of a canceled download.
 var ErrCanceled = errors.New("download canceled")
+
+// ErrStalled reports a response that sent nothing for Options.StallTimeout.
+var ErrStalled = errors.New("the server sent nothing for too long (stalled)")
+
+// errShortBody reports a body that ended before the bytes its response
+// announced.
+var errShortBody = errors.New("response body ended early")
 
 // QuotaError reports a download that cannot fit in the storage left.
 type QuotaError struct {

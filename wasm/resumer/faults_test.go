@@ -5,13 +5,14 @@ package resumer_test
 import (
 	"context"
 	"errors"
-	"net/url"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-resumer/resumer/serve/devserver"
 	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
@@ -19,185 +20,251 @@ import (
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
 
+// faultCase is one misbehaviour of the server: the faults on the URL and
+// armed for the next requests, the options, and a check that sees the
+// fault happen in the server's log and the result right (its SHA-256) or
+// the failure clear, with the stored bytes intact.
+type faultCase struct {
+	name  string
+	query string
+	arm   func(f *fixture)
+	opts  func(o resumer.Options) resumer.Options
+	check func(t *testing.T, f *fixture, c run)
+}
+
+// run is what one case produced.
+type run struct {
+	url   string
+	res   resumer.Result
+	err   error
+	log   []logged
+	conns int
+	w     *watch
+}
+
+// cut returns the one request the server cut.
+func (c run) cut(t *testing.T) logged {
+	t.Helper()
+	var cuts []logged
+	for _, e := range c.log {
+		if e.Cut {
+			cuts = append(cuts, e)
+		}
+	}
+	if len(cuts) != 1 {
+		t.Fatalf("%d requests cut, want 1: %v", len(cuts), c.log)
+	}
+	return cuts[0]
+}
+
+// runFaults runs every case on one connection and on four.
+func runFaults(t *testing.T, cases []faultCase) {
+	for _, conns := range []int{1, 4} {
+		for _, tt := range cases {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, conns), func(t *testing.T) {
+				// g.bin is another file a redirect can lead to.
+				f := newFixtureOf(t, file, size, devserver.Sample{Name: "g.bin", Size: size / 2})
+				if tt.arm != nil {
+					tt.arm(f)
+				}
+				u := f.url + file
+				if tt.query != "" {
+					u += "?" + tt.query
+				}
+				opts := with(conns)
+				if tt.opts != nil {
+					opts = tt.opts(opts)
+				}
+				w := newWatch()
+				d, err := f.manager().Download(u, w.opts(opts))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := wait(t, d)
+				w.check(t)
+				if resumer.CodeOf(err) == resumer.CodeInternal {
+					t.Fatalf("internal error: %v", err)
+				}
+				tt.check(t, f, run{url: u, res: res, err: err, log: f.logged(), conns: conns, w: w})
+			})
+		}
+	}
+}
+
+// chunk sets the chunk size.
+func chunk(n int64) func(resumer.Options) resumer.Options {
+	return func(o resumer.Options) resumer.Options { o.ChunkSize = n; return o }
+}
+
+// streamed makes bodies of more than 100 KiB stream (on the throttled
+// links of these tests) and stores what arrived every 100 ms.
+func streamed(n int64) func(resumer.Options) resumer.Options {
+	return func(o resumer.Options) resumer.Options {
+		o.ChunkSize, o.FlushInterval = n, 100*time.Millisecond
+		return o
+	}
+}
+
 // TestFaults runs the engine against each misbehaviour of the dev server.
-// Every row checks that the fault happened (the server's log) and that the
-// result is still right (the SHA-256 of the bytes) or fails with the
-// expected code and the stored bytes intact.
 func TestFaults(t *testing.T) {
-	tests := []struct {
-		name  string
-		query string
-		// arm faults for the next requests: file, times, values.
-		arm   func(f *fixture)
-		check func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged)
-	}{
-		{"connection cut mid-body", "cut=300000", nil, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			mustOK(t, f, res, err)
-			if !log[0].Cut || log[0].Sent != 300000 {
-				t.Fatalf("first request not cut at 300000: %+v", log[0])
+	runFaults(t, []faultCase{
+		{"connection cut mid-body, streamed", "rate=1048576", func(f *fixture) {
+			f.arm(1, "")
+			f.arm(1, "cut=300000")
+		}, streamed(512 << 10), func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err)
+			cut := c.cut(t)
+			if cut.Sent != 300000 || cut.Probe {
+				t.Fatalf("cut %v; want a range cut at 300000", cut)
 			}
-			// The bytes received before the cut were kept, not refetched.
-			if log[1].Start != 300000 || log[1].IfRange == "" {
-				t.Fatalf("resumed with %+v, want from 300000 with If-Range", log[1])
+			// What arrived before the cut was kept: the rest of the same
+			// cell is asked for from where the stored bytes end.
+			var again *logged
+			for _, e := range c.log {
+				if e.Start > cut.Start && e.Start <= cut.Start+300000 {
+					again = &e
+				}
 			}
-		}},
-		{"503 with Retry-After, twice", "status=503&retry-after=0&fail=2", nil, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			mustOK(t, f, res, err)
-			if len(log) != 3 || log[0].Status != 503 || log[1].Status != 503 || log[2].Status != 206 {
-				t.Fatalf("statuses %v", statuses(log))
-			}
-		}},
-		{"429 then fine", "status=429&fail=1", nil, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			mustOK(t, f, res, err)
-			if log[0].Status != 429 || len(log) != 2 {
-				t.Fatalf("statuses %v", statuses(log))
+			if again == nil || again.IfRange == "" || again.Start < cut.Start+200000 {
+				t.Fatalf("requests %v; want a resume between %d and %d with If-Range", c.log, cut.Start+200000, cut.Start+300000)
 			}
 		}},
-		{"403 is not retried", "status=403", nil, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
+		{"connection cut mid-body, fast", "", func(f *fixture) {
+			f.arm(1, "")
+			f.arm(1, "cut=300000")
+		}, chunk(512 << 10), func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err)
+			cut := c.cut(t)
+			// A whole body is lost with the connection; a streamed one
+			// keeps what arrived. Either way no byte past the cut is
+			// asked for twice.
+			for _, e := range c.log {
+				if e.Start > cut.Start+300000 && e.Start < (cut.Start/(512<<10)+1)*(512<<10) {
+					t.Fatalf("resumed with %v after a cut at %d", e, cut.Start+300000)
+				}
+			}
+		}},
+		{"503 with Retry-After, twice", "status=503&retry-after=0&fail=2", nil, nil, func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err)
+			if c.log[0].Status != 503 || c.log[1].Status != 503 || c.log[2].Status != 206 || !c.log[2].Probe {
+				t.Fatalf("statuses %v", statuses(c.log))
+			}
+		}},
+		{"429 then fine", "status=429&fail=1", nil, nil, func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err)
+			if c.log[0].Status != 429 || c.log[1].Status != 206 {
+				t.Fatalf("statuses %v", statuses(c.log))
+			}
+		}},
+		{"403 is not retried", "status=403", nil, nil, func(t *testing.T, f *fixture, c run) {
 			var re *resumer.Error
-			if !errors.As(err, &re) || re.Code != resumer.CodeHTTPStatus || re.Status != 403 || len(log) != 1 {
-				t.Fatalf("err %v after %d requests; want http-status 403 after 1", err, len(log))
+			if !errors.As(c.err, &re) || re.Code != resumer.CodeHTTPStatus || re.Status != 403 || len(c.log) != 1 {
+				t.Fatalf("err %v after %d requests; want http-status 403 after 1", c.err, len(c.log))
 			}
 		}},
-		{"503 for ever gives up", "status=503", nil, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
+		{"503 for ever gives up", "status=503", nil, nil, func(t *testing.T, f *fixture, c run) {
 			var re *resumer.Error
-			if !errors.As(err, &re) || re.Code != resumer.CodeHTTPStatus || re.Status != 503 || len(log) != 4 {
-				t.Fatalf("err %v after %d requests; want http-status 503 after 4 (the policy's attempts)", err, len(log))
+			if !errors.As(c.err, &re) || re.Code != resumer.CodeHTTPStatus || re.Status != 503 || len(c.log) != 4 {
+				t.Fatalf("err %v after %d requests; want http-status 503 after 4 (the policy's attempts)", c.err, len(c.log))
 			}
 		}},
-		{"server ignores ranges", "ranges=none", func(f *fixture) { f.arm(1, "cut=300000") }, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			mustOK(t, f, res, err)
-			if res.Resumable || res.Reason.Code != protocol.ReasonNoRanges {
-				t.Fatalf("resumable %v, reason %+v", res.Resumable, res.Reason)
+		{"server ignores ranges, cut", "ranges=none", func(f *fixture) { f.arm(1, "cut=300000") }, nil, func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err)
+			if c.res.Resumable || c.res.Reason.Code != protocol.ReasonNoRanges {
+				t.Fatalf("resumable %v, reason %+v", c.res.Resumable, c.res.Reason)
 			}
-			// After the cut, it starts over with a request without Range.
-			if log[0].Status != 200 || !log[0].Cut || log[1].Range != "" || log[1].Start != 0 {
-				t.Fatalf("requests %+v", log)
-			}
-		}},
-		{"weak ETag only", "validators=weak", nil, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			mustOK(t, f, res, err)
-			if res.Resumable || res.Reason.Code != protocol.ReasonWeakETag || !strings.HasPrefix(log[0].ETag, "W/") {
-				t.Fatalf("resumable %v, reason %+v, etag %s", res.Resumable, res.Reason, log[0].ETag)
+			// The probe's 200 was read as the one stream; after the cut,
+			// it starts over with a request without Range.
+			if len(c.log) != 2 || c.log[0].Status != 200 || !c.log[0].Cut || c.log[1].Range != "" || c.log[1].Sent != size {
+				t.Fatalf("requests %v", c.log)
 			}
 		}},
-		{"Last-Modified equal to Date", "validators=lm&lm=now", nil, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			mustOK(t, f, res, err)
-			if res.Resumable || res.Reason.Code != protocol.ReasonWeakLastModified {
-				t.Fatalf("resumable %v, reason %+v", res.Resumable, res.Reason)
+		{"weak ETag only", "validators=weak", nil, nil, func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err)
+			if c.res.Resumable || c.res.Reason.Code != protocol.ReasonWeakETag || !strings.HasPrefix(c.log[0].ETag, "W/") {
+				t.Fatalf("resumable %v, reason %+v, etag %s", c.res.Resumable, c.res.Reason, c.log[0].ETag)
+			}
+			// The probe, then the whole file once: nothing else was lost.
+			if len(c.log) != 2 || !c.log[0].Probe || c.log[1].Range != "" || c.log[1].Sent != size {
+				t.Fatalf("requests %v", c.log)
+			}
+		}},
+		{"Last-Modified equal to Date", "validators=lm&lm=now", nil, nil, func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err)
+			if c.res.Resumable || c.res.Reason.Code != protocol.ReasonWeakLastModified {
+				t.Fatalf("resumable %v, reason %+v", c.res.Resumable, c.res.Reason)
 			}
 		}},
 		{"Last-Modified only, strong", "validators=lm", func(f *fixture) {
 			// A date is strong only once it is a second older than Date.
 			past := time.Now().Add(-time.Hour)
-			if err := os.Chtimes(mustPath(f.t, f.srv), past, past); err != nil {
+			if err := os.Chtimes(mustPath(f.t, f.srv, file), past, past); err != nil {
 				f.t.Fatal(err)
 			}
+			f.arm(1, "")
 			f.arm(1, "cut=300000")
-		}, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			mustOK(t, f, res, err)
-			if !res.Resumable || log[1].IfRange == "" || strings.HasPrefix(log[1].IfRange, `"`) || log[1].Start != 300000 {
-				t.Fatalf("resumable %v; resumed with %+v, want If-Range with the date", res.Resumable, log[1])
+		}, chunk(512 << 10), func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err)
+			if !c.res.Resumable {
+				t.Fatal("not resumable")
+			}
+			for _, e := range c.log[1:] {
+				if e.IfRange == "" || strings.HasPrefix(e.IfRange, `"`) {
+					t.Fatalf("request %v; want If-Range with the date", e)
+				}
 			}
 		}},
 		{"file changes mid-body and the server ignores If-Range", "", func(f *fixture) {
-			f.arm(1, "change=200000&cut=300000")
-			f.arm(1, "ifrange=ignore")
-		}, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			mustOK(t, f, res, err) // the new file
-			if res.Restarts != 1 {
-				t.Fatalf("restarts %d", res.Restarts)
+			f.arm(1, "")
+			f.arm(1, "change=100000&cut=200000")
+			f.arm(8, "ifrange=ignore")
+		}, chunk(512 << 10), func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err) // the new file
+			if c.res.Restarts != 1 {
+				t.Fatalf("restarts %d", c.res.Restarts)
 			}
-			// The server answered the resume with a 206 of the new version:
-			// its ETag gave it away and nothing of it was appended.
-			if log[1].Status != 206 || log[1].ETag == log[0].ETag || log[2].Start != 0 {
-				t.Fatalf("requests %+v", log)
+			// A 206 of the new version came (the server ignored
+			// If-Range): its ETag gave it away, and the download started
+			// over with a probe.
+			old, sawNew := c.log[0].ETag, false
+			for i, e := range c.log[1:] {
+				if e.Status == 206 && e.ETag != old && e.IfRange == old {
+					sawNew = true
+					if !strings.Contains(e.Fault, "ifrange=ignore") {
+						t.Fatalf("request %d: %v", i+1, e)
+					}
+				}
+			}
+			if !sawNew {
+				t.Fatalf("requests %v; want a 206 of the new version to an If-Range of the old", c.log)
 			}
 		}},
-		{"Content-Range shifted by one", "", func(f *fixture) { f.arm(3, "cr=shift") }, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			if resumer.CodeOf(err) != resumer.CodeBadResponse || len(log) != 3 {
-				t.Fatalf("err %v after %d requests; want bad-response after 3", err, len(log))
+		{"Content-Range shifted by one", "", func(f *fixture) { f.arm(3, "cr=shift") }, nil, func(t *testing.T, f *fixture, c run) {
+			if resumer.CodeOf(c.err) != resumer.CodeBadResponse || len(c.log) != 3 {
+				t.Fatalf("err %v after %d requests; want bad-response after 3", c.err, len(c.log))
 			}
 			if f.st.Used() != 0 {
 				t.Fatalf("%d bytes of inconsistent responses stored", f.st.Used())
 			}
 		}},
-		{"Content-Range shifted once, then fine", "", func(f *fixture) { f.arm(1, "cr=shift") }, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			mustOK(t, f, res, err)
-			if len(log) != 2 {
-				t.Fatalf("%d requests", len(log))
+		{"Content-Range shifted once, then fine", "", func(f *fixture) { f.arm(1, "cr=shift") }, chunk(512 << 10), func(t *testing.T, f *fixture, c run) {
+			mustOK(t, f, c.res, c.err)
+			if len(c.log) != 4 || !strings.Contains(c.log[0].Fault, "cr=shift") || !c.log[1].Probe {
+				t.Fatalf("requests %v; want the shifted probe, the probe again and two ranges", c.log)
 			}
 		}},
 		{"Content-Range missing on resume keeps stored bytes", "", func(f *fixture) {
-			f.arm(1, "cut=300000")
-			f.arm(3, "cr=missing")
-		}, func(t *testing.T, f *fixture, res resumer.Result, err error, log []logged) {
-			if resumer.CodeOf(err) != resumer.CodeBadResponse {
-				t.Fatalf("err %v, want bad-response", err)
+			f.arm(1, "")
+			f.arm(50, "cr=missing") // every range: with several connections, whichever comes first
+		}, chunk(512 << 10), func(t *testing.T, f *fixture, c run) {
+			if resumer.CodeOf(c.err) != resumer.CodeBadResponse {
+				t.Fatalf("err %v, want bad-response", c.err)
 			}
-			if f.st.Used() != 300000 {
-				t.Fatalf("%d bytes stored, want the 300000 before the cut intact", f.st.Used())
+			if f.st.Used() != small {
+				t.Fatalf("%d bytes stored, want the probe's %d intact", f.st.Used(), small)
 			}
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			if tt.arm != nil {
-				tt.arm(f)
-			}
-			u := f.url + file
-			if tt.query != "" {
-				u += "?" + tt.query
-			}
-			res, err := f.download(f.manager(), u, fast)
-			tt.check(t, f, res, err, f.logged(u))
-		})
-	}
-}
-
-type logged struct {
-	Status          int
-	Range, IfRange  string
-	ETag            string
-	Start, Sent     int64
-	Cut, ClientGone bool
-}
-
-func (f *fixture) logged(u string) []logged {
-	var out []logged
-	for _, e := range f.gets() {
-		out = append(out, logged{e.Status, e.Range, e.IfRange, e.ETag, e.Start, e.Sent, e.Cut, e.ClientGone})
-	}
-	return out
-}
-
-func statuses(log []logged) []int {
-	var s []int
-	for _, e := range log {
-		s = append(s, e.Status)
-	}
-	return s
-}
-
-func mustOK(t *testing.T, f *fixture, res resumer.Result, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("download failed: %v", err)
-	}
-	mustMatch(t, res, f.sha())
-}
-
-// arm queues faults for the next requests of the file.
-func (f *fixture) arm(times int, query string) {
-	f.t.Helper()
-	v, err := url.ParseQuery(query)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if err := f.srv.Arm(f.name, times, v); err != nil {
-		f.t.Fatal(err)
-	}
+	})
 }
 
 // memLocks is a Locker for tests: locks shared by the managers of one test,
@@ -246,6 +313,7 @@ type tab struct {
 	refuseIfRg bool
 	mu         sync.Mutex
 	refused    int
+	reqs       []resumer.Request
 	held       []func()
 }
 
@@ -282,7 +350,16 @@ func (p *tab) Free(ctx context.Context) (int64, bool, error) {
 
 func (p *tab) CrossOrigin(string) bool { return p.refuseIfRg }
 
+func (p *tab) sent() []resumer.Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]resumer.Request(nil), p.reqs...)
+}
+
 func (p *tab) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+	p.mu.Lock()
+	p.reqs = append(p.reqs, req)
+	p.mu.Unlock()
 	if p.refuseIfRg && req.IfRange != "" {
 		p.mu.Lock()
 		p.refused++
@@ -300,40 +377,32 @@ func TestTwoTabs(t *testing.T) {
 	pa := &tab{locks: locks}
 	tabA := resumer.NewManager(k, pa)
 	tabB := resumer.NewManager(f.st, &tab{locks: locks})
-	a, _ := tabA.Download(u, resumer.Options{ChunkSize: 64 << 10})
-	for a.Progress().Stored == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	b, _ := tabB.Download(u, resumer.Options{ChunkSize: 64 << 10})
-	for b.State() != protocol.LockedElsewhere {
-		time.Sleep(5 * time.Millisecond)
-	}
+	wa, wb := newWatch(), newWatch()
+	a, _ := tabA.Download(u, wa.opts(resumer.Options{ChunkSize: small}))
+	wa.until(t, "tab A stores a byte", func(p resumer.Progress) bool { return p.Stored > 0 })
+	b, _ := tabB.Download(u, wb.opts(resumer.Options{ChunkSize: small}))
+	wb.until(t, "tab B waits", func(p resumer.Progress) bool { return p.State == protocol.LockedElsewhere })
 	if err := tabB.Remove(context.Background(), u); resumer.CodeOf(err) != resumer.CodeLocked {
 		t.Fatalf("remove from the other tab: %v, want locked-elsewhere", err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Tab A keeps writing while B waits: B sends no request of its own.
+	wa.until(t, "tab A stores a third", func(p resumer.Progress) bool { return p.Stored >= size/3 })
 	if b.State() != protocol.LockedElsewhere {
 		t.Fatalf("tab B is %s while tab A writes", b.State())
 	}
 	// Tab A closes: its writes stop and its lock goes.
 	k.kill()
 	a.Pause()
+	wa.until(t, "tab A pauses", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+	before := len(f.gets())
 	pa.close()
 	res, err := wait(t, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustMatch(t, res, f.sha())
-	g := f.gets(2)
-	if len(g) != 2 {
-		t.Fatalf("%d requests; want tab A's and tab B's resume only", len(g))
-	}
-	resumeOfB := g[0]
-	if resumeOfB.Start == 0 {
-		resumeOfB = g[1]
-	}
-	if resumeOfB.Start == 0 || resumeOfB.IfRange == "" {
-		t.Fatalf("tab B did not resume tab A's bytes: %+v", g)
+	mustOK(t, f, res, err)
+	wa.check(t)
+	wb.check(t)
+	after := f.logged()[before:]
+	if len(after) == 0 || after[0].Start == 0 || after[0].IfRange == "" {
+		t.Fatalf("tab B did not resume tab A's bytes: %v", after)
 	}
 }
 
@@ -356,12 +425,32 @@ func TestQuotaResumesWhenSpaceIsFreed(t *testing.T) {
 	f.st.Limit = size / 2
 	var mu sync.Mutex
 	free := int64(size) // the estimate allows it; the store refuses midway
-	m := resumer.NewManager(f.st, &tab{free: func() (int64, bool) { mu.Lock(); defer mu.Unlock(); return free, true }})
-	d, _ := m.Download(f.url+file, resumer.Options{ChunkSize: 64 << 10})
-	for d.State() != protocol.Paused {
-		time.Sleep(5 * time.Millisecond)
+	asked := make(chan struct{}, 100)
+	tb := &tab{free: func() (int64, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		return free, true
+	}}
+	m := resumer.NewManager(f.st, tb)
+	w := newWatch()
+	d, _ := m.Download(f.url+file, w.opts(resumer.Options{ChunkSize: small}))
+	w.until(t, "a pause for quota", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+	// The estimate is asked again every 20 ms; each answer is the same
+	// that let the storage fill up, and none may resume the download.
+	for range len(asked) {
+		<-asked
 	}
-	time.Sleep(100 * time.Millisecond)
+	for i := range 5 {
+		select {
+		case <-asked:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the estimate was asked %d times while paused, want 5", i)
+		}
+	}
 	if d.State() != protocol.Paused {
 		t.Fatal("resumed on the same estimate that let the storage fill up")
 	}
@@ -370,30 +459,28 @@ func TestQuotaResumesWhenSpaceIsFreed(t *testing.T) {
 	free = 1 << 40
 	mu.Unlock()
 	res, err := wait(t, d) // no Resume(): space was freed
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustMatch(t, res, f.sha())
+	mustOK(t, f, res, err)
+	w.check(t)
 }
 
 func TestCrossOriginIfRangeRefused(t *testing.T) {
 	f := newFixture(t)
 	u := f.url + file + "?rate=4194304"
-	f.interrupt(u, size/4)
+	stored := f.interrupt(u, size/4, resumer.Options{ChunkSize: small})
 	p := &tab{refuseIfRg: true}
 	m := resumer.NewManager(f.st, p)
 	m.Rand = func() float64 { return 0 }
 	res, err := f.download(m, u, fast)
-	if err != nil {
-		t.Fatal(err)
+	mustOK(t, f, res, err)
+	sent := p.sent()
+	if p.refused != 1 || len(sent) < 2 || sent[0].IfRange == "" || sent[1].IfRange != "" || sent[1].Range != fmt.Sprintf("bytes=%d-%d", stored, stored+small-1) {
+		t.Fatalf("refused %d; sent %+v; want one refusal, then a plain Range from %d", p.refused, sent, stored)
 	}
-	mustMatch(t, res, f.sha())
-	g := f.gets(2)
-	if p.refused != 1 || g[1].IfRange != "" || g[1].Start == 0 || g[1].Status != 206 {
-		t.Fatalf("refused %d; resumed with %+v; want one refusal, then a plain Range", p.refused, g[1])
+	if e := f.served(sent[1]); e.Status != 206 || e.ClientGone {
+		t.Fatalf("the plain Range was answered %v", e)
 	}
 	rec, _ := f.st.Get(context.Background(), u)
-	if !rec.NoIfRange {
+	if rec.Mode != protocol.ModeRangedPlain {
 		t.Fatal("the refusal is not remembered")
 	}
 }
@@ -402,7 +489,7 @@ func TestUntrustedRecordDiscarded(t *testing.T) {
 	f := newFixture(t)
 	u := f.url + file
 	ctx := context.Background()
-	f.st.Put(ctx, store.Record{URL: u, Schema: 99, State: protocol.Done, Established: true, Total: size})
+	f.st.Put(ctx, store.Record{URL: u, Schema: 99, State: protocol.Done, Mode: protocol.ModeRanged, Total: size})
 	f.st.PutChunk(ctx, store.Chunk{URL: u, Start: 0, Data: memstore.Bytes(make([]byte, size))})
 	var mu sync.Mutex
 	var notices []string

@@ -42,8 +42,8 @@ func (m *Manager) Store() store.Store { return m.store }
 // Download is returned (and resumed if it was paused); opts are then
 // ignored. Stored bytes from an earlier session are resumed.
 func (m *Manager) Download(url string, opts Options) (*Download, error) {
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return nil, newError(CodeInvalid, fmt.Errorf("not an absolute http(s) URL: %q", url))
+	if err := checkURL(url); err != nil {
+		return nil, newError(CodeInvalid, err)
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -60,6 +60,36 @@ func (m *Manager) Download(url string, opts Options) (*Download, error) {
 	go d.loop()
 	return d, nil
 }
+
+// checkURL refuses what cannot be downloaded, before anything is stored:
+// anything but an absolute http(s) URL with a host, and a URL with
+// credentials (user:pass@host), which fetch() refuses and which would be
+// written into storage as the download's key.
+func checkURL(url string) error {
+	rest, ok := strings.CutPrefix(url, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(url, "http://")
+	}
+	if !ok {
+		return fmt.Errorf("not an absolute http(s) URL: %q", url)
+	}
+	// The authority ends at the first "/", "?" or "#" (RFC 3986 §3.2); an
+	// "@" inside it can only end a userinfo.
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	switch {
+	case strings.Contains(authority, "@"):
+		return errors.New("the URL holds credentials (user:password@); pass them another way: they would be stored with the download")
+	case authority == "":
+		return fmt.Errorf("the URL has no host: %q", url)
+	}
+	return nil
+}
+
+// lockName is the name of the cross-tab lock of url's download.
+func (m *Manager) lockName(url string) string { return "resumer:" + m.Namespace + ":" + url }
 
 // locker returns the platform's Locker, or nil.
 func (m *Manager) locker() Locker {
@@ -131,7 +161,7 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 		}
 		info := Info{
 			URL: rec.URL, State: rec.State, Total: rec.Total, Received: ext.Len(),
-			Validators: rec.Validators, ContentType: rec.ContentType, Resumable: rec.Resumable, Reason: rec.Reason,
+			Validators: rec.Validators, ContentType: rec.ContentType, Resumable: rec.Resumable(), Reason: rec.Reason,
 			Restarts: rec.Restarts, ErrCode: rec.ErrCode, ErrMessage: rec.ErrMessage,
 			Created: time.UnixMilli(rec.Created), Updated: time.UnixMilli(rec.Updated),
 		}
@@ -160,7 +190,7 @@ func (m *Manager) Remove(ctx context.Context, url string) error {
 	} else if l := m.locker(); l != nil {
 		// Deleting bytes another tab is writing would pull the floor from
 		// under it: only the tab that holds the lock may.
-		release, ok, err := l.Lock(ctx, "resumer:"+m.Namespace+":"+url, false)
+		release, ok, err := l.Lock(ctx, m.lockName(url), false)
 		if err != nil {
 			return newError(CodeStorage, fmt.Errorf("lock %s: %w", url, err))
 		}

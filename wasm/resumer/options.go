@@ -7,37 +7,56 @@ import (
 	"github.com/go-resumer/resumer/wasm/protocol"
 )
 
-// Defaults for Options.
+// Defaults and bounds for Options.
 const (
+	// DefaultChunkSize is the size of each range request. The requests of
+	// a download are the cells of a fixed grid of this size, so that a
+	// server sees the same requests in every run.
+	DefaultChunkSize int64 = 8 << 20
+	// MinChunkSize and MaxChunkSize bound Options.ChunkSize.
+	MinChunkSize int64 = 16 << 10
+	MaxChunkSize int64 = 1 << 30
 	// DefaultFlushInterval bounds how long received bytes wait in memory
-	// before they are stored, so that a reload on a slow link loses at most
-	// about this much transfer time.
+	// before they are stored, so that a reload loses at most about this
+	// much transfer.
 	DefaultFlushInterval = 500 * time.Millisecond
+	// DefaultStallTimeout is how long a response may send nothing (no
+	// headers, or no byte of its body) before it is given up as stalled.
+	DefaultStallTimeout = 30 * time.Second
+	// MinStallTimeout is the shortest stall timeout accepted.
+	MinStallTimeout = 10 * time.Millisecond
 	// DefaultConnections is the number of ranges fetched at once.
 	DefaultConnections = 1
 	// MaxConnections caps Options.Connections.
 	MaxConnections = 16
-	// MinChunkSize is the smallest chunk size accepted.
-	MinChunkSize int64 = 16 << 10
 )
 
 // Options tune one download. The zero value is ready to use.
 type Options struct {
-	// ChunkSize fixes the size of each range request and stored piece.
-	// Zero (the default) adapts it to the measured speed: about
-	// chunkTime of transfer, between 1 MiB and 64 MiB.
+	// ChunkSize is the size of each range request (default 8 MiB).
 	ChunkSize int64
-	// FlushInterval stores a piece after this long even if it is smaller
-	// than the chunk (default 500 ms).
+	// FlushInterval stores a streamed piece after this long even if it is
+	// not complete (default 500 ms). It also decides how bodies are read:
+	// one that the measured speed says will arrive within FlushInterval is
+	// taken whole (the fastest way); a longer one is streamed and stored
+	// piece by piece. Either way a reload or a drop loses about
+	// FlushInterval of transfer at most.
 	FlushInterval time.Duration
 	// Connections is how many ranges are fetched at once (default 1).
-	// Each connection's bytes are stored as they arrive; a resume fills
-	// the holes.
 	Connections int
+	// StallTimeout gives up a response that sends nothing for this long
+	// (default 30 s): it is aborted, and the download backs off and resumes
+	// like after any network error.
+	StallTimeout time.Duration
+	// MaxBytes, when positive, is the largest file the download accepts:
+	// a larger length, or a body of unknown length that runs past it,
+	// fails with CodeTooLarge.
+	MaxBytes int64
 	// Retry is the retry policy (zero: protocol.DefaultRetryPolicy).
 	Retry protocol.RetryPolicy
 	// OnProgress is called as bytes arrive (at most every ProgressInterval)
-	// and at each state change, from the download's goroutine.
+	// and at each state change. It may be called from several goroutines,
+	// one call at a time.
 	OnProgress func(Progress)
 }
 
@@ -46,8 +65,11 @@ type Options struct {
 const ProgressInterval = 100 * time.Millisecond
 
 func (o Options) withDefaults() (Options, error) {
-	if o.ChunkSize != 0 && o.ChunkSize < MinChunkSize {
-		return o, errors.New("chunkSize must be at least 16 KiB")
+	switch {
+	case o.ChunkSize == 0:
+		o.ChunkSize = DefaultChunkSize
+	case o.ChunkSize < MinChunkSize || o.ChunkSize > MaxChunkSize:
+		return o, errors.New("chunkSize must be between 16 KiB and 1 GiB")
 	}
 	if o.Connections == 0 {
 		o.Connections = DefaultConnections
@@ -55,11 +77,20 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Connections < 1 || o.Connections > MaxConnections {
 		return o, errors.New("connections must be between 1 and 16")
 	}
-	if o.FlushInterval == 0 {
+	switch {
+	case o.FlushInterval == 0:
 		o.FlushInterval = DefaultFlushInterval
-	}
-	if o.FlushInterval < 0 {
+	case o.FlushInterval < 0:
 		return o, errors.New("flushInterval must not be negative")
+	}
+	switch {
+	case o.StallTimeout == 0:
+		o.StallTimeout = DefaultStallTimeout
+	case o.StallTimeout < MinStallTimeout:
+		return o, errors.New("stallTimeout must be at least 10 ms")
+	}
+	if o.MaxBytes < 0 {
+		return o, errors.New("maxBytes must not be negative")
 	}
 	return o, nil
 }

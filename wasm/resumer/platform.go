@@ -15,36 +15,41 @@ type Request struct {
 	Range, IfRange string
 }
 
-// Response is a Fetcher's answer: the status and headers the engine checks,
-// and the body, which stays with the platform until it is stored.
+// Response is a Fetcher's answer: the status and headers the engine checks
+// (with the URL after redirects), and the body, which stays with the
+// platform until it is stored.
 type Response struct {
 	protocol.Response
-	// URL is the URL after redirects.
-	URL  string
 	Body Body
 }
 
 // Body is a response body that is read in pieces. The bytes stay in the
 // platform (a JS Blob in the browser), never copied into Go by the engine.
+// Its methods are called from one goroutine at a time.
 type Body interface {
-	// Read returns the next piece of the body: at most max bytes, returned
-	// early once flushAfter has passed since the first byte of the piece
-	// arrived. At the end of the body it returns io.EOF, possibly with a
-	// last piece. On any other error (the connection dropped, ctx ended) it
-	// returns the bytes that arrived before it, so that they can be kept.
-	// onData, if not nil, is called as bytes arrive.
-	//
-	// flushAfter 0 says the engine expects the piece to arrive quickly: the
-	// platform may then take a body that fits in max in one go (in the
-	// browser, Response.blob(), which keeps the bytes out of the JS heap),
-	// at the price of losing it whole if the connection drops.
-	Read(ctx context.Context, max int64, flushAfter time.Duration, onData func(n int64)) (store.Blob, error)
+	// Whole returns the rest of the body as one blob. In the browser this
+	// is Response.blob(), whose bytes never enter the JS heap: the fastest
+	// way, at the price of losing every byte of it if the connection drops
+	// before its end. The engine calls it only for a body whose length the
+	// response states (Content-Length), so a body that runs on is cut by
+	// the platform's own framing.
+	Whole(ctx context.Context) (store.Blob, error)
+	// Next returns the next piece of the body: at most max bytes, returned
+	// early once flush has passed since the first byte of the piece
+	// arrived (flush 0: wait for max bytes). At the end of the body it
+	// returns io.EOF, possibly with a last piece. On any other error (the
+	// connection dropped, ctx ended) it returns the bytes that arrived
+	// before it, so that they can be kept. onData, if not nil, is called
+	// with the count of bytes each time some arrive. Bytes past max that
+	// arrived together with the piece are kept for the next call.
+	Next(ctx context.Context, max int64, flush time.Duration, onData func(n int64)) (store.Blob, error)
 	// Close releases the body, aborting the transfer if it is not finished.
 	Close()
 }
 
 // Fetcher sends requests. A network failure is an error; any HTTP status
-// is a Response.
+// is a Response. The context governs the whole exchange: when it ends, the
+// platform aborts the request and its body.
 type Fetcher interface {
 	Fetch(ctx context.Context, req Request) (*Response, error)
 }

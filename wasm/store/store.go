@@ -18,8 +18,12 @@ import (
 )
 
 // SchemaVersion is the version of the Record layout this code writes. A
-// record of another version is not trusted.
-const SchemaVersion = 1
+// record of another version is not trusted, except one of schema 1, which
+// FromV1 reads.
+//
+// Schema 2 replaced the four flags Established, Resumable, NoRanges and
+// NoIfRange with one Mode, and added FinalURL.
+const SchemaVersion = 2
 
 // Errors every Store returns, wrapped, so callers can test them with
 // errors.Is.
@@ -49,15 +53,18 @@ type Record struct {
 	// bytes are discarded, so chunks of an older generation are never mixed
 	// with newer ones even if a write lands late.
 	Gen int64
-	// Established is true once a response was accepted for the current
-	// generation: Total and Validators then hold what it said, and every
+	// Mode is how the download is fetched: protocol.ModeNew until a
+	// response is accepted for the current generation; then Total,
+	// Validators, FinalURL and ContentType hold what it said, and every
 	// later response is checked against them.
-	Established bool
+	Mode protocol.Mode
 	// Total is the file's length, or protocol.UnknownSize.
 	Total int64
 	// Validators are the ETag, Last-Modified and Date of the response that
 	// established the current generation.
 	Validators protocol.Validators
+	// FinalURL is the URL that response came from, after redirects.
+	FinalURL string
 	// ContentType is the media type the server gave, used for the result.
 	ContentType string
 	// ChunkSize is the size of the chunks the download was started with.
@@ -65,16 +72,8 @@ type Record struct {
 	// State is the last state written (a download running in a tab that was
 	// closed stays "running" until it is resumed).
 	State protocol.State
-	// Resumable and Reason say whether the stored bytes can be resumed.
-	Resumable bool
-	Reason    protocol.Reason
-	// NoRanges is set once ranges proved unusable: later attempts ask for the
-	// whole file without Range.
-	NoRanges bool
-	// NoIfRange is set once a cross-origin server's CORS preflight refused
-	// If-Range: later requests send a plain Range and check the validators
-	// of each 206 instead.
-	NoIfRange bool
+	// Reason says why the download is not resumable, in ModeSingle.
+	Reason protocol.Reason
 	// Restarts counts how often stored bytes were discarded because the file
 	// changed on the server.
 	Restarts int
@@ -86,6 +85,40 @@ type Record struct {
 	ErrCode, ErrMessage string
 	// Created and Updated are Unix milliseconds.
 	Created, Updated int64
+}
+
+// Established reports whether a response was accepted for the current
+// generation.
+func (rec Record) Established() bool { return rec.Mode != protocol.ModeNew }
+
+// Resumable reports whether the stored bytes can be resumed.
+func (rec Record) Resumable() bool { return rec.Mode.Ranged() }
+
+// V1Flags are the fields of a schema 1 record that Mode replaced.
+type V1Flags struct {
+	Established, Resumable, NoRanges, NoIfRange bool
+}
+
+// FromV1 upgrades a record read in schema 1 (its Mode unset) with the flags
+// it was stored with, so that downloads stored by the previous version of
+// resumer resume instead of being discarded. The result still goes through
+// Check.
+func FromV1(rec Record, f V1Flags) Record {
+	rec.Schema = SchemaVersion
+	switch {
+	case !f.Established:
+		rec.Mode = protocol.ModeNew
+	case f.Resumable && !f.NoRanges && f.NoIfRange:
+		rec.Mode = protocol.ModeRangedPlain
+	case f.Resumable && !f.NoRanges:
+		rec.Mode = protocol.ModeRanged
+	default:
+		rec.Mode = protocol.ModeSingle
+		if rec.Reason.None() {
+			rec.Reason = protocol.Reason{Code: protocol.ReasonNoRanges, Text: "the server does not support byte ranges"}
+		}
+	}
+	return rec
 }
 
 // Chunk is a run of bytes of one generation of a download.
@@ -137,20 +170,24 @@ func (rec Record) Check() error {
 		return bad(fmt.Sprintf("schema version %d, this code reads %d", rec.Schema, SchemaVersion))
 	case rec.URL == "":
 		return bad("no URL")
+	case !rec.Mode.Valid():
+		return bad(fmt.Sprintf("unknown mode %q", rec.Mode))
 	case !rec.State.Valid() || rec.State == protocol.Canceled:
 		return bad(fmt.Sprintf("unknown state %q", rec.State))
 	case rec.Gen < 0 || rec.Restarts < 0 || rec.Received < 0:
 		return bad("negative counter")
 	case rec.Total < protocol.UnknownSize:
 		return bad(fmt.Sprintf("total length %d", rec.Total))
-	case !rec.Established && (rec.Total != protocol.UnknownSize || !rec.Validators.Empty() || rec.Resumable):
+	case !rec.Established() && (rec.Total != protocol.UnknownSize || !rec.Validators.Empty() || rec.FinalURL != ""):
 		return bad("a length or validators without a response that gave them")
-	case rec.Resumable && rec.Total == protocol.UnknownSize:
+	case rec.Resumable() && rec.Total == protocol.UnknownSize:
 		return bad("resumable without a known length")
-	case rec.Resumable:
+	case rec.Resumable():
 		if ok, _ := rec.Validators.Resumable(); !ok {
 			return bad("resumable without a strong validator")
 		}
+	case rec.Mode == protocol.ModeSingle && rec.Reason.None():
+		return bad("not resumable without a reason")
 	case rec.State == protocol.Done && rec.Total == protocol.UnknownSize:
 		return bad("done without a length")
 	}

@@ -129,18 +129,20 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 		return js.ValueOf(map[string]any{"error": errorObject(&resumer.Error{Code: resumer.CodeInvalid, Err: errors.New("unknown resumer handle")})})
 	}
 	opts := resumer.Options{
-		ChunkSize:     int64(num(o, "chunkSize")),
-		Connections:   int(num(o, "connections")),
-		FlushInterval: time.Duration(num(o, "flushIntervalMs") * float64(time.Millisecond)),
+		ChunkSize:     integer(o, "chunkSize"),
+		Connections:   int(integer(o, "connections")),
+		FlushInterval: millis(o, "flushIntervalMs"),
+		StallTimeout:  millis(o, "stallTimeoutMs"),
+		MaxBytes:      integer(o, "maxBytes"),
 		OnProgress: func(p resumer.Progress) {
 			onEvent.Invoke("progress", progressObject(p))
 		},
 	}
 	if r := o.Get("retry"); r.Type() == js.TypeObject {
 		opts.Retry = protocol.RetryPolicy{
-			Base:     time.Duration(num(r, "baseMs") * float64(time.Millisecond)),
-			Max:      time.Duration(num(r, "maxMs") * float64(time.Millisecond)),
-			Attempts: int(num(r, "attempts")),
+			Base:     millis(r, "baseMs"),
+			Max:      millis(r, "maxMs"),
+			Attempts: int(integer(r, "attempts")),
 			Jitter:   num(r, "jitter"),
 		}
 	}
@@ -176,6 +178,42 @@ func num(o js.Value, k string) float64 {
 		return 0
 	}
 	return v.Float()
+}
+
+// maxExact is the largest integer a JS number holds exactly (2^53 - 1).
+const maxExact = 1<<53 - 1
+
+// integer reads a whole number, saturated to ±2^53: a float64 beyond the
+// range of int64 (1e30, Infinity) has no defined conversion in Go, and
+// must not become a negative or zero setting. NaN reads as 0 (the
+// default); the engine's checks reject what is out of range.
+func integer(o js.Value, k string) int64 {
+	f := num(o, k)
+	switch {
+	case f != f: // NaN
+		return 0
+	case f > maxExact:
+		return maxExact
+	case f < -maxExact:
+		return -maxExact
+	}
+	return int64(f)
+}
+
+// millis reads a duration in milliseconds, saturated so that any number
+// converts to a Duration of the same sign.
+func millis(o js.Value, k string) time.Duration {
+	f := num(o, k)
+	const most = float64(1<<62) / float64(time.Millisecond)
+	switch {
+	case f != f:
+		return 0
+	case f > most:
+		f = most
+	case f < -most:
+		f = -most
+	}
+	return time.Duration(f * float64(time.Millisecond))
 }
 
 func (b *bridge) control(fn func(*resumer.Download)) func(js.Value, []js.Value) any {
@@ -217,6 +255,7 @@ func resultObject(r resumer.Result) js.Value {
 		"resumable": r.Resumable, "reason": r.Reason.Text, "reasonCode": r.Reason.Code, "restarts": r.Restarts,
 		"stats": map[string]any{
 			"requests": r.Stats.Requests, "commits": r.Stats.Commits,
+			"whole": r.Stats.Whole, "streamed": r.Stats.Streamed,
 			"commitMs": float64(r.Stats.CommitTime) / float64(time.Millisecond),
 			"setupMs":  float64(r.Stats.Setup) / float64(time.Millisecond),
 			"finishMs": float64(r.Stats.Finish) / float64(time.Millisecond),

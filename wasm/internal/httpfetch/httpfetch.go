@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
@@ -52,37 +53,69 @@ func (p Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Resp
 	h := resp.Header
 	return &resumer.Response{
 		Response: protocol.Response{
-			Status: resp.StatusCode, ContentRange: h.Get("Content-Range"), ContentLength: h.Get("Content-Length"),
+			Status: resp.StatusCode, ContentRange: h.Get("Content-Range"), ContentLength: contentLength(resp),
 			ContentEncoding: h.Get("Content-Encoding"), ContentType: h.Get("Content-Type"), RetryAfter: h.Get("Retry-After"),
 			Validators: protocol.Validators{ETag: h.Get("ETag"), LastModified: h.Get("Last-Modified"), Date: h.Get("Date")},
+			URL:        resp.Request.URL.String(),
 		},
-		URL:  resp.Request.URL.String(),
 		Body: &body{rc: resp.Body},
 	}, nil
 }
 
-type body struct {
-	rc io.ReadCloser
+// contentLength is the Content-Length header as fetch() shows it: net/http
+// moves it into resp.ContentLength (-1 when absent, as with chunked
+// transfer coding).
+func contentLength(resp *http.Response) string {
+	if resp.ContentLength < 0 {
+		return ""
+	}
+	return strconv.FormatInt(resp.ContentLength, 10)
 }
 
-// Read implements resumer.Body.
-func (b *body) Read(ctx context.Context, max int64, flushAfter time.Duration, onData func(int64)) (store.Blob, error) {
+// body reads a net/http response body into memstore.Bytes pieces.
+type body struct {
+	rc       io.ReadCloser
+	leftover []byte // read past the last piece's max, for the next one
+}
+
+// Whole implements resumer.Body: everything up to the end, or nothing.
+func (b *body) Whole(ctx context.Context) (store.Blob, error) {
+	data, err := io.ReadAll(b.rc)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, err
+	}
+	return memstore.Bytes(append(b.leftover, data...)), nil
+}
+
+// Next implements resumer.Body.
+func (b *body) Next(ctx context.Context, max int64, flush time.Duration, onData func(int64)) (store.Blob, error) {
 	var buf bytes.Buffer
 	var first time.Time
+	if len(b.leftover) > 0 {
+		n := min(int64(len(b.leftover)), max)
+		buf.Write(b.leftover[:n])
+		b.leftover = b.leftover[n:]
+		first = time.Now()
+	}
 	chunk := make([]byte, 32<<10)
 	for int64(buf.Len()) < max {
 		if err := ctx.Err(); err != nil {
 			return memstore.Bytes(buf.Bytes()), err
 		}
-		n, err := b.rc.Read(chunk[:min(int64(len(chunk)), max-int64(buf.Len()))])
+		n, err := b.rc.Read(chunk)
 		if n > 0 {
 			if buf.Len() == 0 {
 				first = time.Now()
 			}
-			buf.Write(chunk[:n])
 			if onData != nil {
 				onData(int64(n))
 			}
+			take := min(int64(n), max-int64(buf.Len()))
+			buf.Write(chunk[:take])
+			b.leftover = append(b.leftover, chunk[take:n]...)
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -93,7 +126,7 @@ func (b *body) Read(ctx context.Context, max int64, flushAfter time.Duration, on
 			}
 			return memstore.Bytes(buf.Bytes()), err
 		}
-		if buf.Len() > 0 && flushAfter > 0 && time.Since(first) >= flushAfter {
+		if buf.Len() > 0 && flush > 0 && time.Since(first) >= flush {
 			break
 		}
 	}

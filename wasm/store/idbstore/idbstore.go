@@ -495,29 +495,37 @@ func chunkFromJS(url string, v safejs.Value) store.Chunk {
 
 func recordToJS(r store.Record) js.Value {
 	return js.ValueOf(map[string]any{
-		"url": r.URL, "schema": r.Schema, "gen": r.Gen, "established": r.Established, "total": r.Total,
+		"url": r.URL, "schema": r.Schema, "gen": r.Gen, "mode": string(r.Mode), "total": r.Total,
 		"etag": r.Validators.ETag, "lastModified": r.Validators.LastModified, "date": r.Validators.Date,
-		"contentType": r.ContentType, "chunkSize": r.ChunkSize, "state": string(r.State),
-		"resumable": r.Resumable, "reasonCode": r.Reason.Code, "reasonText": r.Reason.Text,
-		"noRanges": r.NoRanges, "noIfRange": r.NoIfRange, "restarts": r.Restarts, "received": r.Received,
+		"finalURL": r.FinalURL, "contentType": r.ContentType, "chunkSize": r.ChunkSize, "state": string(r.State),
+		"reasonCode": r.Reason.Code, "reasonText": r.Reason.Text, "restarts": r.Restarts, "received": r.Received,
 		"errCode": r.ErrCode, "errMessage": r.ErrMessage, "created": r.Created, "updated": r.Updated,
 	})
 }
 
 // recordFromJS reads a record defensively: a missing or mistyped field reads
 // as its zero value, and a record without its schema number is then
-// distrusted by the engine rather than crashing it.
+// distrusted by the engine rather than crashing it. A record of schema 1 is
+// upgraded (store.FromV1) from the flags it was written with.
 func recordFromJS(v safejs.Value) store.Record {
-	return store.Record{
+	rec := store.Record{
 		URL: getString(v, "url"), Schema: int(getInt(v, "schema")), Gen: getInt(v, "gen"),
-		Established: getBool(v, "established"), Total: getInt(v, "total"),
-		Validators:  protocol.Validators{ETag: getString(v, "etag"), LastModified: getString(v, "lastModified"), Date: getString(v, "date")},
-		ContentType: getString(v, "contentType"), ChunkSize: getInt(v, "chunkSize"), State: protocol.State(getString(v, "state")),
-		Resumable: getBool(v, "resumable"), Reason: protocol.Reason{Code: getString(v, "reasonCode"), Text: getString(v, "reasonText")},
-		NoRanges: getBool(v, "noRanges"), NoIfRange: getBool(v, "noIfRange"), Restarts: int(getInt(v, "restarts")), Received: getInt(v, "received"),
+		Mode: protocol.Mode(getString(v, "mode")), Total: getInt(v, "total"),
+		Validators: protocol.Validators{ETag: getString(v, "etag"), LastModified: getString(v, "lastModified"), Date: getString(v, "date")},
+		FinalURL:   getString(v, "finalURL"), ContentType: getString(v, "contentType"), ChunkSize: getInt(v, "chunkSize"),
+		State:    protocol.State(getString(v, "state")),
+		Reason:   protocol.Reason{Code: getString(v, "reasonCode"), Text: getString(v, "reasonText")},
+		Restarts: int(getInt(v, "restarts")), Received: getInt(v, "received"),
 		ErrCode: getString(v, "errCode"), ErrMessage: getString(v, "errMessage"),
 		Created: getInt(v, "created"), Updated: getInt(v, "updated"),
 	}
+	if rec.Schema == 1 {
+		rec = store.FromV1(rec, store.V1Flags{
+			Established: getBool(v, "established"), Resumable: getBool(v, "resumable"),
+			NoRanges: getBool(v, "noRanges"), NoIfRange: getBool(v, "noIfRange"),
+		})
+	}
+	return rec
 }
 
 func getString(v safejs.Value, k string) string {

@@ -37,11 +37,11 @@ func ctx(t *testing.T) context.Context {
 
 func sampleRecord(url string) store.Record {
 	return store.Record{
-		URL: url, Schema: store.SchemaVersion, Gen: 3, Established: true, Total: 1 << 40,
-		Validators:  protocol.Validators{ETag: `"e1"`, LastModified: "Mon, 02 Nov 2026 10:00:00 GMT", Date: "Mon, 02 Nov 2026 10:00:05 GMT"},
-		ContentType: "application/octet-stream", ChunkSize: 4 << 20, State: protocol.Paused,
-		Resumable: false, Reason: protocol.Reason{Code: protocol.ReasonNoValidators, Text: "why ✓"},
-		NoRanges: true, NoIfRange: true, Restarts: 2, Received: 12345, ErrCode: "quota-exceeded", ErrMessage: "full",
+		URL: url, Schema: store.SchemaVersion, Gen: 3, Mode: protocol.ModeSingle, Total: 1 << 40,
+		Validators: protocol.Validators{ETag: `"e1"`, LastModified: "Mon, 02 Nov 2026 10:00:00 GMT", Date: "Mon, 02 Nov 2026 10:00:05 GMT"},
+		FinalURL:   url + "&redirected=ü", ContentType: "application/octet-stream", ChunkSize: 4 << 20, State: protocol.Paused,
+		Reason:   protocol.Reason{Code: protocol.ReasonNoValidators, Text: "why ✓"},
+		Restarts: 2, Received: 12345, ErrCode: "quota-exceeded", ErrMessage: "full",
 		Created: 1700000000000, Updated: 1700000000001,
 	}
 }

@@ -1,0 +1,355 @@
+package resumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/store"
+)
+
+// A flight is one request: a goroutine (fly) that sends it, hands the
+// answer to the run, reads the body as the run's bodyPlan says, hands each
+// piece over, and says when it is done. The run owns the fields; the
+// goroutine uses only its copies (req, whole, the channel plan) and the
+// context.
+type flight struct {
+	req   protocol.Request
+	gen   int64 // the generation it fetches for; a later one makes it stale
+	whole bool  // planned before it was sent: take the body whole if the answer allows
+	// pos is the next byte it hands over, end one past its last
+	// (UnknownSize: to the end of the body). Before the answer they are
+	// the span asked for.
+	pos, end int64
+	sent     time.Time
+	answered time.Time // zero until the answer came
+	reading  bool      // the run told it to read the body
+	cancel   context.CancelCauseFunc
+	plan     chan bodyPlan // the run's one instruction for the body
+}
+
+// send starts a flight for req.
+func (r *run) send(ctx context.Context, req protocol.Request) {
+	now := r.m.Now()
+	if r.stats.Requests == 0 {
+		r.stats.Setup = now.Sub(r.began)
+	}
+	r.stats.Requests++
+	f := &flight{req: req, gen: r.rec.Gen, pos: req.Start, end: req.End, sent: now, plan: make(chan bodyPlan, 1)}
+	if req.Whole {
+		f.pos, f.end = 0, protocol.UnknownSize
+	}
+	// Decided before the request goes out, from what earlier bodies showed:
+	// a body expected to arrive within FlushInterval is taken whole; a
+	// longer one, or one of unknown length, is streamed.
+	if n := req.End - req.Start; !req.Whole && req.End != protocol.UnknownSize {
+		f.whole = r.speed > 0 && float64(n) <= r.speed*r.opts.FlushInterval.Seconds()
+		if req == protocol.ProbeRequest() {
+			f.whole = true // small: the fastest way, and little to lose
+		}
+	}
+	fctx, cancel := context.WithCancelCause(ctx)
+	f.cancel = cancel
+	r.flights[f] = struct{}{}
+	go r.fly(fctx, f, r.httpRequest(req))
+}
+
+func (r *run) httpRequest(req protocol.Request) Request {
+	return Request{URL: r.d.url, Range: req.RangeHeader(), IfRange: req.IfRange}
+}
+
+// The events flights and writers send to the run. handle runs on the
+// run's goroutine.
+type event interface{ handle(r *run) }
+
+// evAnswer: a flight got an answer; the run must send it a bodyPlan.
+type evAnswer struct {
+	f    *flight
+	resp *Response
+	at   time.Time
+}
+
+// evPiece: a flight hands over bytes [pos, pos+blob.Size()), holding a
+// write slot for them.
+type evPiece struct {
+	f    *flight
+	pos  int64
+	blob store.Blob
+}
+
+// evEnd: a flight is over. err is nil when it read what its plan said (or
+// had nothing to read); got counts the body bytes it handed over and took
+// the time from its answer to its end.
+type evEnd struct {
+	f    *flight
+	err  error
+	got  int64
+	took time.Duration
+}
+
+// evCommitted: a writer is done with [pos, end) of generation gen.
+type evCommitted struct {
+	pos, end, gen int64
+	err           error
+	took          time.Duration
+}
+
+// fly is the flight's goroutine. Every flight sends exactly one evEnd,
+// last; one that got an answer sends evAnswer first and waits for its
+// plan, which the run always sends.
+func (r *run) fly(ctx context.Context, f *flight, req Request) {
+	stall := r.opts.StallTimeout
+	cancel := f.cancel
+	defer cancel(nil) // after the last event: releases the context
+	watchdog := time.AfterFunc(stall, func() { cancel(ErrStalled) })
+	defer watchdog.Stop()
+	cause := func(err error) error {
+		if c := context.Cause(ctx); c != nil && !errors.Is(err, c) {
+			return fmt.Errorf("%w (%v)", c, err)
+		}
+		return err
+	}
+	resp, err := r.m.platform.Fetch(ctx, req)
+	if err != nil {
+		r.events <- evEnd{f: f, err: cause(err)}
+		return
+	}
+	watchdog.Stop() // the run may take its time to decide
+	answered := r.m.Now()
+	r.events <- evAnswer{f: f, resp: resp, at: answered}
+	plan := <-f.plan
+	defer resp.Body.Close()
+	if !plan.read {
+		r.events <- evEnd{f: f}
+		return
+	}
+	watchdog.Reset(stall)
+	var got, arrived int64 // bytes handed over, bytes that arrived
+	onData := func(n int64) {
+		watchdog.Reset(stall)
+		arrived += n
+		r.inflight.Add(n)
+		r.meter.add(r.m.Now(), n)
+		r.d.report(false, r.counts)
+	}
+	hand := func(pos int64, b store.Blob) {
+		r.slots <- struct{}{} // back-pressure: at most maxWrites pieces committing
+		r.inflight.Add(-b.Size())
+		r.events <- evPiece{f: f, pos: pos, blob: b}
+		got += b.Size()
+	}
+	err = r.readBody(ctx, resp.Body, plan, onData, hand)
+	r.inflight.Add(got - arrived) // what arrived and was not handed over is gone
+	r.events <- evEnd{f: f, err: cause(err), got: got, took: r.m.Now().Sub(answered)}
+}
+
+// readBody reads a body as plan says, handing each piece over, and never
+// past plan.length: bytes a broken server sends past its Content-Range
+// are not stored.
+func (r *run) readBody(ctx context.Context, body Body, plan bodyPlan, onData func(int64), hand func(int64, store.Blob)) error {
+	pos, open := plan.start, plan.length == protocol.UnknownSize
+	end := plan.start + plan.length
+	if plan.whole {
+		b, err := body.Whole(ctx)
+		if err != nil {
+			return err
+		}
+		onData(b.Size())
+		if b.Size() < plan.length {
+			return fmt.Errorf("at byte %d of %d: %w", pos+b.Size(), end, errShortBody)
+		}
+		if b.Size() > plan.length {
+			b = b.Slice(0, plan.length)
+		}
+		hand(pos, b)
+		return nil
+	}
+	for open || pos < end {
+		max := plan.piece
+		if !open {
+			max = min(max, end-pos)
+		}
+		b, err := body.Next(ctx, max, plan.flush, onData)
+		if b != nil && b.Size() > 0 {
+			if b.Size() > max {
+				// A platform that handed over more than asked: keep
+				// only what the plan covers.
+				b = b.Slice(0, max)
+			}
+			hand(pos, b)
+			pos += b.Size()
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			if !open && pos < end {
+				return fmt.Errorf("at byte %d of %d: %w", pos, end, errShortBody)
+			}
+			return nil
+		default:
+			return fmt.Errorf("read body at byte %d: %w", pos, err)
+		}
+	}
+	return nil
+}
+
+func (ev evAnswer) handle(r *run) {
+	f := ev.f
+	f.answered = ev.at
+	if f.gen != r.rec.Gen || r.fatal != nil || r.stopping {
+		f.plan <- bodyPlan{} // stale, or the download is ending
+		return
+	}
+	dec := protocol.Decide(f.req, r.storedView(), ev.resp.Response, r.m.Now())
+	plan := r.apply(f, dec, ev.resp)
+	f.reading = plan.read
+	f.plan <- plan
+}
+
+func (ev evPiece) handle(r *run) {
+	f, end := ev.f, ev.pos+ev.blob.Size()
+	if f.gen != r.rec.Gen {
+		<-r.slots // bytes of a discarded generation: never stored
+		return
+	}
+	if r.opts.MaxBytes > 0 && end > r.opts.MaxBytes {
+		<-r.slots // never stored, also while the flights stop
+		if r.fatal == nil {
+			r.fatal = newError(CodeTooLarge, fmt.Errorf("the body runs past maxBytes (%d bytes)", r.opts.MaxBytes))
+		}
+		return
+	}
+	f.pos = end
+	r.pending[ev.pos] = end
+	r.queued.Add(ev.blob.Size())
+	r.writes++
+	go r.write(r.rec.Gen, ev.pos, ev.blob)
+}
+
+// write stores one piece and reports it; the piece's write slot is given
+// back once it is committed.
+func (r *run) write(gen, pos int64, b store.Blob) {
+	sctx, cancel := storageCtx()
+	defer cancel()
+	began := r.m.Now()
+	err := r.st.PutChunk(sctx, store.Chunk{URL: r.d.url, Gen: gen, Start: pos, Data: b})
+	<-r.slots
+	r.events <- evCommitted{pos: pos, end: pos + b.Size(), gen: gen, err: err, took: r.m.Now().Sub(began)}
+}
+
+func (ev evCommitted) handle(r *run) {
+	r.writes--
+	r.stats.Commits++
+	r.stats.CommitTime += ev.took
+	if ev.gen != r.rec.Gen {
+		if ev.err == nil {
+			// A late write of a discarded generation: remove it now
+			// rather than at the next load.
+			go r.deleteChunk(ev.gen, ev.pos)
+		}
+		return
+	}
+	delete(r.pending, ev.pos)
+	r.queued.Add(-(ev.end - ev.pos))
+	if ev.err != nil {
+		if r.fatal == nil {
+			r.fatal = storageError(fmt.Sprintf("store bytes %d-%d", ev.pos, ev.end-1), ev.err)
+		}
+		return
+	}
+	// The chunk's key is its progress: only now do its bytes count.
+	r.ext.Add(ev.pos, ev.end)
+	r.stored.Store(r.ext.Len())
+	if n := r.ext.Len(); n > r.highWater {
+		r.highWater = n
+		r.attempt, r.restarts = 0, 0
+	}
+	r.checkGrowth()
+	r.progress(false)
+}
+
+func (r *run) deleteChunk(gen, pos int64) {
+	sctx, cancel := storageCtx()
+	defer cancel()
+	_ = r.st.DeleteChunk(sctx, r.d.url, gen, pos) // at worst, the next load drops it
+}
+
+func (ev evEnd) handle(r *run) {
+	f := ev.f
+	delete(r.flights, f)
+	if ev.err == nil && ev.got > 0 && ev.took > 0 {
+		r.speed = float64(ev.got) / ev.took.Seconds()
+	}
+	if f.gen != r.rec.Gen || r.fatal != nil {
+		return
+	}
+	if ev.err == nil {
+		if f.reading && f.end == protocol.UnknownSize {
+			// The end of a body of unknown length is the end of the file.
+			r.rec.Total = f.pos
+			if err := r.save(); err != nil {
+				r.fatal = err
+			}
+		}
+		return
+	}
+	if errors.Is(ev.err, errStopped) {
+		return // the run stopped it: pause, cancel, or a discarded generation
+	}
+	if f.answered.IsZero() && f.req.IfRange != "" && r.rec.Mode == protocol.ModeRanged && r.crossOrigin() {
+		// If-Range is not a CORS-safelisted header: a server whose
+		// preflight does not allow it makes the request fail like a
+		// network error. Ask with a plain Range from now on and check the
+		// validators of every 206 instead (Decide demands a strong one
+		// equal to the stored one).
+		r.rec.Mode = protocol.ModeRangedPlain
+		if err := r.save(); err != nil {
+			r.fatal = err
+			return
+		}
+		r.notice("the server's CORS preflight may refuse If-Range; resuming with a plain Range and checking each response's validators")
+	}
+	if r.rec.Mode == protocol.ModeSingle && (r.ext.Len() > 0 || len(r.pending) > 0) {
+		// Not resumable: what arrived cannot be continued. Start over.
+		if err := r.newGeneration(false, nil); err != nil {
+			r.fatal = err
+			return
+		}
+	}
+	r.backoff(0, newError(CodeNetwork, fmt.Errorf("%s: %w", describe(f.req), ev.err)))
+}
+
+// describe names a request in error messages.
+func describe(req protocol.Request) string {
+	if req.Whole {
+		return "GET without Range"
+	}
+	return "Range " + req.RangeHeader()
+}
+
+func (r *run) crossOrigin() bool {
+	c, ok := r.m.platform.(CrossOriginer)
+	return ok && c.CrossOrigin(r.d.url)
+}
+
+// lockedMeter is a speedMeter for several goroutines.
+type lockedMeter struct {
+	mu sync.Mutex
+	m  speedMeter
+}
+
+func (l *lockedMeter) add(now time.Time, n int64) {
+	l.mu.Lock()
+	l.m.add(now, n)
+	l.mu.Unlock()
+}
+
+func (l *lockedMeter) rate(now time.Time) float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m.rate(now)
+}
