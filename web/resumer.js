@@ -224,11 +224,17 @@ export class Resumer {
     }
     this.#askPersist();
     const dl = new Download(this.#api, abs, () => this.#active.delete(abs));
+    // Called from Go: nothing may throw back into it (a JS exception there
+    // would stop the WebAssembly module, and every download with it).
     const id = this.#api.download(this.#handle, abs, options, (type, detail) => {
-      if (type === "progress" && detail.state !== "locked-elsewhere" && this.#channel) {
-        this.#channel.postMessage({ url: abs, detail });
+      try {
+        if (type === "progress" && detail.state !== "locked-elsewhere" && this.#channel) {
+          this.#channel.postMessage({ url: abs, detail });
+        }
+        dl._event(type, detail);
+      } catch (e) {
+        (globalThis.reportError || console.error)(e);
       }
-      dl._event(type, detail);
     });
     if (typeof id !== "number") {
       dl._event("error", id.error);
@@ -345,7 +351,15 @@ export class Download extends EventTarget {
         if (changed) this.dispatchEvent(new DownloadEvent("statechange", detail));
         const ev = new DownloadEvent("progress", detail);
         this.dispatchEvent(ev);
-        if (typeof this.onprogress === "function") this.onprogress(ev);
+        // An exception in onprogress is reported like one in a listener,
+        // and does not keep the rest from running.
+        if (typeof this.onprogress === "function") {
+          try {
+            this.onprogress(ev);
+          } catch (e) {
+            (globalThis.reportError || console.error)(e);
+          }
+        }
         break;
       }
       case "done":

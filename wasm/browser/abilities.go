@@ -159,8 +159,13 @@ func (Platform) Lock(ctx context.Context, name string, wait bool) (func(), bool,
 		cb.Release()
 		return nil, false, err
 	}
-	// The request's own promise rejects on abort; swallow that rejection.
-	go func() { _, _ = jsutil.Await(context.Background(), p) }()
+	// The request's own promise settles when the lock is released, or
+	// rejects when the request is aborted before it was granted.
+	settled := make(chan struct{})
+	go func() {
+		_, _ = jsutil.Await(context.Background(), p)
+		close(settled)
+	}()
 	select {
 	case g := <-granted:
 		return g.release, g.ok, nil
@@ -168,14 +173,19 @@ func (Platform) Lock(ctx context.Context, name string, wait bool) (func(), bool,
 		if !abort.IsUndefined() {
 			_, _ = abort.Call("abort")
 		}
-		// The grant may have raced the abort: let go of it at once.
-		select {
-		case g := <-granted:
-			if g.ok {
-				g.release()
+		// Aborting removes only a request still queued: one granted an
+		// instant before, whose callback has not run yet, is held all
+		// the same. Let go of such a grant whenever it comes; a request
+		// the abort removed settles instead.
+		go func() {
+			select {
+			case g := <-granted:
+				if g.ok {
+					g.release()
+				}
+			case <-settled:
 			}
-		default:
-		}
+		}()
 		return nil, false, ctx.Err()
 	}
 }

@@ -137,6 +137,7 @@ type body struct {
 	resp     safejs.Value
 	reader   safejs.Value // set once streaming started
 	leftover safejs.Value // a Uint8Array tail not yet returned
+	pending  safejs.Value // a reader.read() Promise not yet settled, for the next piece
 	length   int64        // bytes the body holds, UnknownSize if not known
 	read     int64        // bytes returned so far
 	done     bool         // the stream said it ended
@@ -237,11 +238,27 @@ func (b *body) Next(ctx context.Context, max int64, flush time.Duration, onData 
 		if flush > 0 && n > 0 && time.Since(first) >= flush {
 			break
 		}
-		p, err := b.reader.Call("read")
-		if err != nil {
-			return piece(err)
+		if b.pending.IsUndefined() {
+			p, err := b.reader.Call("read")
+			if err != nil {
+				return piece(err)
+			}
+			b.pending = p
 		}
-		r, err := jsutil.Await(ctx, p)
+		// Bytes that arrived wait at most flush to be handed over, even
+		// when the next ones are slow to come: the read is raced against
+		// the flush deadline, and one that loses stays pending for the
+		// next piece.
+		wait, cancel := ctx, context.CancelFunc(func() {})
+		if flush > 0 && n > 0 {
+			wait, cancel = context.WithDeadline(ctx, first.Add(flush))
+		}
+		r, err := jsutil.Await(wait, b.pending)
+		cancel()
+		if err != nil && ctx.Err() == nil && wait.Err() != nil {
+			break // flush time
+		}
+		b.pending = safejs.Undefined()
 		if err != nil {
 			return piece(err)
 		}

@@ -141,6 +141,13 @@ func Decide(req Request, st Stored, resp Response, now time.Time) Decision {
 }
 
 func decide(req Request, st Stored, resp Response, now time.Time) Decision {
+	if s := resp.Status; (s == 200 || s == 206) && htmlInstead(st, resp.ContentType) {
+		// A login, error or captive-portal page (often a redirect's end)
+		// in answer to a download that is not HTML is not a version of
+		// it, even when nothing is stored yet: keep what is stored and say
+		// what came instead.
+		return Decision{Action: Fail, Err: &ContentTypeError{Stored: st.ContentType, Got: resp.ContentType, URL: resp.URL}}
+	}
 	switch s := resp.Status; {
 	case s == 206 && req.Whole:
 		return Decision{Action: Reject, Err: badResponse("206 to a request without Range")}
@@ -148,6 +155,8 @@ func decide(req Request, st Stored, resp Response, now time.Time) Decision {
 		return decidePartial(req, st, resp)
 	case s == 200:
 		return decideFull(req, st, resp)
+	case s == 416 && req.Whole:
+		return Decision{Action: Reject, Err: badResponse("416 to a request without Range")}
 	case s == 416:
 		return decideUnsatisfiable(req, st, resp)
 	case s == 412:
@@ -213,13 +222,17 @@ func decidePartial(req Request, st Stored, resp Response) Decision {
 		return Decision{Action: Reject, Err: badResponse("unreadable Content-Range " + strconv.Quote(resp.ContentRange))}
 	}
 	if st.Established {
-		changed := !st.Validators.SameVersion(resp.Validators) ||
-			(cr.Total != UnknownSize && st.Total != UnknownSize && cr.Total != st.Total) ||
+		if movedAway(st, resp) && !provesSameVersion(st.Validators, resp.Validators) {
 			// A redirect to another resource: an If-Range evaluated there
 			// proves nothing about the stored bytes (entity-tags belong to
 			// one resource, RFC 9110 §8.8.3); only the response's own
-			// strong validator, equal to the stored one, does.
-			(movedAway(st, resp) && !provesSameVersion(st.Validators, resp.Validators))
+			// strong validator, equal to the stored one, does. Without it
+			// the answer is unusable, but no evidence against the stored
+			// bytes either.
+			return Decision{Action: Reject, Err: badResponse("a 206 from " + resp.URL + ", not where the download started, carries no validator equal to the stored one")}
+		}
+		changed := !st.Validators.SameVersion(resp.Validators) ||
+			(cr.Total != UnknownSize && st.Total != UnknownSize && cr.Total != st.Total)
 		if changed {
 			// The server ignored If-Range, or the file changed between two
 			// requests: a 206 from byte 0 is still a valid start of the new
@@ -299,6 +312,16 @@ func movedAway(st Stored, resp Response) bool {
 	return st.URL != "" && resp.URL != "" && resp.URL != st.URL
 }
 
+// htmlInstead reports an HTML page in answer to a download known to be of
+// another type (st.ContentType, kept across new generations; an
+// established download without one counts as not HTML). Other changes of
+// type are allowed: a new version of a file may well come with another.
+func htmlInstead(st Stored, got string) bool {
+	isHTML := func(mt string) bool { return mt == "text/html" || mt == "application/xhtml+xml" }
+	known := st.Established || st.ContentType != ""
+	return known && isHTML(MediaType(got)) && !isHTML(MediaType(st.ContentType))
+}
+
 // MediaType returns the media type of a Content-Type value, lower case,
 // without parameters: "text/html; charset=utf-8" gives "text/html".
 func MediaType(contentType string) string {
@@ -331,6 +354,13 @@ func decideFull(req Request, st Stored, resp Response) Decision {
 	length := ParseContentLength(resp.ContentLength)
 	reason := Reason{}
 	switch {
+	case req.Whole && resp.CrossOrigin && length != UnknownSize:
+		// Without Range the browser asks for compression, and a
+		// cross-origin script cannot see Content-Encoding unless the
+		// server exposes it: Content-Length may count compressed bytes of
+		// a body fetch() hands over decompressed. Read it to its end.
+		length = UnknownSize
+		reason = unknownLength()
 	case encoded(resp):
 		// Content-Length counts encoded bytes; Fetch hands over decoded ones.
 		length = UnknownSize
@@ -349,14 +379,6 @@ func decideFull(req Request, st Stored, resp Response) Decision {
 			// 206 (RFC 9110 §14.3), so a download whose every answer is a
 			// 200 is not resumable.
 			reason = Reason{ReasonNoRanges, "the server answered a range request with the whole file (200), so it does not support byte ranges"}
-		}
-	}
-	if st.Established {
-		if got, had := MediaType(resp.ContentType), MediaType(st.ContentType); got != had && (had != "" || got == "text/html") {
-			// A login, error or captive-portal page in answer to a resume
-			// (often through a redirect) is not a new version of the file:
-			// keep the stored bytes and say what came instead.
-			return Decision{Action: Fail, Err: &ContentTypeError{Stored: st.ContentType, Got: resp.ContentType, URL: resp.URL}}
 		}
 	}
 	changed := false
@@ -380,6 +402,11 @@ func decideUnsatisfiable(req Request, st Stored, resp Response) Decision {
 		}
 		return Decision{Action: Whole, Reason: Reason{ReasonNoRanges, "the server refused a range request from byte 0"},
 			Err: &StatusError{Status: 416}}
+	}
+	if movedAway(st, resp) {
+		// A redirect to another resource (a login page, say) says nothing
+		// of the stored download's length.
+		return Decision{Action: Reject, Err: badResponse("416 from " + resp.URL + ", not where the download started")}
 	}
 	if !st.Established {
 		if cr.Total == 0 && req.Start == 0 {

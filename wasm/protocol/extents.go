@@ -33,6 +33,28 @@ func (e *Extents) Add(start, end int64) {
 	e.spans = append(e.spans[:i], append([]Span{{start, end}}, e.spans[j:]...)...)
 }
 
+// Remove takes [start, end) out of the set. Empty or inverted spans are
+// ignored.
+func (e *Extents) Remove(start, end int64) {
+	if end <= start {
+		return
+	}
+	var out []Span
+	for _, s := range e.spans {
+		if s.End <= start || s.Start >= end {
+			out = append(out, s)
+			continue
+		}
+		if s.Start < start {
+			out = append(out, Span{s.Start, start})
+		}
+		if s.End > end {
+			out = append(out, Span{end, s.End})
+		}
+	}
+	e.spans = out
+}
+
 // Spans returns a copy of the spans, in order.
 func (e *Extents) Spans() []Span { return append([]Span(nil), e.spans...) }
 

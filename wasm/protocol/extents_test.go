@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -58,16 +59,23 @@ func TestExtentsMissing(t *testing.T) {
 }
 
 func FuzzExtents(f *testing.F) {
-	f.Add([]byte{0, 10, 10, 20, 5, 6})
-	f.Add([]byte{200, 255, 0, 1, 3, 2})
+	f.Add([]byte{1, 0, 10, 1, 10, 20, 1, 5, 6})
+	f.Add([]byte{1, 200, 255, 1, 0, 1, 1, 3, 2})
+	f.Add([]byte{1, 0, 100, 0, 10, 20, 0, 50, 50, 1, 15, 16})
 	f.Fuzz(func(t *testing.T, ops []byte) {
+		// Triples: an operation (a multiple of 3 removes, the rest add)
+		// and the span it applies to.
 		var e Extents
 		var covered [256]bool
-		for i := 0; i+1 < len(ops); i += 2 {
-			s, en := int64(ops[i]), int64(ops[i+1])
-			e.Add(s, en)
+		for i := 0; i+2 < len(ops); i += 3 {
+			rm, s, en := ops[i]%3 == 0, int64(ops[i+1]), int64(ops[i+2])
+			if rm {
+				e.Remove(s, en)
+			} else {
+				e.Add(s, en)
+			}
 			for b := s; b < en; b++ {
-				covered[b] = true
+				covered[b] = !rm
 			}
 		}
 		spans := e.Spans()
@@ -105,6 +113,33 @@ func FuzzExtents(f *testing.F) {
 			t.Fatalf("missing %d + covered %d != 256", m.Len(), n)
 		}
 	})
+}
+
+func TestExtentsRemove(t *testing.T) {
+	tests := []struct {
+		name       string
+		have       []Span
+		start, end int64
+		want       []Span
+	}{
+		{"middle of a span", []Span{{0, 100}}, 10, 20, []Span{{0, 10}, {20, 100}}},
+		{"a whole span", []Span{{0, 10}, {20, 30}}, 20, 30, []Span{{0, 10}}},
+		{"across spans", []Span{{0, 10}, {20, 30}, {40, 50}}, 5, 45, []Span{{0, 5}, {45, 50}}},
+		{"nothing there", []Span{{0, 10}}, 10, 20, []Span{{0, 10}}},
+		{"empty span", []Span{{0, 10}}, 5, 5, []Span{{0, 10}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e Extents
+			for _, s := range tt.have {
+				e.Add(s.Start, s.End)
+			}
+			e.Remove(tt.start, tt.end)
+			if got := e.Spans(); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("Remove(%d, %d) of %v = %v, want %v", tt.start, tt.end, tt.have, got, tt.want)
+			}
+		})
+	}
 }
 
 func TestSubtract(t *testing.T) {

@@ -118,6 +118,9 @@ func FuzzDecide(f *testing.F) {
 		}
 		switch d.Action {
 		case Append:
+			if htmlInstead(st, cType) {
+				t.Fatalf("append of %q to a download of %q", cType, stType)
+			}
 			cr, err := ParseContentRange(cRange)
 			if status != 206 || err != nil || cr.Unsatisfied() {
 				t.Fatalf("append without a valid 206: %+v", d)
@@ -170,8 +173,8 @@ func FuzzDecide(f *testing.F) {
 			if d.Length == 0 && d.Total != 0 {
 				t.Fatalf("adopt of an empty body of a file of %d bytes", d.Total)
 			}
-			if status == 200 && established && MediaType(cType) != MediaType(stType) && (MediaType(stType) != "" || MediaType(cType) == "text/html") {
-				t.Fatalf("adopt of %q over stored %q", cType, stType)
+			if htmlInstead(st, cType) {
+				t.Fatalf("adopt of %q for a download of %q", cType, stType)
 			}
 		case Finish:
 			if status != 416 {
@@ -226,8 +229,14 @@ func FuzzValidators(f *testing.F) {
 		a := Validators{etag, lastMod, date}
 		b := Validators{etag2, lastMod2, date2}
 		send, reason := a.IfRange()
-		if (send == "") == reason.None() {
+		if send != "" && !reason.None() {
 			t.Fatalf("IfRange() = %q with reason %+v", send, reason)
+		}
+		if send == "" && reason.None() && (a.ETag == "" || !a.strongLastModified()) {
+			t.Fatalf("resumable without If-Range, yet without an entity tag and a strong date: %+v", a)
+		}
+		if send == a.LastModified && send != "" && a.ETag != "" {
+			t.Fatalf("If-Range sends a date while an entity tag is held: %+v", a)
 		}
 		if send != "" {
 			if len(send) > MaxValidatorLen {
@@ -241,14 +250,14 @@ func FuzzValidators(f *testing.F) {
 				t.Fatalf("If-Range %q is neither a strong tag nor a strong date", send)
 			}
 		}
-		if ok, _ := a.Resumable(); ok != (send != "") {
+		if ok, _ := a.Resumable(); ok != reason.None() {
 			t.Fatalf("Resumable disagrees with IfRange")
 		}
 		if !a.SameVersion(a) {
 			t.Fatalf("%+v is not the same version as itself", a)
 		}
-		if provesSameVersion(a, a) != (send != "") {
-			t.Fatalf("provesSameVersion(v, v) = %v with If-Range %q", provesSameVersion(a, a), send)
+		if provesSameVersion(a, a) != reason.None() {
+			t.Fatalf("provesSameVersion(v, v) = %v with If-Range %q, reason %+v", provesSameVersion(a, a), send, reason)
 		}
 		if provesSameVersion(a, b) {
 			et, strong := a.strongETag()

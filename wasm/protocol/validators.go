@@ -85,13 +85,23 @@ func (v Validators) strongLastModified() bool {
 
 // IfRange returns the validator to send in If-Range, preferring the strong
 // ETag and falling back to a strong Last-Modified (RFC 9110 §13.1.5: a weak
-// validator must not be sent there). When there is none it returns "" and
-// the Reason the download is not resumable.
+// validator must not be sent there, nor a date when there is an entity
+// tag). When there is no strong validator it returns "" and the Reason the
+// download is not resumable; "" with no Reason means resumable, but with
+// plain Range requests whose 206s must carry the strong date.
 func (v Validators) IfRange() (string, Reason) {
 	if t, ok := v.strongETag(); ok {
 		return t.String(), Reason{}
 	}
 	if v.strongLastModified() {
+		if v.ETag != "" {
+			// "A client MUST NOT generate an If-Range header field
+			// containing an HTTP-date unless the client has no entity tag
+			// for the corresponding representation" (RFC 9110 §13.1.5).
+			// Still resumable: each 206 must then carry the same strong
+			// date itself (plain Range, checked like ModeRangedPlain).
+			return "", Reason{}
+		}
 		return v.LastModified, Reason{}
 	}
 	switch {

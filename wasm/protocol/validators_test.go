@@ -22,7 +22,8 @@ func TestIfRange(t *testing.T) {
 	}{
 		{"strong ETag", Validators{ETag: `"e1"`}, `"e1"`, ""},
 		{"strong ETag preferred over date", Validators{ETag: `"e1"`, LastModified: lm, Date: dateOld}, `"e1"`, ""},
-		{"weak ETag never sent; strong date used", Validators{ETag: `W/"e1"`, LastModified: lm, Date: dateOld}, lm, ""},
+		{"weak ETag never sent; nor the date, with an entity tag held (§13.1.5)", Validators{ETag: `W/"e1"`, LastModified: lm, Date: dateOld}, "", ""},
+		{"overlong ETag and a strong date: resumable without If-Range", Validators{ETag: longETag, LastModified: lm, Date: dateOld}, "", ""},
 		{"weak ETag alone", Validators{ETag: `W/"e1"`}, "", ReasonWeakETag},
 		{"malformed ETag alone", Validators{ETag: `e1`}, "", ReasonWeakETag},
 		{"date 1 s before Date is strong", Validators{LastModified: lm, Date: dateOld}, lm, ""},

@@ -23,17 +23,18 @@ type Download struct {
 	url  string
 	opts Options
 
-	mu       sync.Mutex
-	state    protocol.State
-	want     protocol.State // Running, Paused or Canceled: what the user asked for
-	wake     chan struct{}  // signals a change of want
-	stopRun  context.CancelFunc
-	progress Progress
-	lastEmit time.Time
-	emitMu   sync.Mutex // orders OnProgress calls: one at a time, in order
-	result   Result
-	err      error
-	done     chan struct{}
+	mu         sync.Mutex
+	state      protocol.State
+	want       protocol.State     // Running, Paused or Canceled: what the user asked for
+	quotaPause bool               // want is Paused because the storage filled up, not by the user
+	wake       chan struct{}      // signals a change of want
+	stopRun    context.CancelFunc // ends the loop's current wait or run
+	progress   Progress
+	lastEmit   time.Time
+	emitMu     sync.Mutex // orders OnProgress calls: one at a time, in order
+	result     Result
+	err        error
+	done       chan struct{}
 }
 
 // Result is a finished download.
@@ -114,6 +115,7 @@ func (d *Download) request(want protocol.State) {
 		return
 	}
 	d.want = want
+	d.quotaPause = false // the user's word wins over an automatic resume
 	if want != protocol.Running && d.stopRun != nil {
 		d.stopRun()
 	}
@@ -149,7 +151,9 @@ var quotaRecheck = 5 * time.Second
 
 // loop runs the download until it ends, following what the user asks: it
 // pauses, takes the cross-tab lock, starts a run (engine.go) and acts on
-// how the run ended.
+// how the run ended. Every wait it does ends when the user asks for
+// something else: stopRun cancels it, and it is set, under mu, before
+// each wait, together with the look at want.
 func (d *Download) loop() {
 	defer d.m.forget(d)
 	var release func()
@@ -159,8 +163,14 @@ func (d *Download) loop() {
 		}
 	}()
 	for {
-		switch d.wanted() {
+		ctx, cancel := context.WithCancel(context.Background())
+		d.mu.Lock()
+		want := d.want
+		d.stopRun = cancel
+		d.mu.Unlock()
+		switch want {
 		case protocol.Paused:
+			cancel()
 			if err := d.settlePaused(nil); err != nil {
 				d.end(Result{}, err)
 				return
@@ -168,33 +178,30 @@ func (d *Download) loop() {
 			<-d.wake
 			continue
 		case protocol.Canceled:
-			d.end(Result{}, d.cancelled(release != nil || d.m.locker() == nil))
+			cancel()
+			d.end(Result{}, d.cancelled(release != nil))
 			return
 		}
 		if release == nil {
-			rel, err := d.lock()
+			rel, err := d.lock(ctx)
 			if err != nil {
-				if d.wanted() != protocol.Running {
-					continue // paused or canceled while waiting
+				cancel()
+				if errors.Is(err, context.Canceled) {
+					continue // paused, canceled, or paused and resumed while waiting: look at want again
 				}
 				d.end(Result{}, err)
 				return
 			}
 			release = rel
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		d.mu.Lock()
-		d.stopRun = cancel
-		want := d.want
-		d.mu.Unlock()
-		if want != protocol.Running {
-			cancel()
-			continue
-		}
-		if err := d.fire(startEvent(d.State()), nil); err != nil {
-			cancel()
-			d.end(Result{}, err)
-			return
+		if s := d.State(); s != protocol.Running {
+			// (Running already: a pause that was taken back before it
+			// settled.)
+			if err := d.fire(startEvent(s), nil); err != nil {
+				cancel()
+				d.end(Result{}, err)
+				return
+			}
 		}
 		res, err := newRun(d).run(ctx)
 		stopped := ctx.Err() != nil
@@ -210,15 +217,18 @@ func (d *Download) loop() {
 			// Storage filled up mid-download: keep every stored byte,
 			// pause, and resume when space is freed or when asked.
 			d.mu.Lock()
-			if d.want == protocol.Running {
-				d.want = protocol.Paused
+			quota := d.want == protocol.Running
+			if quota {
+				d.want, d.quotaPause = protocol.Paused, true
 			}
 			d.mu.Unlock()
 			if err := d.settlePaused(err); err != nil {
 				d.end(Result{}, err)
 				return
 			}
-			d.waitForSpace()
+			if quota {
+				d.waitForSpace()
+			}
 		default:
 			d.end(Result{}, err)
 			return
@@ -249,19 +259,21 @@ func (d *Download) fire(ev protocol.Event, cause error) error {
 }
 
 // lock takes the download's lock for this tab. If another tab holds it, the
-// download waits in state locked-elsewhere until it is free, or until the
-// user pauses or cancels.
-func (d *Download) lock() (func(), error) {
+// download waits in state locked-elsewhere until it is free, or until ctx
+// ends (the user paused or canceled).
+func (d *Download) lock(ctx context.Context) (func(), error) {
 	l := d.m.locker()
 	if l == nil {
 		return func() {}, nil
 	}
 	name := d.m.lockName(d.url)
-	release, ok, err := l.Lock(context.Background(), name, false)
-	if err != nil {
+	release, ok, err := l.Lock(ctx, name, false)
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
 		return nil, newError(CodeStorage, fmt.Errorf("lock %s: %w", d.url, err))
-	}
-	if ok {
+	case ok:
 		return release, nil
 	}
 	if d.State() != protocol.LockedElsewhere {
@@ -269,11 +281,6 @@ func (d *Download) lock() (func(), error) {
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d.mu.Lock()
-	d.stopRun = cancel
-	d.mu.Unlock()
-	defer cancel()
 	release, ok, err = l.Lock(ctx, name, true)
 	switch {
 	case ctx.Err() != nil:
@@ -315,20 +322,31 @@ func (d *Download) waitForSpace() {
 			continue
 		}
 		if now, ok := free(); ok && now > atPause+d.opts.ChunkSize {
-			d.request(protocol.Running)
+			// Resume, unless the user asked for something else while the
+			// estimate was on its way.
+			d.mu.Lock()
+			if d.quotaPause && d.want == protocol.Paused {
+				d.want, d.quotaPause = protocol.Running, false
+			}
+			d.mu.Unlock()
 			return
 		}
 	}
 }
 
-// cancelled deletes the download's stored bytes, if this tab owns them, and
-// returns the error that Wait reports.
-func (d *Download) cancelled(owner bool) error {
-	if !owner {
-		return newError(CodeAborted, ErrCanceled)
-	}
+// cancelled deletes the download's stored bytes, if this tab may (it holds
+// the lock, or can take it now: nobody writes them), and returns the error
+// that Wait reports. Bytes another tab is writing are that tab's.
+func (d *Download) cancelled(locked bool) error {
 	ctx, cancel := storageCtx()
 	defer cancel()
+	if l := d.m.locker(); l != nil && !locked {
+		release, ok, err := l.Lock(ctx, d.m.lockName(d.url), false)
+		if err != nil || !ok {
+			return newError(CodeAborted, ErrCanceled)
+		}
+		defer release()
+	}
 	if err := d.m.store.Delete(ctx, d.url); err != nil {
 		return newError(CodeAborted, errors.Join(ErrCanceled, err))
 	}

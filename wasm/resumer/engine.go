@@ -76,24 +76,26 @@ type run struct {
 	st   store.Store
 	opts Options
 
-	rec       store.Record
-	ext       protocol.Extents     // committed bytes of rec.Gen
-	flights   map[*flight]struct{} // requests in progress, of any generation
-	pending   map[int64]int64      // start → end of pieces of rec.Gen handed to a writer, not yet committed
-	holdUntil time.Time            // no request goes out before (backing off)
-	attempt   int                  // failures in a row without progress
-	rejects   int                  // contradicting responses in a row
-	restarts  int                  // changes of the file in a row
-	highWater int64                // most bytes stored in this session: progress means beating it
-	speed     float64              // bytes/s of the last body read, per connection; 0 unknown
-	fatal     error                // set by apply and the event handlers: ends the transfer
-	stopping  bool                 // drain runs: answers are not read any more
-	writes    int                  // writer goroutines not done, of any generation
-	nextQuota int64                // stored bytes at which a download of unknown length checks the quota again
-	marked    bool                 // the record says running
-	result    Result               // set by finish
-	stats     Stats
-	began     time.Time
+	rec        store.Record
+	ext        protocol.Extents     // committed bytes of rec.Gen
+	flights    map[*flight]struct{} // requests in progress, of any generation
+	pending    map[int64]int64      // start → end of pieces of rec.Gen handed to a writer, not yet committed
+	holdUntil  time.Time            // no request goes out before (backing off)
+	attempt    int                  // failures in a row without progress
+	rejects    int                  // contradicting responses in a row
+	restarts   int                  // changes of the file in a row
+	highWater  int64                // most bytes stored in this session: progress means beating it
+	speed      float64              // bytes/s of the last body read, per connection; 0 unknown
+	fatal      error                // set by apply and the event handlers: ends the transfer
+	stopping   bool                 // drain runs: answers are not read any more
+	writes     int                  // writer goroutines not done, of any generation
+	poisoned   map[int64]bool       // pending pieces of a broken body: deleted, not counted, when committed
+	plainTrial bool                 // an If-Range request failed before its answer: try a plain Range (CORS)
+	nextQuota  int64                // stored bytes at which a download of unknown length checks the quota again
+	marked     bool                 // the record says running
+	result     Result               // set by finish
+	stats      Stats
+	began      time.Time
 
 	events chan event
 	slots  chan struct{} // write slots: a flight takes one before handing a piece over, its writer gives it back
@@ -108,7 +110,7 @@ type run struct {
 func newRun(d *Download) *run {
 	return &run{
 		d: d, m: d.m, st: d.m.store, opts: d.opts,
-		flights: map[*flight]struct{}{}, pending: map[int64]int64{},
+		flights: map[*flight]struct{}{}, pending: map[int64]int64{}, poisoned: map[int64]bool{},
 		events: make(chan event, 64), slots: make(chan struct{}, maxWrites),
 	}
 }
@@ -191,7 +193,7 @@ func (r *run) load(ctx context.Context) (step, error) {
 		// A new download. Its record is written when the first answer
 		// establishes it; chunks without a record (a crash between two
 		// writes of an older version) are removed first.
-		r.rec = r.newRecord(now, 0)
+		r.rec = r.newRecord(now)
 		if len(cr.chunks) > 0 {
 			if err := r.st.Reset(sctx, r.rec); err != nil {
 				return nil, storageError("remove chunks without a record", err)
@@ -202,7 +204,7 @@ func (r *run) load(ctx context.Context) (step, error) {
 		return nil, storageError("read record", err)
 	}
 	if cerr := rec.Check(); cerr != nil {
-		r.rec = r.newRecord(now, max(rec.Gen, 0)+1)
+		r.rec = r.newRecord(now)
 		if err := r.st.Reset(sctx, r.rec); err != nil {
 			return nil, storageError("replace unreadable record", err)
 		}
@@ -276,7 +278,7 @@ func (r *run) ranged(ctx context.Context) (step, error) {
 			return protocol.Request{}, false
 		}
 		req := protocol.Request{Start: s.Start, End: s.End}
-		if r.rec.Mode == protocol.ModeRanged {
+		if r.rec.Mode == protocol.ModeRanged && !r.plainTrial {
 			req.IfRange, _ = r.rec.Validators.IfRange()
 		}
 		return req, true
@@ -446,9 +448,12 @@ func (r *run) busy() []protocol.Span {
 	return out
 }
 
-// complete reports whether every byte of a known total is stored.
+// complete reports whether every byte of a known total is stored, and no
+// flight of this generation is still reading: its body could still turn
+// out broken, and take its pieces back.
 func (r *run) complete() bool {
-	return r.rec.Established() && r.rec.Total != protocol.UnknownSize && r.ext.Contains(0, r.rec.Total)
+	return r.rec.Established() && r.rec.Total != protocol.UnknownSize && r.ext.Contains(0, r.rec.Total) &&
+		len(r.current()) == 0
 }
 
 // storedView is what Decide needs to know of the download. Its bytes
@@ -569,7 +574,9 @@ func (r *run) apply(f *flight, dec protocol.Decision, resp *Response) bodyPlan {
 			r.establish(dec, resp, empty)
 			return bodyPlan{}
 		}
-		if f.req.Start < r.rec.Total {
+		if r.rec.Total == protocol.UnknownSize || f.req.Start < r.rec.Total {
+			// Nothing was asked for past the end: "finished" contradicts
+			// the request.
 			r.reject(f, fmt.Errorf("416 for a range inside the file"))
 		}
 		return bodyPlan{}
@@ -607,11 +614,13 @@ func (r *run) read(f *flight, resp *Response, start, length int64) bodyPlan {
 		f.end = start + length
 	}
 	p := bodyPlan{read: true, start: start, length: length, piece: min(maxStreamPiece, r.opts.ChunkSize), flush: r.opts.FlushInterval}
-	// Whole only as planned before the request went out, and only with a
+	// Whole only as planned before the request went out, for no more than
+	// was asked (a 200 to the probe is the whole file), and only with a
 	// Content-Length that says the same: then the platform's own framing
 	// stops a body that would run on.
 	cl := protocol.ParseContentLength(resp.ContentLength)
-	p.whole = f.whole && length != protocol.UnknownSize && cl == length && resp.ContentEncoding == ""
+	p.whole = f.whole && length != protocol.UnknownSize && length <= f.req.End-f.req.Start &&
+		cl == length && resp.ContentEncoding == ""
 	if p.whole {
 		r.stats.Whole++
 	} else {
@@ -624,6 +633,7 @@ func (r *run) read(f *flight, resp *Response, start, length int64) bodyPlan {
 // records it, and checks that it fits: under MaxBytes, and in the storage
 // left. It returns false (with r.fatal set) when it does not.
 func (r *run) establish(dec protocol.Decision, resp *Response, mode protocol.Mode) bool {
+	prior := r.rec.Mode
 	r.rec.Mode = mode
 	r.rec.Validators = dec.Validators
 	r.rec.Total = dec.Total
@@ -631,12 +641,12 @@ func (r *run) establish(dec protocol.Decision, resp *Response, mode protocol.Mod
 	r.rec.ContentType = bounded(resp.ContentType)
 	reason := protocol.Reason{}
 	if !mode.Ranged() {
-		// Why it is not resumable: what this answer shows, or else what
-		// made the download single before (the answer to a request
-		// without Range shows nothing about ranges).
-		reason = dec.Reason
-		if reason.None() {
-			reason = r.rec.Reason
+		// Why it is not resumable: what made the download single, when
+		// an earlier answer did (the answer to a request without Range
+		// shows nothing about ranges), or else what this answer shows.
+		reason = r.rec.Reason
+		if reason.None() || prior != protocol.ModeSingle {
+			reason = dec.Reason
 		}
 		if reason.None() {
 			reason = protocol.Reason{Code: protocol.ReasonNoRanges, Text: "the server does not support byte ranges"}
@@ -717,17 +727,17 @@ func (r *run) newGeneration(changed bool, keep *flight) error {
 	}
 	sctx, cancel := storageCtx()
 	defer cancel()
-	r.rec.Gen++
+	r.rec.Gen = r.m.newGen()
 	if changed {
 		r.rec.Restarts++
 	}
 	r.rec.Validators, r.rec.Total = protocol.Validators{}, protocol.UnknownSize
 	if r.rec.Mode != protocol.ModeSingle {
-		r.rec.Mode, r.rec.Reason = protocol.ModeNew, protocol.Reason{}
-		r.rec.FinalURL, r.rec.ContentType = "", ""
+		r.rec.Mode, r.rec.Reason, r.rec.FinalURL = protocol.ModeNew, protocol.Reason{}, ""
 	}
-	// A single download keeps its final URL and media type: the next
-	// answer from byte 0 is held to them (a login page is no new start).
+	// The media type is kept: the next answer from byte 0 is held to it
+	// (an HTML login page is no new start of a zip file).
+	clear(r.poisoned)
 	r.rec.Received = 0
 	r.rec.Updated = r.m.Now().UnixMilli()
 	r.ext = protocol.Extents{}
@@ -797,9 +807,9 @@ func (r *run) save() error {
 	return nil
 }
 
-func (r *run) newRecord(now, gen int64) store.Record {
+func (r *run) newRecord(now int64) store.Record {
 	return store.Record{
-		URL: r.d.url, Schema: store.SchemaVersion, Gen: gen, Mode: protocol.ModeNew, Total: protocol.UnknownSize,
+		URL: r.d.url, Schema: store.SchemaVersion, Gen: r.m.newGen(), Mode: protocol.ModeNew, Total: protocol.UnknownSize,
 		ChunkSize: r.opts.ChunkSize, State: protocol.Idle, Created: now, Updated: now,
 	}
 }
@@ -836,8 +846,8 @@ func joinable(chunks []store.Chunk, gen, total int64) ([]store.Blob, error) {
 	var parts []store.Blob
 	var at int64
 	for _, c := range chunks {
-		if c.Gen != gen || c.End() <= at {
-			continue
+		if c.Gen != gen || c.Data == nil || c.End() <= at {
+			continue // another generation's, or damaged since it was loaded
 		}
 		if c.Start > at {
 			break

@@ -44,8 +44,11 @@ var ErrCanceled = errors.New("download canceled")
 var ErrStalled = errors.New("the server sent nothing for too long (stalled)")
 
 // errShortBody reports a body that ended before the bytes its response
-// announced.
-var errShortBody = errors.New("response body ended early")
+// announced; errLongBody one that ran on past them.
+var (
+	errShortBody = errors.New("response body ended early")
+	errLongBody  = errors.New("response body longer than its response announced")
+)
 
 // QuotaError reports a download that cannot fit in the storage left.
 type QuotaError struct {

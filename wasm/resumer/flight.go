@@ -26,8 +26,9 @@ type flight struct {
 	// the span asked for.
 	pos, end int64
 	sent     time.Time
-	answered time.Time // zero until the answer came
-	reading  bool      // the run told it to read the body
+	answered time.Time       // zero until the answer came
+	reading  bool            // the run told it to read the body
+	handed   []protocol.Span // the pieces it handed over, for a broken body
 	cancel   context.CancelCauseFunc
 	plan     chan bodyPlan // the run's one instruction for the body
 }
@@ -44,10 +45,12 @@ func (r *run) send(ctx context.Context, req protocol.Request) {
 		f.pos, f.end = 0, protocol.UnknownSize
 	}
 	// Decided before the request goes out, from what earlier bodies showed:
-	// a body expected to arrive within FlushInterval is taken whole; a
-	// longer one, or one of unknown length, is streamed.
+	// a body expected to arrive within FlushInterval (and well within
+	// StallTimeout: a whole body shows no progress until its end) is taken
+	// whole; a longer one, or one of unknown length, is streamed.
 	if n := req.End - req.Start; !req.Whole && req.End != protocol.UnknownSize {
-		f.whole = r.speed > 0 && float64(n) <= r.speed*r.opts.FlushInterval.Seconds()
+		budget := min(r.opts.FlushInterval, r.opts.StallTimeout/2).Seconds()
+		f.whole = r.speed > 0 && float64(n) <= r.speed*budget
 		if req == protocol.ProbeRequest() {
 			f.whole = true // small: the fastest way, and little to lose
 		}
@@ -108,6 +111,9 @@ func (r *run) fly(ctx context.Context, f *flight, req Request) {
 	watchdog := time.AfterFunc(stall, func() { cancel(ErrStalled) })
 	defer watchdog.Stop()
 	cause := func(err error) error {
+		if err == nil {
+			return nil
+		}
 		if c := context.Cause(ctx); c != nil && !errors.Is(err, c) {
 			return fmt.Errorf("%w (%v)", c, err)
 		}
@@ -137,19 +143,23 @@ func (r *run) fly(ctx context.Context, f *flight, req Request) {
 		r.d.report(false, r.counts)
 	}
 	hand := func(pos int64, b store.Blob) {
+		// Waiting for the store is no stall of the server's.
+		watchdog.Stop()
 		r.slots <- struct{}{} // back-pressure: at most maxWrites pieces committing
 		r.inflight.Add(-b.Size())
 		r.events <- evPiece{f: f, pos: pos, blob: b}
 		got += b.Size()
+		watchdog.Reset(stall)
 	}
 	err = r.readBody(ctx, resp.Body, plan, onData, hand)
 	r.inflight.Add(got - arrived) // what arrived and was not handed over is gone
 	r.events <- evEnd{f: f, err: cause(err), got: got, took: r.m.Now().Sub(answered)}
 }
 
-// readBody reads a body as plan says, handing each piece over, and never
-// past plan.length: bytes a broken server sends past its Content-Range
-// are not stored.
+// readBody reads a body as plan says, handing each piece over, never past
+// plan.length. A body that runs on past it is a broken response (a server
+// that lies in Content-Range, or one that compressed a range the browser
+// then decompressed): errLongBody, and the run discards every piece of it.
 func (r *run) readBody(ctx context.Context, body Body, plan bodyPlan, onData func(int64), hand func(int64, store.Blob)) error {
 	pos, open := plan.start, plan.length == protocol.UnknownSize
 	end := plan.start + plan.length
@@ -159,11 +169,11 @@ func (r *run) readBody(ctx context.Context, body Body, plan bodyPlan, onData fun
 			return err
 		}
 		onData(b.Size())
-		if b.Size() < plan.length {
+		switch {
+		case b.Size() < plan.length:
 			return fmt.Errorf("at byte %d of %d: %w", pos+b.Size(), end, errShortBody)
-		}
-		if b.Size() > plan.length {
-			b = b.Slice(0, plan.length)
+		case b.Size() > plan.length:
+			return fmt.Errorf("%d bytes for %d: %w", b.Size(), plan.length, errLongBody)
 		}
 		hand(pos, b)
 		return nil
@@ -193,6 +203,12 @@ func (r *run) readBody(ctx context.Context, body Body, plan bodyPlan, onData fun
 		default:
 			return fmt.Errorf("read body at byte %d: %w", pos, err)
 		}
+	}
+	// Every byte the answer announced has arrived: the body must end here.
+	// (A Content-Length body ends at once; a chunked one with its last
+	// chunk. A connection that fails now has delivered all it owed.)
+	if b, _ := body.Next(ctx, 1, 0, nil); b != nil && b.Size() > 0 {
+		return fmt.Errorf("more than the %d bytes announced: %w", plan.length, errLongBody)
 	}
 	return nil
 }
@@ -224,6 +240,7 @@ func (ev evPiece) handle(r *run) {
 		return
 	}
 	f.pos = end
+	f.handed = append(f.handed, protocol.Span{Start: ev.pos, End: end})
 	r.pending[ev.pos] = end
 	r.queued.Add(ev.blob.Size())
 	r.writes++
@@ -249,12 +266,20 @@ func (ev evCommitted) handle(r *run) {
 		if ev.err == nil {
 			// A late write of a discarded generation: remove it now
 			// rather than at the next load.
-			go r.deleteChunk(ev.gen, ev.pos)
+			r.deleteChunk(ev.gen, ev.pos)
 		}
 		return
 	}
 	delete(r.pending, ev.pos)
 	r.queued.Add(-(ev.end - ev.pos))
+	if r.poisoned[ev.pos] {
+		// A piece of a body that turned out broken: never counted.
+		delete(r.poisoned, ev.pos)
+		if ev.err == nil {
+			r.deleteChunk(ev.gen, ev.pos)
+		}
+		return
+	}
 	if ev.err != nil {
 		if r.fatal == nil {
 			r.fatal = storageError(fmt.Sprintf("store bytes %d-%d", ev.pos, ev.end-1), ev.err)
@@ -272,6 +297,8 @@ func (ev evCommitted) handle(r *run) {
 	r.progress(false)
 }
 
+// deleteChunk removes a chunk that must not count; it runs on the run's
+// goroutine, so that no chunk is left behind when the run returns.
 func (r *run) deleteChunk(gen, pos int64) {
 	sctx, cancel := storageCtx()
 	defer cancel()
@@ -281,8 +308,13 @@ func (r *run) deleteChunk(gen, pos int64) {
 func (ev evEnd) handle(r *run) {
 	f := ev.f
 	delete(r.flights, f)
-	if ev.err == nil && ev.got > 0 && ev.took > 0 {
+	switch {
+	case ev.err == nil && ev.got > 0 && ev.took > 0:
 		r.speed = float64(ev.got) / ev.took.Seconds()
+	case ev.err != nil && f.reading:
+		// The link is not what the last body showed: stream the next
+		// bodies until one measures it again.
+		r.speed = 0
 	}
 	if f.gen != r.rec.Gen || r.fatal != nil {
 		return
@@ -295,23 +327,39 @@ func (ev evEnd) handle(r *run) {
 				r.fatal = err
 			}
 		}
+		if f.reading && r.plainTrial && f.req.IfRange == "" && r.rec.Mode == protocol.ModeRanged {
+			// A plain Range went through where If-Range did not: the
+			// server's CORS preflight refuses If-Range. Ask with a plain
+			// Range from now on and check the validators of every 206
+			// instead (Decide demands a strong one equal to the stored one).
+			r.plainTrial = false
+			r.rec.Mode = protocol.ModeRangedPlain
+			if err := r.save(); err != nil {
+				r.fatal = err
+				return
+			}
+			r.notice("the server's CORS preflight refuses If-Range; resuming with a plain Range and checking each response's validators")
+		}
 		return
 	}
-	if errors.Is(ev.err, errStopped) {
-		return // the run stopped it: pause, cancel, or a discarded generation
+	if errors.Is(ev.err, errStopped) || errors.Is(ev.err, context.Canceled) {
+		return // the run or the user stopped it: pause, cancel, a discarded generation
 	}
-	if f.answered.IsZero() && f.req.IfRange != "" && r.rec.Mode == protocol.ModeRanged && r.crossOrigin() {
+	if errors.Is(ev.err, errLongBody) {
+		// A broken response: none of its bytes may count.
+		r.discard(f)
+		r.reject(f, ev.err)
+		return
+	}
+	switch {
+	case f.answered.IsZero() && f.req.IfRange != "" && r.rec.Mode == protocol.ModeRanged && r.crossOrigin() && !errors.Is(ev.err, ErrStalled):
 		// If-Range is not a CORS-safelisted header: a server whose
 		// preflight does not allow it makes the request fail like a
-		// network error. Ask with a plain Range from now on and check the
-		// validators of every 206 instead (Decide demands a strong one
-		// equal to the stored one).
-		r.rec.Mode = protocol.ModeRangedPlain
-		if err := r.save(); err != nil {
-			r.fatal = err
-			return
-		}
-		r.notice("the server's CORS preflight may refuse If-Range; resuming with a plain Range and checking each response's validators")
+		// network error. Try the next request with a plain Range: if it
+		// goes through, the download switches for good (above).
+		r.plainTrial = true
+	case f.answered.IsZero() && f.req.IfRange == "" && r.plainTrial:
+		r.plainTrial = false // the plain Range failed too: the network, not CORS
 	}
 	if r.rec.Mode == protocol.ModeSingle && (r.ext.Len() > 0 || len(r.pending) > 0) {
 		// Not resumable: what arrived cannot be continued. Start over.
@@ -321,6 +369,24 @@ func (ev evEnd) handle(r *run) {
 		}
 	}
 	r.backoff(0, newError(CodeNetwork, fmt.Errorf("%s: %w", describe(f.req), ev.err)))
+}
+
+// discard takes back every piece a flight handed over: committed ones
+// are removed from the extents and the store, pending ones are deleted
+// when their commit comes.
+func (r *run) discard(f *flight) {
+	for _, s := range f.handed {
+		if _, ok := r.pending[s.Start]; ok {
+			r.poisoned[s.Start] = true
+			continue
+		}
+		if r.ext.Contains(s.Start, s.End) {
+			r.ext.Remove(s.Start, s.End)
+			r.deleteChunk(r.rec.Gen, s.Start)
+		}
+	}
+	r.stored.Store(r.ext.Len())
+	f.handed = nil
 }
 
 // describe names a request in error messages.

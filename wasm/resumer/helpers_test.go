@@ -3,6 +3,7 @@
 package resumer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -421,4 +422,25 @@ func (f *fixture) served(req resumer.Request) logged {
 		f.t.Fatalf("no request with Range %q and If-Range %q in the log: %v", req.Range, req.IfRange, f.logged())
 	}
 	return *found
+}
+
+// storedRight fails the test if a stored chunk of url's current generation
+// holds a byte that is not the file's.
+func (f *fixture) storedRight(url string) {
+	f.t.Helper()
+	want, err := os.ReadFile(mustPath(f.t, f.srv, f.name))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	rec, err := f.st.Get(context.Background(), url)
+	if err != nil {
+		return // nothing stored
+	}
+	cs, _ := f.st.Chunks(context.Background(), url)
+	for _, c := range cs {
+		b := c.Data.(memstore.Bytes)
+		if c.Gen == rec.Gen && (c.End() > int64(len(want)) || !bytes.Equal(b, want[c.Start:c.End()])) {
+			f.t.Fatalf("stored chunk %d+%d is not the file's bytes", c.Start, len(b))
+		}
+	}
 }

@@ -34,6 +34,12 @@ func NewManager(st store.Store, p Platform) *Manager {
 	return &Manager{store: st, platform: p, Now: time.Now, Rand: rand.Float64, active: map[string]*Download{}}
 }
 
+// newGen returns a new generation id for stored bytes. Ids are random, not
+// counted: two tabs that write the same download without a cross-tab lock
+// (no Web Locks API) never write chunks under the same generation, so a
+// tab joins only bytes it wrote itself. 2⁵² keeps them exact as JS numbers.
+func (m *Manager) newGen() int64 { return rand.Int64N(1 << 52) }
+
 // Store returns the manager's store.
 func (m *Manager) Store() store.Store { return m.store }
 
