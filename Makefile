@@ -1,8 +1,10 @@
 # resumer: resumable, verified HTTP downloads in the browser (Go → WebAssembly).
 #
 #   make run     build the bundle and start the dev server with the demo
-#   make test    everything: format, vet, unit and fuzz seeds, wasm tests
-#                and browser tests in headless Chromium
+#   make test    everything: format, vet, unit tests with the race
+#                detector, fuzz seeds, wasm tests and browser tests
+#   make stress  the browser tests five times over (STRESS=N for another
+#                count): a test that fails one run in five is broken
 #   make fuzz    run every fuzz target for FUZZTIME each
 #   make bench   measure speed, memory, reload loss, resume time and size
 #                in headless Chromium (not part of make test)
@@ -22,7 +24,7 @@ FUZZSMOKE ?= 20000x
 # Pinned so that a new release cannot change how wasm tests run under us.
 WASMBROWSERTEST := github.com/agnivade/wasmbrowsertest@v0.11.0
 
-.PHONY: build run test check deps tools test-native test-wasm fuzz fuzz-smoke fuzz-run bench clean
+.PHONY: build run test check deps tools test-native test-wasm stress fuzz fuzz-smoke fuzz-run bench clean
 
 build:
 	$(GO) run ./serve -build-only -web $(WEB)
@@ -49,8 +51,16 @@ check:
 	GOOS=js GOARCH=wasm $(GO) vet ./...
 	$(GO) mod tidy -diff
 
+# test-native runs every native package (the engine against the real dev
+# server, and the browser tests, which drive Chromium from Go) with the
+# race detector.
 test-native:
-	$(GO) test -count=1 -shuffle=on ./...
+	$(GO) test -race -count=1 -shuffle=on ./...
+
+STRESS ?= 5
+
+stress: deps
+	$(GO) test -count=$(STRESS) -shuffle=on ./serve/e2e/
 
 test-wasm: tools
 	PATH=$(TOOLS):$$PATH GOOS=js GOARCH=wasm $(GO) test -count=1 ./wasm/...

@@ -33,6 +33,7 @@ import (
 	"net/http"
 	neturl "net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -55,13 +56,14 @@ func main() {
 }
 
 type config struct {
-	paths   []path // the throughput part's paths: basePaths and extras
-	only    string
-	sizes   []string // sample names without ".bin": 256mib, 512mib, 1gib
-	runs    int
-	quick   bool
-	profile bool
-	dir     string
+	paths    []path // the throughput part's paths: basePaths and extras
+	only     string
+	sizes    []string // sample names without ".bin": 256mib, 512mib, 1gib
+	runs     int
+	quick    bool
+	profile  bool
+	dir      string
+	baseline string // git revision, "" for none
 }
 
 // sampleSizes are the files the throughput part can measure.
@@ -87,6 +89,7 @@ func run() error {
 	flag.BoolVar(&cfg.profile, "profile", true, "record a CPU profile of one resumer download per size")
 	flag.StringVar(&cfg.dir, "dir", "build/bench", "folder for the bundle, the samples and the browser profile")
 	sizes := flag.String("sizes", "256mib,1gib", "comma-separated file sizes for the throughput part: 256mib, 512mib, 1gib")
+	flag.StringVar(&cfg.baseline, "baseline", "", "a git revision whose resumer is measured beside this one in the same browser session (C base, C4 base), e.g. 3c54b65")
 	flag.Parse()
 	if cfg.quick {
 		cfg.runs = 3
@@ -102,6 +105,11 @@ func run() error {
 		cfg.sizes = append(cfg.sizes, sz)
 	}
 	cfg.paths = slices.Clone(basePaths)
+	if cfg.baseline != "" {
+		cfg.paths = append(cfg.paths,
+			path{"C base " + cfg.baseline, `B.C(%q, {}, "/baseline/resumer.js")`},
+			path{"C4 base " + cfg.baseline, `B.C(%q, {connections: 4}, "/baseline/resumer.js")`})
+	}
 	if *design {
 		cfg.paths = append(cfg.paths, path{"E1 JS, as E, 1 database", "B.D(%q, 1, 1)"}, path{"F JS, streamed, 2 MiB Blobs", "B.F(%q)"})
 	}
@@ -124,6 +132,11 @@ func run() error {
 	for name, body := range pages {
 		if err := os.WriteFile(filepath.Join(web, name), []byte(body), 0o644); err != nil {
 			return err
+		}
+	}
+	if cfg.baseline != "" {
+		if err := buildBaseline(ctx, root, cfg.baseline, filepath.Join(cfg.dir, "baseline-src"), filepath.Join(web, "baseline")); err != nil {
+			return fmt.Errorf("-baseline %s: %w", cfg.baseline, err)
 		}
 	}
 	// 64 and 16 MiB for the throttled and reload parts, 256 MiB for resume.
@@ -182,11 +195,16 @@ func run() error {
 		}
 	}
 	if want("reload") {
-		if err := b.reloadLoss("fast", "256mib.bin", ""); err != nil {
-			return fmt.Errorf("reload loss: %w", err)
-		}
-		if err := b.reloadLoss("slow", "16mib.bin", "rate=2097152"); err != nil {
-			return fmt.Errorf("reload loss: %w", err)
+		for _, mod := range b.modules() {
+			if err := b.reloadLoss("fast", "256mib.bin", "", mod); err != nil {
+				return fmt.Errorf("reload loss: %w", err)
+			}
+			if err := b.reloadLoss("slow", "16mib.bin", "rate=2097152", mod); err != nil {
+				return fmt.Errorf("reload loss: %w", err)
+			}
+			if err := b.sentRatio("256mib.bin", mod); err != nil {
+				return fmt.Errorf("sent ratio: %w", err)
+			}
 		}
 	}
 	if want("resume") {
@@ -365,21 +383,22 @@ window.B = {
     await dropDBs(name, dbs);
     return { ms, size: off, ...m };
   },
-  // open loads resumer on database db as window.R.
-  async open(db) {
-    const mod = await import("/resumer.js");
+  // open loads resumer (the module at path: this build, or the baseline
+  // under /baseline/) on database db as window.R.
+  async open(db, path = "/resumer.js") {
+    const mod = await import(path);
     window.R = await mod.load({ dbName: db });
     return mod;
   },
   // start opens db and starts downloading url as window.dl, from window.t0.
-  async start(db, url) {
-    await B.open(db);
+  async start(db, url, path) {
+    await B.open(db, path);
     window.t0 = performance.now();
     window.dl = R.download(url);
     return true;
   },
-  async C(url, opts) {
-    const mod = await B.open("bench-c-" + Math.random());
+  async C(url, opts, path) {
+    const mod = await B.open("bench-c-" + Math.random(), path);
     gc();
     const stop = memSampler(mod.wasmMemoryBytes);
     const t0 = performance.now();
@@ -428,12 +447,12 @@ func (b *bench) page() (context.Context, context.CancelFunc, error) {
 
 // started opens a fresh page that downloads url with database db
 // (window.dl, from window.t0).
-func (b *bench) started(db, url string) (context.Context, context.CancelFunc, error) {
+func (b *bench) started(db, url, mod string) (context.Context, context.CancelFunc, error) {
 	ctx, stop, err := b.page()
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := chrome.Eval[bool](ctx, fmt.Sprintf(`B.start(%q, %q)`, db, url)); err != nil {
+	if _, err := chrome.Eval[bool](ctx, fmt.Sprintf(`B.start(%q, %q, %q)`, db, url, mod)); err != nil {
 		stop()
 		return nil, nil, err
 	}
@@ -539,6 +558,20 @@ func (b *bench) throughput(sz string) error {
 	b.out["mibs_resumer4"+suffix] = round2(median(speed[pathC4]))
 	// The goal is on the worst run, the table shows the median.
 	b.out["peak_mib_"+sz] = round2(slices.Max(peak[pathC]))
+	b.out["peak4_mib_"+sz] = round2(slices.Max(peak[pathC4]))
+	b.out["ratio_vs_fetch_"+sz] = round2(ratio(pathC, pathA))
+	b.out["ratio4_vs_fetch_"+sz] = round2(ratio(pathC4, pathA))
+	if b.cfg.baseline != "" {
+		cb, c4b := len(basePaths), len(basePaths)+1 // appended right after basePaths
+		b.out["mibs_resumer_base"+suffix] = round2(median(speed[cb]))
+		b.out["mibs_resumer4_base"+suffix] = round2(median(speed[c4b]))
+		b.out["ratio_vs_fetch_base_"+sz] = round2(ratio(cb, pathA))
+		b.out["ratio4_vs_fetch_base_"+sz] = round2(ratio(c4b, pathA))
+		b.out["peak4_mib_base_"+sz] = round2(slices.Max(peak[c4b]))
+		b.logf("against the baseline %s: C %.2f ×, C4 %.2f × (median of the paired ratios)", b.cfg.baseline, ratio(pathC, cb), ratio(pathC4, c4b))
+		b.out["ratio_vs_base_"+sz] = round2(ratio(pathC, cb))
+		b.out["ratio4_vs_base_"+sz] = round2(ratio(pathC4, c4b))
+	}
 	if sz == "256mib" {
 		suffix = "" // the goals' keys
 		b.out["ratio4_vs_fetch"] = round2(ratio(pathC4, pathA))
@@ -584,49 +617,99 @@ func (b *bench) throttledParallel() error {
 	return nil
 }
 
+// module is a build of resumer the bench can load: this tree's, or the
+// baseline's.
+type module struct {
+	path   string // of resumer.js
+	suffix string // of the output keys: "" or "_base"
+	label  string
+}
+
+// modules returns this build, and the baseline when there is one.
+func (b *bench) modules() []module {
+	m := []module{{path: "/resumer.js", label: "this build"}}
+	if b.cfg.baseline != "" {
+		m = append(m, module{path: "/baseline/resumer.js", suffix: "_base", label: "baseline " + b.cfg.baseline})
+	}
+	return m
+}
+
 // reloadLoss starts a download, reloads the page at a random point,
 // resumes it and measures the bytes the server sent again, divided by the
 // run's throughput before the reload.
-func (b *bench) reloadLoss(kind, file, query string) error {
-	p, err := b.srv.Path(file)
-	if err != nil {
-		return err
-	}
-	fi, err := os.Stat(p)
+func (b *bench) reloadLoss(kind, file, query string, mod module) error {
+	size, err := b.fileSize(file)
 	if err != nil {
 		return err
 	}
 	var losses, lostMiB []float64
 	for i := range b.cfg.runs {
-		q := fmt.Sprintf("bench=reload-%s-%d-%d", kind, i, time.Now().UnixNano())
+		q := fmt.Sprintf("bench=reload-%s%s-%d-%d", kind, mod.suffix, i, time.Now().UnixNano())
 		if query != "" {
 			q += "&" + query
 		}
-		lost, throughput, err := b.reloadOnce("/files/"+file, q, fi.Size())
+		target := size/5 + b.rnd.Int64N(size/2)
+		lost, throughput, err := b.reloadOnce("/files/"+file, q, size, target, mod)
 		if err != nil {
 			return err
 		}
 		losses = append(losses, lost/throughput)
 		lostMiB = append(lostMiB, lost/mib)
 	}
-	b.logf("\nreload loss, %s link (%s): %.2f s of transfer (median; %.1f MiB sent again; runs %s)",
-		kind, cmp.Or(query, "loopback"), median(losses), median(lostMiB), fmtList(losses))
-	b.out["reload_loss_s_"+kind] = round2(median(losses))
+	b.logf("\nreload loss, %s link (%s), %s: %.2f s of transfer (median; %.1f MiB sent again; runs %s)",
+		kind, cmp.Or(query, "loopback"), mod.label, median(losses), median(lostMiB), fmtList(losses))
+	b.out["reload_loss_s_"+kind+mod.suffix] = round2(median(losses))
 	return nil
 }
 
-// reloadOnce downloads path?query (size bytes), reloading the page between
-// 20 % and 70 % of the transfer, and returns the bytes sent again and the
-// throughput before the reload (bytes/s).
-func (b *bench) reloadOnce(path, query string, size int64) (lost, throughput float64, err error) {
+// sentRatio reloads the page once at 40 % of a download over loopback and
+// measures the bytes the server sent in all, divided by the file's size.
+func (b *bench) sentRatio(file string, mod module) error {
+	size, err := b.fileSize(file)
+	if err != nil {
+		return err
+	}
+	var ratios []float64
+	for i := range b.cfg.runs {
+		q := fmt.Sprintf("bench=sent%s-%d-%d", mod.suffix, i, time.Now().UnixNano())
+		lost, _, err := b.reloadOnce("/files/"+file, q, size, size*4/10, mod)
+		if err != nil {
+			return err
+		}
+		ratios = append(ratios, (lost+float64(size))/float64(size))
+	}
+	b.logf("\nbytes sent / file size, one reload at 40 %% of %s over loopback, %s: %.3f (median; runs %s)",
+		file, mod.label, median(ratios), fmtList(ratios))
+	b.out["sent_ratio_reload_fast"+mod.suffix] = round3(median(ratios))
+	return nil
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+func (b *bench) fileSize(file string) (int64, error) {
+	p, err := b.srv.Path(file)
+	if err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// reloadOnce downloads path?query (size bytes) with the module mod,
+// reloads the page once target bytes were received, resumes, and returns
+// the bytes the server sent beyond the file's size and the throughput
+// before the reload (bytes/s).
+func (b *bench) reloadOnce(path, query string, size, target int64, mod module) (lost, throughput float64, err error) {
 	url := b.base + path + "?" + query
 	db := "bench-reload-" + query
-	ctx, stop, err := b.started(db, url)
+	ctx, stop, err := b.started(db, url, mod.path)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer stop()
-	target := size/5 + b.rnd.Int64N(size/2)
 	var v []float64 // received, ms since the start
 	for {
 		if v, err = chrome.Eval[[]float64](ctx, `[window.dl.progress.received || 0, performance.now() - window.t0]`); err != nil {
@@ -640,7 +723,7 @@ func (b *bench) reloadOnce(path, query string, size int64) (lost, throughput flo
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		return 0, 0, err
 	}
-	resume := fmt.Sprintf(`(async () => { await B.open(%q); const r = await R.download(%q).done; await R.remove(%q); return r.size; })()`, db, url, url)
+	resume := fmt.Sprintf(`(async () => { await B.open(%q, %q); const r = await R.download(%q).done; await R.remove(%q); return r.size; })()`, db, mod.path, url, url)
 	if _, err := chrome.Eval[float64](ctx, resume); err != nil {
 		return 0, 0, err
 	}
@@ -704,7 +787,7 @@ func (b *bench) resume() error {
 func (b *bench) resumeOnce(i int) (first, loaded float64, err error) {
 	url := fmt.Sprintf("%s/files/256mib.bin?bench=resume-%d-%d&rate=16777216", b.base, i, time.Now().UnixNano())
 	db := fmt.Sprintf("bench-resume-%d", i)
-	ctx, stop, err := b.started(db, url)
+	ctx, stop, err := b.started(db, url, "/resumer.js")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -766,6 +849,10 @@ func (b *bench) goals() {
 		{"reload_loss_s_fast", true, 1.0}, {"reload_loss_s_slow", true, 1.0},
 		{"resume_ms", true, 150}, {"wasm_gzip_bytes", true, 700000},
 		{"ratio_parallel_throttled", false, 3},
+		{"sent_ratio_reload_fast", true, 1.10},
+		{"peak4_mib_256mib", true, 32}, {"peak4_mib_1gib", true, 32},
+		{"ratio_vs_base_256mib", false, 1.0}, {"ratio_vs_base_1gib", false, 1.0},
+		{"ratio4_vs_base_256mib", false, 1.0}, {"ratio4_vs_base_1gib", false, 1.0},
 	}
 	b.logf("\ngoals")
 	for _, g := range gs {
@@ -784,7 +871,7 @@ func (b *bench) goals() {
 		if !met {
 			mark = "MISSED"
 		}
-		b.logf("%-26s %12.2f  goal %s %g  %s", g.key, f, op, g.want, mark)
+		b.logf("%-26s %12.3f  goal %s %g  %s", g.key, f, op, g.want, mark)
 	}
 }
 
@@ -798,4 +885,34 @@ func toFloat(v any) float64 {
 		return float64(x)
 	}
 	return 0
+}
+
+// buildBaseline builds the bundle of the git revision rev of the
+// repository at root into out, from a copy of its tree in src (git
+// archive: no work tree, no checkout of the repository is touched).
+func buildBaseline(ctx context.Context, root, rev, src, out string) error {
+	if err := os.RemoveAll(src); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return err
+	}
+	archive := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", rev)
+	extract := exec.CommandContext(ctx, "tar", "-x", "-C", src)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	extract.Stdin = pipe
+	archive.Stderr, extract.Stderr = os.Stderr, os.Stderr
+	if err := extract.Start(); err != nil {
+		return err
+	}
+	if err := archive.Run(); err != nil {
+		return fmt.Errorf("git archive %s: %w", rev, err)
+	}
+	if err := extract.Wait(); err != nil {
+		return fmt.Errorf("extract %s: %w", rev, err)
+	}
+	return bundle.Build(ctx, src, out)
 }

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-resumer/resumer/serve/devserver"
 )
 
 // slowOpts make pieces small and frequent so that a reload loses little and
@@ -34,8 +37,16 @@ func TestWholeDownload(t *testing.T) {
 			if !r.Resumable || r.Reason != "" || r.Restarts != 0 || r.ETag == "" {
 				t.Fatalf("result %+v", r)
 			}
-			if g := tg.reqs(t, u, 1); len(g) != 1 || g[0].Status != 206 || g[0].Sent != mediumSize {
+			// The probe, then the rest of the file's one 8 MiB cell, both
+			// read to their end.
+			g := tg.reqs(t, u, 2)
+			if len(g) != 2 || g[0].Range != "bytes=0-65535" || g[1].Range != "bytes=65536-8388607" || g[1].IfRange == "" {
 				t.Fatalf("requests %+v", g)
+			}
+			for _, e := range g {
+				if e.Status != 206 || !e.Complete {
+					t.Fatalf("requests %+v", g)
+				}
 			}
 		})
 	}
@@ -55,22 +66,28 @@ func TestReloadResumes(t *testing.T) {
 				t.Fatalf("after reload, list() = %+v; want one interrupted download with at least %d bytes", l, seen.Stored)
 			}
 			stored := l[0].Received
-			if before := tg.reqs(t, u, 1); before[0].Complete || before[0].Sent >= mediumSize {
-				t.Fatalf("the first request was not cut by the reload: %+v", before[0])
-			}
+			t0 := time.Now()
+			before := tg.reqs(t, u, 1)
 
 			p.start(u, slowOpts)
 			r := p.finish(u)
 			if r.Error != nil || r.SHA != tg.sha(t) {
 				t.Fatalf("result %+v, want sha %s", r, tg.sha(t))
 			}
-			after := tg.reqs(t, u, 2)[1:]
-			if len(after) != 1 {
-				t.Fatalf("resumed in %d requests: %+v", len(after), after)
+			after := since(tg.reqs(t, u, len(before)+1), t0)
+			// No byte stored before the reload was asked for again, and
+			// every answer of the resume arrived whole: the server sent
+			// exactly what was missing.
+			if len(after) == 0 || after[0].Start != stored || after[0].IfRange == "" {
+				t.Fatalf("resumed with %+v; want a 206 from %d with If-Range", after, stored)
 			}
-			// No byte before the last stored chunk was sent again.
-			if after[0].Start != stored || after[0].IfRange == "" || after[0].Status != 206 || after[0].Sent != mediumSize-stored {
-				t.Fatalf("resumed with %+v; want a 206 from %d with If-Range, %d bytes", after[0], stored, mediumSize-stored)
+			for _, e := range after {
+				if e.Status != 206 || !e.Complete || e.IfRange == "" {
+					t.Fatalf("resume request %+v", e)
+				}
+			}
+			if sent := sentBy(after); sent != mediumSize-stored {
+				t.Fatalf("the resume sent %d bytes for %d missing", sent, mediumSize-stored)
 			}
 		})
 	}
@@ -90,14 +107,17 @@ func TestFileChangesDuringReload(t *testing.T) {
 			if now == old {
 				t.Fatal("the file did not change")
 			}
+			t0 := time.Now()
 			p.start(u, slowOpts)
 			r := p.finish(u)
 			if r.Error != nil || r.SHA != now || r.Restarts != 1 {
 				t.Fatalf("result %+v; want the new file (sha %s) and restarts 1", r, now)
 			}
-			g := tg.reqs(t, u, 2)
-			if g[1].IfRange == "" || g[1].Status != 200 || g[1].ETag == g[0].ETag {
-				t.Fatalf("the resume was not answered with the new version: %+v", g[1])
+			// If-Range found the file changed: the answer was the whole new
+			// version, read to its end, and nothing else was asked.
+			after := since(tg.reqs(t, u, 2), t0)
+			if len(after) != 1 || after[0].IfRange == "" || after[0].Status != 200 || !after[0].Complete || after[0].Sent != mediumSize {
+				t.Fatalf("the resume was not answered with the new version: %+v", after)
 			}
 		})
 	}
@@ -132,7 +152,8 @@ func TestNginxWithoutRanges(t *testing.T) {
 	if r.Error != nil || r.SHA != n.target().sha(t) || r.Resumable || r.ReasonCode != "no-ranges" {
 		t.Fatalf("result %+v", r)
 	}
-	if g := n.log(u); len(g) != 1 || g[0].Status != 200 || g[0].Range != "bytes=0-" {
+	// The probe's 200 carried the whole file, read as the one stream.
+	if g := n.log(u); len(g) != 1 || g[0].Status != 200 || g[0].Range != "bytes=0-65535" || g[0].Sent != mediumSize {
 		t.Fatalf("requests %+v", g)
 	}
 }
@@ -147,6 +168,7 @@ func TestNoValidatorsRestartsFromZero(t *testing.T) {
 	if len(l) != 1 || l[0].Resumable || !strings.Contains(l[0].Reason, "ETag") || !strings.Contains(l[0].Reason, "Last-Modified") {
 		t.Fatalf("list() = %+v; want not resumable, naming ETag and Last-Modified", l)
 	}
+	t0 := time.Now()
 	p.start(u, slowOpts)
 	r := p.finish(u)
 	if r.Error != nil || r.SHA != fileSHA(t, medium) {
@@ -156,9 +178,24 @@ func TestNoValidatorsRestartsFromZero(t *testing.T) {
 		t.Fatalf("result resumable %v, reason %q (%s)", r.Resumable, r.Reason, r.ReasonCode)
 	}
 	g := gets(t, u, 2)
-	if g[1].Start != 0 || g[1].IfRange != "" || g[1].Sent != mediumSize {
-		t.Fatalf("after the reload: %+v; want the whole file again from byte 0", g[1])
+	// Before the reload: the probe (its 64 KiB are all a server without
+	// validators costs), then the file without Range.
+	if g[0].Range != "bytes=0-65535" || g[0].Sent > 65536 || g[1].Range != "" {
+		t.Fatalf("before the reload: %s", lines(g))
 	}
+	after := since(devReqs(g), t0)
+	if len(after) != 1 || after[0].Start != 0 || after[0].IfRange != "" || after[0].Range != "" || after[0].Sent != mediumSize {
+		t.Fatalf("after the reload: %+v; want the whole file again from byte 0", after)
+	}
+}
+
+// devReqs converts dev server log entries.
+func devReqs(log []devserver.LogEntry) []req {
+	var out []req
+	for _, e := range log {
+		out = append(out, req{e.Range, e.IfRange, e.Status, e.Start, e.Sent, !e.ClientGone && !e.Cut, e.ETag, e.Time})
+	}
+	return out
 }
 
 func TestPauseListRemove(t *testing.T) {

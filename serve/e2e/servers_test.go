@@ -24,6 +24,29 @@ type req struct {
 	Start, Sent    int64
 	Complete       bool
 	ETag           string
+	Time           time.Time // when it arrived
+}
+
+// since returns the requests that arrived at or after t0: those of a
+// session the test started then, and not those of one a reload ended.
+func since(reqs []req, t0 time.Time) []req {
+	var out []req
+	t0 = t0.Truncate(time.Millisecond) // nginx logs to the millisecond
+	for _, r := range reqs {
+		if !r.Time.Before(t0) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// sentBy sums the body bytes of reqs.
+func sentBy(reqs []req) int64 {
+	var n int64
+	for _, r := range reqs {
+		n += r.Sent
+	}
+	return n
 }
 
 // target is a server the main scenarios run against: the page and the
@@ -56,14 +79,8 @@ func devTarget() target {
 				t.Fatal(err)
 			}
 		},
-		sha: func(t *testing.T) string { return fileSHA(t, medium) },
-		reqs: func(t *testing.T, u string, n int) []req {
-			var out []req
-			for _, e := range gets(t, u, n) {
-				out = append(out, req{e.Range, e.IfRange, e.Status, e.Start, e.Sent, !e.ClientGone && !e.Cut, e.ETag})
-			}
-			return out
-		},
+		sha:  func(t *testing.T) string { return fileSHA(t, medium) },
+		reqs: func(t *testing.T, u string, n int) []req { return devReqs(gets(t, u, n)) },
 	}
 }
 
@@ -109,7 +126,7 @@ http {
   include /etc/nginx/mime.types;
   default_type application/octet-stream;
   # One line per request: what the tests check.
-  log_format e2e '$request_method|$uri|$args|$http_range|$http_if_range|$status|$body_bytes_sent|$sent_http_content_range|$sent_http_etag|$request_completion';
+  log_format e2e '$request_method|$uri|$args|$http_range|$http_if_range|$status|$body_bytes_sent|$sent_http_content_range|$sent_http_etag|$request_completion|$msec|$request_time';
   access_log {{.Dir}}/access.log e2e;
   client_body_temp_path {{.Dir}}/tmp;
   proxy_temp_path {{.Dir}}/tmp;
@@ -252,7 +269,7 @@ func (n *nginx) log(u string) []req {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		p := strings.Split(sc.Text(), "|")
-		if len(p) != 10 || p[0] != "GET" || !strings.HasSuffix(u, p[1]+"?"+p[2]) {
+		if len(p) != 12 || p[0] != "GET" || !strings.HasSuffix(u, p[1]+"?"+p[2]) {
 			continue
 		}
 		dash := func(s string) string {
@@ -268,6 +285,11 @@ func (n *nginx) log(u string) []req {
 		if cr := dash(p[7]); cr != "" {
 			fmt.Sscanf(cr, "bytes %d-", &r.Start)
 		}
+		// $msec is when the request ended; less $request_time, when it
+		// arrived (both in seconds, to the millisecond).
+		end, _ := strconv.ParseFloat(p[10], 64)
+		took, _ := strconv.ParseFloat(p[11], 64)
+		r.Time = time.UnixMilli(int64((end - took) * 1000))
 		out = append(out, r)
 	}
 	return out
