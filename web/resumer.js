@@ -111,6 +111,85 @@ function bridge() {
   return bridgePromise;
 }
 
+// pieceReader reads a fetch() body in pieces for the Go side: each piece is
+// one Blob, made here, so that the stream's Uint8Arrays never cross into Go
+// (where every JS value stays referenced until Go's garbage collector runs)
+// and one call crosses per piece, not one per network chunk. next(max,
+// flushMs, onData) resolves with {blob, size, done, error}: at most max
+// bytes, early once flushMs passed since the piece's first byte; bytes that
+// arrived before an error come with it. onData(n) is told as bytes arrive,
+// at most every 50 ms.
+function pieceReader(body) {
+  const reader = body.getReader();
+  const late = Symbol("late");
+  let leftover = null;
+  let pending = null;
+  let done = false;
+  return {
+    async next(max, flushMs, onData) {
+      const parts = [];
+      let n = 0;
+      let first = 0;
+      let told = 0;
+      let lastTell = 0;
+      const take = (chunk) => {
+        if (n + chunk.byteLength > max) {
+          leftover = chunk.subarray(max - n);
+          chunk = chunk.subarray(0, max - n);
+        }
+        if (n === 0) first = performance.now();
+        parts.push(chunk);
+        n += chunk.byteLength;
+      };
+      const tell = (force) => {
+        const now = performance.now();
+        if (n > told && (force || now - lastTell >= 50)) {
+          onData(n - told);
+          told = n;
+          lastTell = now;
+        }
+      };
+      let error = null;
+      try {
+        if (leftover) {
+          const l = leftover;
+          leftover = null;
+          take(l);
+        }
+        while (n < max && !done) {
+          pending ??= reader.read();
+          let r;
+          if (flushMs > 0 && n > 0) {
+            const left = first + flushMs - performance.now();
+            if (left <= 0) break;
+            let timer;
+            r = await Promise.race([pending, new Promise((res) => { timer = setTimeout(() => res(late), left); })]);
+            clearTimeout(timer);
+            if (r === late) break; // flush time: the read stays pending for the next piece
+          } else {
+            r = await pending;
+          }
+          pending = null;
+          if (r.done) {
+            done = true;
+            break;
+          }
+          take(r.value);
+          tell(false);
+        }
+      } catch (e) {
+        pending = null;
+        error = { name: (e && e.name) || "Error", message: String((e && e.message) || e) };
+      }
+      tell(true);
+      return { blob: n > 0 ? new Blob(parts) : null, size: n, done, error };
+    },
+    cancel() {
+      reader.cancel().catch(() => {});
+    },
+  };
+}
+
 async function startWasm() {
   if (!isSupported()) {
     throw new ResumerError("unsupported", "this browser lacks WebAssembly, IndexedDB or fetch");
@@ -119,7 +198,9 @@ async function startWasm() {
   const [module] = await Promise.all([early.module, early.exec]);
   const go = new globalThis.Go();
   const hook = `__resumerReady_${Math.random().toString(36).slice(2)}`;
-  const ready = new Promise((resolve) => { globalThis[hook] = resolve; });
+  // The hook hands the bridge to this module, and the helpers the Go side
+  // uses when it finds them (a Go program without resumer.js does without).
+  const ready = new Promise((resolve) => { globalThis[hook] = Object.assign(resolve, { helpers: { pieceReader } }); });
   go.env = { RESUMER_HOOK: hook };
   const instance = await WebAssembly.instantiate(module, go.importObject);
   wasmMemory = instance.exports.mem;

@@ -419,6 +419,8 @@ type runResult struct {
 	WasmPeak float64 `json:"wasmPeak"`
 	Stats    *struct {
 		Requests int     `json:"requests"`
+		Whole    int     `json:"whole"`
+		Streamed int     `json:"streamed"`
 		Commits  int     `json:"commits"`
 		CommitMS float64 `json:"commitMs"`
 		SetupMS  float64 `json:"setupMs"`
@@ -469,6 +471,10 @@ func (b *bench) one(p path, url string) (runResult, error) {
 	rr, err := chrome.Eval[runResult](ctx, fmt.Sprintf(p.call, url))
 	if debugProfile && err == nil && rr.Timeline != nil {
 		fmt.Printf("%s %.0f ms, requests [start first-byte end bytes]: %v\n", p.name, rr.MS, rr.Timeline)
+		if rr.Stats != nil {
+			fmt.Printf("%s: %d requests, %d bodies whole, %d streamed, peak %.1f MiB (heap %.1f, wasm %.1f)\n",
+				p.name, rr.Stats.Requests, rr.Stats.Whole, rr.Stats.Streamed, rr.Peak/mib, rr.HeapPeak/mib, rr.WasmPeak/mib)
+		}
 	}
 	return rr, err
 }

@@ -43,6 +43,10 @@ func Root(dir string) (string, error) {
 
 // Build writes the bundle of the module at root into out.
 func Build(ctx context.Context, root, out string) error {
+	out, err := filepath.Abs(out) // go build runs in root
+	if err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("bundle: %w", err)
 	}

@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hack-pad/safejs"
@@ -138,6 +140,7 @@ type body struct {
 	reader   safejs.Value // set once streaming started
 	leftover safejs.Value // a Uint8Array tail not yet returned
 	pending  safejs.Value // a reader.read() Promise not yet settled, for the next piece
+	pr       safejs.Value // resumer.js's pieceReader of the body, when there is one
 	length   int64        // bytes the body holds, UnknownSize if not known
 	read     int64        // bytes returned so far
 	done     bool         // the stream said it ended
@@ -164,13 +167,16 @@ func (b *body) Close() {
 		if !b.done && (b.length == protocol.UnknownSize || b.read < b.length) {
 			b.abort()
 		}
+		if !b.pr.IsUndefined() && !b.done {
+			_, _ = b.pr.Call("cancel")
+		}
 	})
 }
 
 // Whole implements resumer.Body with Response.blob(), which keeps the
 // body's bytes out of the JS heap altogether.
 func (b *body) Whole(ctx context.Context) (store.Blob, error) {
-	if !b.reader.IsUndefined() {
+	if !b.reader.IsUndefined() || !b.pr.IsUndefined() {
 		return nil, errors.New("Whole after Next")
 	}
 	p, err := b.resp.Call("blob")
@@ -189,10 +195,66 @@ func (b *body) Whole(ctx context.Context) (store.Blob, error) {
 	return blob, nil
 }
 
+// helpers are the functions resumer.js hands over (see UseHelpers); the
+// zero value means none.
+var helpers struct {
+	mu          sync.Mutex
+	pieceReader safejs.Value
+}
+
+// UseHelpers gives the platform the JavaScript helpers of resumer.js:
+// pieceReader reads a body in pieces, each made a Blob on the JS side, so
+// that the stream's chunks never become Go values (which stay referenced
+// until Go's garbage collector runs) and one call crosses per piece. A Go
+// program without resumer.js reads the stream from Go instead.
+func UseHelpers(h safejs.Value) {
+	pr, err := h.Get("pieceReader")
+	if err != nil || pr.Type() != safejs.TypeFunction {
+		return
+	}
+	helpers.mu.Lock()
+	helpers.pieceReader = pr
+	helpers.mu.Unlock()
+}
+
+func pieceReaderHelper() (safejs.Value, bool) {
+	helpers.mu.Lock()
+	defer helpers.mu.Unlock()
+	return helpers.pieceReader, !helpers.pieceReader.IsUndefined()
+}
+
+// streamedSinceGC counts the bytes streamed through Go (without the
+// helper) since the last collection: past gcEvery, Go's garbage collector
+// runs, which lets go of the JS chunks those bytes came in.
+var (
+	streamedSinceGC atomic.Int64
+	gcEvery         int64 = 16 << 20
+)
+
 // Next implements resumer.Body: it reads the stream and makes each piece a
 // Blob of the Uint8Arrays that arrived, so that a dropped connection loses
 // only what arrived since the last piece.
 func (b *body) Next(ctx context.Context, max int64, flush time.Duration, onData func(int64)) (store.Blob, error) {
+	if b.pr.IsUndefined() && b.reader.IsUndefined() {
+		if helper, ok := pieceReaderHelper(); ok {
+			stream, err := b.resp.Get("body")
+			if err != nil || stream.IsNull() || stream.IsUndefined() {
+				return nil, io.EOF // no body (an empty response)
+			}
+			if b.pr, err = helper.Invoke(stream); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !b.pr.IsUndefined() {
+		return b.nextPiece(ctx, max, flush, onData)
+	}
+	defer func() {
+		if streamedSinceGC.Load() > gcEvery {
+			streamedSinceGC.Store(0)
+			runtime.GC()
+		}
+	}()
 	if b.reader.IsUndefined() {
 		stream, err := b.resp.Get("body")
 		if err != nil || stream.IsNull() || stream.IsUndefined() {
@@ -271,12 +333,74 @@ func (b *body) Next(ctx context.Context, max int64, flush time.Duration, onData 
 			return piece(err)
 		}
 		l := byteLength(chunk)
+		streamedSinceGC.Add(l)
 		if onData != nil {
 			onData(l)
 		}
 		take(chunk, l)
 	}
 	return piece(nil)
+}
+
+// nextPiece is Next through resumer.js's pieceReader.
+func (b *body) nextPiece(ctx context.Context, max int64, flush time.Duration, onData func(int64)) (store.Blob, error) {
+	if b.done {
+		return nil, io.EOF
+	}
+	cb, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		// onData counts and reports; it never awaits, which a JS
+		// callback must not.
+		if len(args) > 0 && onData != nil {
+			if n, err := args[0].Float(); err == nil {
+				onData(int64(n))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer cb.Release()
+	p, err := b.pr.Call("next", float64(max), float64(flush/time.Millisecond), cb.Value())
+	if err != nil {
+		return nil, err
+	}
+	r, err := jsutil.Await(ctx, p)
+	if err != nil && ctx.Err() != nil {
+		// Stopped: the request is being aborted, and the promise then
+		// settles with what arrived before. Collect it, so that a pause
+		// keeps those bytes; a dead page would not answer, so only wait
+		// a little.
+		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		r, err = jsutil.Await(wctx, p)
+		cancel()
+		if err != nil {
+			return nil, ctx.Err()
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	var blob store.Blob
+	size, _ := number(r, "size")
+	if bv, err := r.Get("blob"); err == nil && size > 0 {
+		wb, err := jsutil.WrapBlob(bv)
+		if err != nil {
+			return nil, err
+		}
+		blob = wb
+	}
+	b.read += size
+	if dv, err := r.Get("done"); err == nil && truthy(dv) {
+		b.done = true
+		return blob, io.EOF
+	}
+	if ev, err := r.Get("error"); err == nil && !ev.IsNull() && !ev.IsUndefined() {
+		return blob, jsutil.ErrorOf(ev)
+	}
+	if ctx.Err() != nil {
+		return blob, ctx.Err()
+	}
+	return blob, nil
 }
 
 func byteLength(v safejs.Value) int64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -85,7 +86,7 @@ type run struct {
 	rejects    int                  // contradicting responses in a row
 	restarts   int                  // changes of the file in a row
 	highWater  int64                // most bytes stored in this session: progress means beating it
-	speed      float64              // bytes/s of the last body read, per connection; 0 unknown
+	speed      float64              // bytes/s one connection gets, estimated (measure); 0 unknown
 	fatal      error                // set by apply and the event handlers: ends the transfer
 	stopping   bool                 // drain runs: answers are not read any more
 	writes     int                  // writer goroutines not done, of any generation
@@ -422,6 +423,50 @@ func (r *run) drain(cause error) error {
 // errStopped is the cause of a flight the run stops.
 var errStopped = errors.New("stopped by the download")
 
+// probeFast is how soon after its headers the probe's 64 KiB must all have
+// arrived for the link to be taken as fast: too few bytes to measure it,
+// but on a link slow enough to stream they take longer (32 ms at 2 MiB/s).
+const probeFast = 20 * time.Millisecond
+
+// measure updates r.speed, the estimate of what one connection gets, from
+// a flight that ended. send reads it to decide, before each request goes
+// out, whether its body is taken whole or streamed.
+//   - A whole body gives its size over its time: the network's pace
+//     (Response.blob() keeps up with any link).
+//   - A streamed body gives a lower bound: reading a stream in pieces
+//     costs the page more than the network on a fast link, so its rate is
+//     doubled. A link that got faster is then taken whole again, and a
+//     slow one, far below the threshold, stays streamed.
+//   - A body that failed says nothing good: stream until one measures the
+//     link again.
+//
+// The probe is measured as soon as it is answered (measureProbe).
+func (r *run) measure(f *flight, ev evEnd) {
+	switch {
+	case ev.err != nil && f.reading:
+		r.speed = 0
+	case f.eager || ev.err != nil || ev.got == 0 || ev.took <= 0:
+	case f.readWhole:
+		r.speed = float64(ev.got) / ev.took.Seconds()
+	default:
+		r.speed = 2 * float64(ev.got) / ev.took.Seconds()
+	}
+}
+
+// measureProbe takes the probe's first piece, read by its flight as soon
+// as the headers came: too few bytes to measure a fast link, so one that
+// came at once (within probeFast) says "fast"; a slower one gives its
+// rate, which is the link's (64 KiB take 32 ms at 2 MiB/s).
+func (r *run) measureProbe(p earlyPiece) {
+	switch {
+	case p.blob == nil || p.blob.Size() == 0:
+	case p.took <= probeFast:
+		r.speed = math.Inf(1)
+	default:
+		r.speed = float64(p.blob.Size()) / p.took.Seconds()
+	}
+}
+
 // current returns the flights of the current generation.
 func (r *run) current() []*flight {
 	var out []*flight
@@ -619,7 +664,7 @@ func (r *run) read(f *flight, resp *Response, start, length int64) bodyPlan {
 	// Content-Length that says the same: then the platform's own framing
 	// stops a body that would run on.
 	cl := protocol.ParseContentLength(resp.ContentLength)
-	p.whole = f.whole && length != protocol.UnknownSize && length <= f.req.End-f.req.Start &&
+	p.whole = f.whole && !f.eager && length != protocol.UnknownSize && length <= f.req.End-f.req.Start &&
 		cl == length && resp.ContentEncoding == ""
 	if p.whole {
 		r.stats.Whole++

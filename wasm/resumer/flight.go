@@ -21,16 +21,18 @@ type flight struct {
 	req   protocol.Request
 	gen   int64 // the generation it fetches for; a later one makes it stale
 	whole bool  // planned before it was sent: take the body whole if the answer allows
+	eager bool  // the probe: the start of its body is read before the run decides
 	// pos is the next byte it hands over, end one past its last
 	// (UnknownSize: to the end of the body). Before the answer they are
 	// the span asked for.
-	pos, end int64
-	sent     time.Time
-	answered time.Time       // zero until the answer came
-	reading  bool            // the run told it to read the body
-	handed   []protocol.Span // the pieces it handed over, for a broken body
-	cancel   context.CancelCauseFunc
-	plan     chan bodyPlan // the run's one instruction for the body
+	pos, end  int64
+	sent      time.Time
+	answered  time.Time       // zero until the answer came
+	reading   bool            // the run told it to read the body
+	readWhole bool            // with Body.Whole
+	handed    []protocol.Span // the pieces it handed over, for a broken body
+	cancel    context.CancelCauseFunc
+	plan      chan bodyPlan // the run's one instruction for the body
 }
 
 // send starts a flight for req.
@@ -52,7 +54,7 @@ func (r *run) send(ctx context.Context, req protocol.Request) {
 		budget := min(r.opts.FlushInterval, r.opts.StallTimeout/2).Seconds()
 		f.whole = r.speed > 0 && float64(n) <= r.speed*budget
 		if req == protocol.ProbeRequest() {
-			f.whole = true // small: the fastest way, and little to lose
+			f.whole, f.eager = false, true // read before the run decides (fly)
 		}
 	}
 	fctx, cancel := context.WithCancelCause(ctx)
@@ -69,11 +71,13 @@ func (r *run) httpRequest(req protocol.Request) Request {
 // run's goroutine.
 type event interface{ handle(r *run) }
 
-// evAnswer: a flight got an answer; the run must send it a bodyPlan.
+// evAnswer: a flight got an answer (and, for the probe, the start of its
+// body); the run must send it a bodyPlan.
 type evAnswer struct {
-	f    *flight
-	resp *Response
-	at   time.Time
+	f     *flight
+	resp  *Response
+	at    time.Time
+	early earlyPiece
 }
 
 // evPiece: a flight hands over bytes [pos, pos+blob.Size()), holding a
@@ -119,21 +123,6 @@ func (r *run) fly(ctx context.Context, f *flight, req Request) {
 		}
 		return err
 	}
-	resp, err := r.m.platform.Fetch(ctx, req)
-	if err != nil {
-		r.events <- evEnd{f: f, err: cause(err)}
-		return
-	}
-	watchdog.Stop() // the run may take its time to decide
-	answered := r.m.Now()
-	r.events <- evAnswer{f: f, resp: resp, at: answered}
-	plan := <-f.plan
-	defer resp.Body.Close()
-	if !plan.read {
-		r.events <- evEnd{f: f}
-		return
-	}
-	watchdog.Reset(stall)
 	var got, arrived int64 // bytes handed over, bytes that arrived
 	onData := func(n int64) {
 		watchdog.Reset(stall)
@@ -142,6 +131,33 @@ func (r *run) fly(ctx context.Context, f *flight, req Request) {
 		r.meter.add(r.m.Now(), n)
 		r.d.report(false, r.counts)
 	}
+	resp, err := r.m.platform.Fetch(ctx, req)
+	if err != nil {
+		r.events <- evEnd{f: f, err: cause(err)}
+		return
+	}
+	defer resp.Body.Close()
+	answered := r.m.Now()
+	var early earlyPiece
+	if f.eager {
+		// The probe's body is read before the run decides on it: its
+		// 64 KiB cost nothing to hold, and timing them here, unhindered
+		// by the run, is the first measure of the link.
+		early.blob, early.err = resp.Body.Next(ctx, protocol.ProbeSize, 0, onData)
+		early.took = r.m.Now().Sub(answered)
+	}
+	watchdog.Stop() // the run may take its time to decide
+	r.events <- evAnswer{f: f, resp: resp, at: answered, early: early}
+	plan := <-f.plan
+	if !plan.read {
+		r.inflight.Add(-arrived)
+		r.events <- evEnd{f: f}
+		return
+	}
+	// The body's time counts from here: the wait for the plan (the run
+	// may have written the record meanwhile) is none of the link's.
+	reading := r.m.Now()
+	watchdog.Reset(stall)
 	hand := func(pos int64, b store.Blob) {
 		// Waiting for the store is no stall of the server's.
 		watchdog.Stop()
@@ -151,18 +167,43 @@ func (r *run) fly(ctx context.Context, f *flight, req Request) {
 		got += b.Size()
 		watchdog.Reset(stall)
 	}
-	err = r.readBody(ctx, resp.Body, plan, onData, hand)
+	err = r.readBody(ctx, resp.Body, plan, early, onData, hand)
 	r.inflight.Add(got - arrived) // what arrived and was not handed over is gone
-	r.events <- evEnd{f: f, err: cause(err), got: got, took: r.m.Now().Sub(answered)}
+	r.events <- evEnd{f: f, err: cause(err), got: got, took: r.m.Now().Sub(reading)}
+}
+
+// earlyPiece is the start of a body read before the run's plan: the
+// probe's.
+type earlyPiece struct {
+	blob store.Blob
+	err  error
+	took time.Duration // from the answer's headers to the piece's end
 }
 
 // readBody reads a body as plan says, handing each piece over, never past
 // plan.length. A body that runs on past it is a broken response (a server
 // that lies in Content-Range, or one that compressed a range the browser
 // then decompressed): errLongBody, and the run discards every piece of it.
-func (r *run) readBody(ctx context.Context, body Body, plan bodyPlan, onData func(int64), hand func(int64, store.Blob)) error {
+func (r *run) readBody(ctx context.Context, body Body, plan bodyPlan, early earlyPiece, onData func(int64), hand func(int64, store.Blob)) error {
 	pos, open := plan.start, plan.length == protocol.UnknownSize
 	end := plan.start + plan.length
+	if early.blob != nil && early.blob.Size() > 0 {
+		if !open && early.blob.Size() > plan.length {
+			return fmt.Errorf("%d bytes for %d: %w", early.blob.Size(), plan.length, errLongBody)
+		}
+		hand(pos, early.blob)
+		pos += early.blob.Size()
+	}
+	switch {
+	case early.err == nil:
+	case errors.Is(early.err, io.EOF):
+		if !open && pos < end {
+			return fmt.Errorf("at byte %d of %d: %w", pos, end, errShortBody)
+		}
+		return nil
+	default:
+		return fmt.Errorf("read body at byte %d: %w", pos, early.err)
+	}
 	if plan.whole {
 		b, err := body.Whole(ctx)
 		if err != nil {
@@ -220,9 +261,12 @@ func (ev evAnswer) handle(r *run) {
 		f.plan <- bodyPlan{} // stale, or the download is ending
 		return
 	}
+	if f.eager && (ev.early.err == nil || errors.Is(ev.early.err, io.EOF)) {
+		r.measureProbe(ev.early)
+	}
 	dec := protocol.Decide(f.req, r.storedView(), ev.resp.Response, r.m.Now())
 	plan := r.apply(f, dec, ev.resp)
-	f.reading = plan.read
+	f.reading, f.readWhole = plan.read, plan.whole
 	f.plan <- plan
 }
 
@@ -308,14 +352,7 @@ func (r *run) deleteChunk(gen, pos int64) {
 func (ev evEnd) handle(r *run) {
 	f := ev.f
 	delete(r.flights, f)
-	switch {
-	case ev.err == nil && ev.got > 0 && ev.took > 0:
-		r.speed = float64(ev.got) / ev.took.Seconds()
-	case ev.err != nil && f.reading:
-		// The link is not what the last body showed: stream the next
-		// bodies until one measures it again.
-		r.speed = 0
-	}
+	r.measure(f, ev)
 	if f.gen != r.rec.Gen || r.fatal != nil {
 		return
 	}

@@ -84,6 +84,14 @@ func (b *memBody) Whole(ctx context.Context) (store.Blob, error) {
 	if b.cut >= 0 {
 		return nil, errors.New("cut")
 	}
+	if b.delay > 0 && b.rate == nil {
+		// As slow as read in pieces: one delay per 16 KiB.
+		select {
+		case <-time.After(time.Duration((len(b.data)-b.pos)/(16<<10)+1) * b.delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if b.rate != nil && *b.rate > 0 {
 		select {
 		case <-time.After(time.Duration(float64(len(b.data)-b.pos) / *b.rate * float64(time.Second))):

@@ -18,6 +18,8 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/hack-pad/safejs"
+
 	"github.com/go-resumer/resumer/wasm/browser"
 	"github.com/go-resumer/resumer/wasm/internal/jsutil"
 	"github.com/go-resumer/resumer/wasm/protocol"
@@ -57,6 +59,9 @@ func main() {
 	api.Set("remove", js.FuncOf(b.remove))
 	hook, _ := syscall.Getenv("RESUMER_HOOK")
 	if ready := js.Global().Get(hook); hook != "" && ready.Type() == js.TypeFunction {
+		if h := ready.Get("helpers"); h.Type() == js.TypeObject {
+			browser.UseHelpers(safejs.Safe(h))
+		}
 		ready.Invoke(api)
 	} else {
 		js.Global().Set("__resumerBridge", api)
