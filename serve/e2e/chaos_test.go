@@ -80,8 +80,10 @@ func TestChaos(t *testing.T) {
 	}
 	// Every reload and every cut ends a request; each one after it
 	// resumes (a reload during a retry's wait ends none, hence "at least").
-	if cut != cuts || len(log) < 1+cuts+reloads/2 || gone+cut < cuts+reloads/2 {
-		t.Fatalf("%d requests, %d cut by the server (want %d), %d left by the client", len(log), cut, cuts, gone)
+	// A cut may end two requests: on one connection the next request goes
+	// out just before a body ends.
+	if cut < cuts || len(log) < 1+cuts+reloads/2 || gone+cut < cuts+reloads/2 {
+		t.Fatalf("%d requests, %d cut by the server (want %d or more), %d left by the client", len(log), cut, cuts, gone)
 	}
 	t.Logf("chaos: %d requests, %d cut by the server, %d by reloads; %d bytes sent for a %d-byte file: %.3f×",
 		len(log), cut, gone, sent, bigSize, float64(sent)/bigSize)

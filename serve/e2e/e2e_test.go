@@ -37,10 +37,11 @@ func TestWholeDownload(t *testing.T) {
 			if !r.Resumable || r.Reason != "" || r.Restarts != 0 || r.ETag == "" {
 				t.Fatalf("result %+v", r)
 			}
-			// The probe, then the rest of the file's one 8 MiB cell, both
-			// read to their end.
-			g := tg.reqs(t, u, 2)
-			if len(g) != 2 || g[0].Range != "bytes=0-65535" || g[1].Range != "bytes=65536-8388607" || g[1].IfRange == "" {
+			// The probe, the small cell that measures the link, then the
+			// rest of the file's one 8 MiB chunk, all read to their end.
+			g := tg.reqs(t, u, 3)
+			if len(g) != 3 || g[0].Range != "bytes=0-65535" || g[1].Range != "bytes=65536-1048575" ||
+				g[2].Range != "bytes=1048576-8388607" || g[1].IfRange == "" || g[2].IfRange == "" {
 				t.Fatalf("requests %+v", g)
 			}
 			for _, e := range g {

@@ -53,18 +53,19 @@ func TestFaults(t *testing.T) {
 			// piece; the cut keeps what arrived.
 			query: "rate=4194304",
 			arm: func(t *testing.T) {
-				arm(t, 1, "")
+				arm(t, 2, "") // the probe and the first cell
 				arm(t, 1, "cut=3000000")
 			},
 			opts: `{retry: {baseMs: 50}}`,
 			check: func(t *testing.T, p *page, u string, r result, log []devserver.LogEntry) {
 				mustSHA(t, r)
-				if !log[1].Cut || log[1].Sent != 3000000 || log[1].Start != 65536 {
-					t.Fatalf("not cut at 3000000: %+v", log[1])
+				const at = 1 << 20 // the cell [1 MiB, 8 MiB)
+				if !log[2].Cut || log[2].Sent != 3000000 || log[2].Start != at {
+					t.Fatalf("not cut at 3000000: %+v", log[2])
 				}
-				t.Logf("cut after 3000000 bytes, resumed from %d", log[2].Start)
-				if log[2].Start < 65536+2000000 || log[2].Start > 65536+3000000 || log[2].IfRange == "" {
-					t.Fatalf("resumed from %d; want close to the cut at %d, with If-Range", log[2].Start, 65536+3000000)
+				t.Logf("cut after 3000000 bytes, resumed from %d", log[3].Start)
+				if log[3].Start < at+2000000 || log[3].Start > at+3000000 || log[3].IfRange == "" {
+					t.Fatalf("resumed from %d; want close to the cut at %d, with If-Range", log[3].Start, at+3000000)
 				}
 			},
 		},
@@ -74,7 +75,7 @@ func TestFaults(t *testing.T) {
 			opts:  `{retry: {baseMs: 50, attempts: 4}}`,
 			check: func(t *testing.T, p *page, u string, r result, log []devserver.LogEntry) {
 				mustSHA(t, r)
-				if len(log) != 4 || log[0].Status != 503 || log[1].Status != 503 || log[2].Status != 206 || log[2].Range != "bytes=0-65535" {
+				if len(log) != 5 || log[0].Status != 503 || log[1].Status != 503 || log[2].Status != 206 || log[2].Range != "bytes=0-65535" {
 					t.Fatalf("statuses %v", statuses(log))
 				}
 				// Retry-After (1 s) wins over the 50 ms backoff.
@@ -93,7 +94,7 @@ func TestFaults(t *testing.T) {
 			opts:  quick,
 			check: func(t *testing.T, p *page, u string, r result, log []devserver.LogEntry) {
 				mustSHA(t, r)
-				if len(log) != 3 || log[0].Status != 429 || log[1].Status != 206 {
+				if len(log) != 4 || log[0].Status != 429 || log[1].Status != 206 {
 					t.Fatalf("statuses %v", statuses(log))
 				}
 			},
@@ -146,7 +147,7 @@ func TestFaults(t *testing.T) {
 		{
 			name: "file changes and the server ignores If-Range",
 			arm: func(t *testing.T) {
-				arm(t, 1, "")
+				arm(t, 2, "")
 				arm(t, 1, "change=2000000&cut=3000000&"+paced)
 				arm(t, 1, "ifrange=ignore")
 			},
@@ -159,7 +160,7 @@ func TestFaults(t *testing.T) {
 				// The resume got a 206 of the new version: its ETag gave it
 				// away, nothing of it was appended, and the download
 				// started over with a probe.
-				if log[2].Status != 206 || log[2].ETag == log[0].ETag || log[2].IfRange != log[0].ETag || log[3].Range != "bytes=0-65535" {
+				if !log[2].Cut || log[3].Status != 206 || log[3].ETag == log[0].ETag || log[3].IfRange != log[0].ETag || log[4].Range != "bytes=0-65535" {
 					t.Fatalf("requests %v", log)
 				}
 			},
@@ -181,7 +182,7 @@ func TestFaults(t *testing.T) {
 			name:  "Content-Range missing on resume keeps what is stored",
 			query: "rate=4194304",
 			arm: func(t *testing.T) {
-				arm(t, 1, "")
+				arm(t, 2, "")
 				arm(t, 1, "cut=3000000")
 				arm(t, 3, "cr=missing")
 			},
@@ -190,8 +191,9 @@ func TestFaults(t *testing.T) {
 				if r.Error == nil || r.Error.Code != "bad-response" {
 					t.Fatalf("result %+v", r)
 				}
+				const at = 1 << 20
 				l := p.list()
-				if len(l) != 1 || l[0].Received < 65536+2000000 || l[0].Received > 65536+3000000 {
+				if len(l) != 1 || l[0].Received < at+2000000 || l[0].Received > at+3000000 {
 					t.Fatalf("list() = %+v; want the bytes before the cut still stored", l)
 				}
 			},

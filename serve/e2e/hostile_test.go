@@ -92,7 +92,7 @@ func TestHostileServers(t *testing.T) {
 			name:  "a stalled body",
 			query: "rate=4194304",
 			arm: func(t *testing.T) {
-				arm(t, 1, "")
+				arm(t, 2, "")
 				arm(t, 1, "stall=1000000")
 			},
 			opts: `{stallTimeoutMs: 500, retry: {baseMs: 50}}`,
@@ -122,7 +122,7 @@ func TestHostileServers(t *testing.T) {
 		{
 			name: "a resume redirected to a login page",
 			arm: func(t *testing.T) {
-				arm(t, 1, "")
+				arm(t, 2, "")
 				arm(t, 1, "cut=3000000&"+paced)
 				arm(t, 100, "redirect=login")
 			},

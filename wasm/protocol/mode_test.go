@@ -69,14 +69,18 @@ func TestNextSpan(t *testing.T) {
 		want   Span
 		ok     bool
 	}{
-		{"after the probe: the rest of the first cell", ext(Span{0, ProbeSize}), nil, 100 * mib, 8 * mib, Span{ProbeSize, 8 * mib}, true},
-		{"the probe is busy", ext(), []Span{{0, ProbeSize}}, 100 * mib, 8 * mib, Span{ProbeSize, 8 * mib}, true},
+		{"after the probe: the small cell that measures the link", ext(Span{0, ProbeSize}), nil, 100 * mib, 8 * mib, Span{ProbeSize, FirstCell}, true},
+		{"the probe is busy", ext(), []Span{{0, ProbeSize}}, 100 * mib, 8 * mib, Span{ProbeSize, FirstCell}, true},
+		{"then the rest of the first chunk", ext(Span{0, FirstCell}), nil, 100 * mib, 8 * mib, Span{FirstCell, 8 * mib}, true},
+		{"chunks of 512 KiB: probe, then the grid", ext(Span{0, ProbeSize}), nil, 100 * mib, 512 << 10, Span{ProbeSize, 512 << 10}, true},
+		{"chunks of 64 KiB: the probe is the first cell", ext(Span{0, ProbeSize}), nil, 100 * mib, 64 << 10, Span{ProbeSize, 128 << 10}, true},
+		{"a file smaller than the first cell", ext(Span{0, ProbeSize}), nil, 100_000, 8 * mib, Span{ProbeSize, 100_000}, true},
 		{"next cell", ext(Span{0, 8 * mib}), nil, 100 * mib, 8 * mib, Span{8 * mib, 16 * mib}, true},
 		{"last cell is short", ext(Span{0, 96 * mib}), nil, 100 * mib, 8 * mib, Span{96 * mib, 100 * mib}, true},
 		{"skips busy cells", ext(Span{0, 8 * mib}), []Span{{8 * mib, 16 * mib}, {16 * mib, 24 * mib}}, 100 * mib, 8 * mib, Span{24 * mib, 32 * mib}, true},
 		{"a short answer leaves the rest of its cell", ext(Span{0, 8*mib + 256<<10}), nil, 100 * mib, 8 * mib, Span{8*mib + 256<<10, 16 * mib}, true},
 		{"a hole stops at the stored bytes", ext(Span{0, 1 * mib}, Span{3 * mib, 100 * mib}), nil, 100 * mib, 8 * mib, Span{1 * mib, 3 * mib}, true},
-		{"a busy span inside a cell", ext(), []Span{{2 * mib, 3 * mib}}, 100 * mib, 8 * mib, Span{0, 2 * mib}, true},
+		{"a busy span inside a cell", ext(Span{0, FirstCell}), []Span{{2 * mib, 3 * mib}}, 100 * mib, 8 * mib, Span{FirstCell, 2 * mib}, true},
 		{"everything stored", ext(Span{0, 100 * mib}), nil, 100 * mib, 8 * mib, Span{}, false},
 		{"everything busy", ext(Span{0, 50 * mib}), []Span{{50 * mib, 100 * mib}}, 100 * mib, 8 * mib, Span{}, false},
 		{"unknown total", ext(), nil, UnknownSize, 8 * mib, Span{}, false},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -92,6 +91,10 @@ type run struct {
 	writes     int                  // writer goroutines not done, of any generation
 	poisoned   map[int64]bool       // pending pieces of a broken body: deleted, not counted, when committed
 	plainTrial bool                 // an If-Range request failed before its answer: try a plain Range (CORS)
+	unsettled  bool                 // established, record not written nor space checked yet (settle)
+	noStore    bool                 // the record could not be written, or the file does not fit: no piece is stored
+	ttfb       time.Duration        // how long answers take to come, of late (for endingBy)
+	measured   bool                 // a body (not the probe) measured the link in this session
 	nextQuota  int64                // stored bytes at which a download of unknown length checks the quota again
 	marked     bool                 // the record says running
 	result     Result               // set by finish
@@ -274,6 +277,11 @@ func (r *run) probe(ctx context.Context) (step, error) {
 // (a new generation); single when ranges turn out unusable.
 func (r *run) ranged(ctx context.Context) (step, error) {
 	return r.transfer(ctx, r.rec.Mode, r.opts.Connections, func() (protocol.Request, bool) {
+		if !r.measured && r.onWire(1) > 0 {
+			// One request at a time until one body measured the link:
+			// the others are read as it says.
+			return protocol.Request{}, false
+		}
 		s, ok := protocol.NextSpan(&r.ext, r.busy(), r.rec.Total, r.opts.ChunkSize)
 		if !ok {
 			return protocol.Request{}, false
@@ -363,15 +371,21 @@ func (r *run) transfer(ctx context.Context, mode protocol.Mode, conns int, plan 
 			return r.stepFor(r.rec.Mode), nil
 		}
 		var wake <-chan time.Time
-		if wait := r.holdUntil.Sub(r.m.Now()); wait > 0 {
+		now := r.m.Now()
+		wakeAt := r.holdUntil
+		if !wakeAt.After(now) && conns == 1 {
+			wakeAt = r.nextAhead(now)
+		}
+		if wait := wakeAt.Sub(now); wait > 0 {
 			if hold == nil {
 				hold = time.NewTimer(wait)
 			} else {
 				hold.Reset(wait)
 			}
 			wake = hold.C
-		} else {
-			for len(r.current()) < conns {
+		}
+		if !r.holdUntil.After(now) {
+			for r.onWire(conns) < conns {
 				req, ok := plan()
 				if !ok {
 					break
@@ -387,6 +401,10 @@ func (r *run) transfer(ctx context.Context, mode protocol.Mode, conns int, plan 
 					return nil, r.drain(err)
 				}
 			}
+		}
+		if err := r.settle(); err != nil {
+			r.fatal, r.noStore = err, true
+			continue
 		}
 		if len(r.flights) == 0 && r.writes == 0 && wake == nil {
 			// Nothing in flight and nothing to send: a step whose plan
@@ -406,6 +424,12 @@ func (r *run) transfer(ctx context.Context, mode protocol.Mode, conns int, plan 
 // every write, and returns cause (or the first error of the writes, when
 // cause is nil).
 func (r *run) drain(cause error) error {
+	if err := r.settle(); err != nil {
+		r.noStore = true // no piece without its record, nor past the space left
+		if cause == nil {
+			cause = err
+		}
+	}
 	r.stopping = true
 	defer func() { r.stopping = false }()
 	for f := range r.flights {
@@ -422,11 +446,6 @@ func (r *run) drain(cause error) error {
 
 // errStopped is the cause of a flight the run stops.
 var errStopped = errors.New("stopped by the download")
-
-// probeFast is how soon after its headers the probe's 64 KiB must all have
-// arrived for the link to be taken as fast: too few bytes to measure it,
-// but on a link slow enough to stream they take longer (32 ms at 2 MiB/s).
-const probeFast = 20 * time.Millisecond
 
 // measure updates r.speed, the estimate of what one connection gets, from
 // a flight that ended. send reads it to decide, before each request goes
@@ -447,24 +466,66 @@ func (r *run) measure(f *flight, ev evEnd) {
 		r.speed = 0
 	case f.eager || ev.err != nil || ev.got == 0 || ev.took <= 0:
 	case f.readWhole:
-		r.speed = float64(ev.got) / ev.took.Seconds()
+		r.speed, r.measured = float64(ev.got)/ev.took.Seconds(), true
 	default:
-		r.speed = 2 * float64(ev.got) / ev.took.Seconds()
+		r.speed, r.measured = 2*float64(ev.got)/ev.took.Seconds(), true
 	}
 }
 
 // measureProbe takes the probe's first piece, read by its flight as soon
-// as the headers came: too few bytes to measure a fast link, so one that
-// came at once (within probeFast) says "fast"; a slower one gives its
-// rate, which is the link's (64 KiB take 32 ms at 2 MiB/s).
+// as the headers came. 64 KiB are too few to measure a fast link (the
+// time is mostly the page's), but they tell a slow one: they take 16 ms
+// at 4 MiB/s. The request after the probe, up to 1 MiB (FirstCell), is
+// read as this says; it measures the link for the ones after it.
 func (r *run) measureProbe(p earlyPiece) {
-	switch {
-	case p.blob == nil || p.blob.Size() == 0:
-	case p.took <= probeFast:
-		r.speed = math.Inf(1)
-	default:
-		r.speed = float64(p.blob.Size()) / p.took.Seconds()
+	if p.size > 0 {
+		r.speed = float64(p.size) / max(p.took, time.Millisecond).Seconds()
 	}
+}
+
+// onWire counts the flights of the current generation that hold one of
+// conns connections: all but those whose whole body is in hand, and, on
+// one connection, one whose body is ending (endingBy).
+func (r *run) onWire(conns int) int {
+	n := 0
+	now := r.m.Now()
+	for _, f := range r.current() {
+		if !f.received && !(conns == 1 && r.endingBy(f, now)) {
+			n++
+		}
+	}
+	return n
+}
+
+// endingBy reports whether the body of f, taken whole, will have arrived
+// by the time a request sent at now is answered: on one connection, the
+// connection is then as good as free, and the next request goes out now
+// rather than a round trip after its end. The requests are the same; only
+// the gap between them goes (on loopback, 10-20 ms per request). (With
+// several connections the others keep the link busy meanwhile, and two
+// bodies at once on each would only slow every one of them.)
+//
+// A body later than that (by another round trip) holds its connection
+// again: the link got slower than measured, and requests must not pile up
+// behind it.
+func (r *run) endingBy(f *flight, now time.Time) bool {
+	return f.readWhole && !f.expectEnd.IsZero() &&
+		!now.Before(f.expectEnd.Add(-r.ttfb)) && now.Before(f.expectEnd.Add(r.ttfb))
+}
+
+// nextAhead returns when the next whole body will be ending (endingBy),
+// zero if none will.
+func (r *run) nextAhead(now time.Time) time.Time {
+	var at time.Time
+	for _, f := range r.current() {
+		if f.readWhole && !f.expectEnd.IsZero() && !f.received {
+			t := f.expectEnd.Add(-r.ttfb)
+			if t.After(now) && (at.IsZero() || t.Before(at)) {
+				at = t
+			}
+		}
+	}
+	return at
 }
 
 // current returns the flights of the current generation.
@@ -702,18 +763,28 @@ func (r *run) establish(dec protocol.Decision, resp *Response, mode protocol.Mod
 		r.fatal = newError(CodeTooLarge, fmt.Errorf("the file is %d bytes, more than maxBytes (%d)", dec.Total, r.opts.MaxBytes))
 		return false
 	}
-	r.rec.State, r.marked = protocol.Running, true
-	if err := r.save(); err != nil {
-		r.fatal = err
-		return false
-	}
-	if err := r.checkSpace(); err != nil {
-		r.fatal = err
-		return false
-	}
+	// The record is written, and the space checked, by the event loop
+	// once the next requests are out (settle): neither may delay them,
+	// and no piece is written before either is done (the loop handles
+	// one thing at a time).
+	r.rec.State, r.marked, r.unsettled = protocol.Running, true, true
 	r.nextQuota = r.ext.Len() + quotaStep
 	r.progress(true)
 	return true
+}
+
+// settle writes the record of a download just established and checks that
+// it fits in the storage left. A download that cannot fit fails before any
+// of its bytes is stored.
+func (r *run) settle() error {
+	if !r.unsettled {
+		return nil
+	}
+	r.unsettled = false
+	if err := r.save(); err != nil {
+		return err
+	}
+	return r.checkSpace()
 }
 
 // bounded cuts a header value a server controls to what is worth storing.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -30,6 +31,8 @@ type flight struct {
 	answered  time.Time       // zero until the answer came
 	reading   bool            // the run told it to read the body
 	readWhole bool            // with Body.Whole
+	received  bool            // all of its body is in hand: it holds no connection
+	expectEnd time.Time       // when its whole body should have arrived, at the speed measured
 	handed    []protocol.Span // the pieces it handed over, for a broken body
 	cancel    context.CancelCauseFunc
 	plan      chan bodyPlan // the run's one instruction for the body
@@ -141,9 +144,16 @@ func (r *run) fly(ctx context.Context, f *flight, req Request) {
 	var early earlyPiece
 	if f.eager {
 		// The probe's body is read before the run decides on it: its
-		// 64 KiB cost nothing to hold, and timing them here, unhindered
-		// by the run, is the first measure of the link.
-		early.blob, early.err = resp.Body.Next(ctx, protocol.ProbeSize, 0, onData)
+		// 64 KiB cost nothing to hold, and their time, unhindered by the
+		// run, is a first rough measure of the link.
+		for early.size < protocol.ProbeSize && early.err == nil {
+			var b store.Blob
+			b, early.err = resp.Body.Next(ctx, protocol.ProbeSize-early.size, 0, onData)
+			if b != nil && b.Size() > 0 {
+				early.blobs = append(early.blobs, b)
+				early.size += b.Size()
+			}
+		}
 		early.took = r.m.Now().Sub(answered)
 	}
 	watchdog.Stop() // the run may take its time to decide
@@ -175,9 +185,10 @@ func (r *run) fly(ctx context.Context, f *flight, req Request) {
 // earlyPiece is the start of a body read before the run's plan: the
 // probe's.
 type earlyPiece struct {
-	blob store.Blob
-	err  error
-	took time.Duration // from the answer's headers to the piece's end
+	blobs []store.Blob // in order, size bytes in all
+	size  int64
+	err   error
+	took  time.Duration // from the headers to the piece's end
 }
 
 // readBody reads a body as plan says, handing each piece over, never past
@@ -187,12 +198,12 @@ type earlyPiece struct {
 func (r *run) readBody(ctx context.Context, body Body, plan bodyPlan, early earlyPiece, onData func(int64), hand func(int64, store.Blob)) error {
 	pos, open := plan.start, plan.length == protocol.UnknownSize
 	end := plan.start + plan.length
-	if early.blob != nil && early.blob.Size() > 0 {
-		if !open && early.blob.Size() > plan.length {
-			return fmt.Errorf("%d bytes for %d: %w", early.blob.Size(), plan.length, errLongBody)
-		}
-		hand(pos, early.blob)
-		pos += early.blob.Size()
+	if !open && early.size > plan.length {
+		return fmt.Errorf("%d bytes for %d: %w", early.size, plan.length, errLongBody)
+	}
+	for _, b := range early.blobs {
+		hand(pos, b)
+		pos += b.Size()
 	}
 	switch {
 	case early.err == nil:
@@ -257,6 +268,12 @@ func (r *run) readBody(ctx context.Context, body Body, plan bodyPlan, early earl
 func (ev evAnswer) handle(r *run) {
 	f := ev.f
 	f.answered = ev.at
+	// A moving average of the time answers take, for endingBy.
+	if took := ev.at.Sub(f.sent); r.ttfb == 0 {
+		r.ttfb = took
+	} else {
+		r.ttfb = (3*r.ttfb + took) / 4
+	}
 	if f.gen != r.rec.Gen || r.fatal != nil || r.stopping {
 		f.plan <- bodyPlan{} // stale, or the download is ending
 		return
@@ -267,13 +284,19 @@ func (ev evAnswer) handle(r *run) {
 	dec := protocol.Decide(f.req, r.storedView(), ev.resp.Response, r.m.Now())
 	plan := r.apply(f, dec, ev.resp)
 	f.reading, f.readWhole = plan.read, plan.whole
+	if plan.whole && r.speed > 0 && !math.IsInf(r.speed, 1) {
+		f.expectEnd = r.m.Now().Add(time.Duration(float64(plan.length) / r.speed * float64(time.Second)))
+	}
+	if ev.early.size > 0 && plan.read && plan.length == ev.early.size {
+		f.received = true // its whole body is in hand: the connection is free
+	}
 	f.plan <- plan
 }
 
 func (ev evPiece) handle(r *run) {
 	f, end := ev.f, ev.pos+ev.blob.Size()
-	if f.gen != r.rec.Gen {
-		<-r.slots // bytes of a discarded generation: never stored
+	if f.gen != r.rec.Gen || r.noStore {
+		<-r.slots // bytes of a discarded generation, or that may not be stored
 		return
 	}
 	if r.opts.MaxBytes > 0 && end > r.opts.MaxBytes {

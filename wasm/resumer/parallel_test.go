@@ -89,6 +89,15 @@ func TestConnections(t *testing.T) {
 	if p.most != 4 {
 		t.Fatalf("at most %d requests at once, want 4", p.most)
 	}
+	// One connection: a request goes out a round trip before the body
+	// before it ends (endingBy), never more.
+	f1 := newFixture(t)
+	p1 := &concurrent{}
+	res, err = f1.download(resumer.NewManager(f1.st, p1), f1.url+file+"?rate=4194304", resumer.Options{ChunkSize: 128 << 10})
+	mustOK(t, f1, res, err)
+	if p1.most > 2 {
+		t.Fatalf("one connection: %d requests at once", p1.most)
+	}
 	g := f.logged()
 	if len(g) != 1+size/(128<<10) || res.Stats.Requests != len(g) || res.Stats.Commits == 0 {
 		t.Fatalf("%d requests (stats %+v): %v", len(g), res.Stats, g)
