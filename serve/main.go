@@ -3,10 +3,14 @@
 // Command serve runs the resumer dev server: the demo page, the sample
 // files with correct headers, and fault injection (see package devserver).
 //
-//	go run ./serve [-build] [-addr 127.0.0.1:8080] [-addr2 127.0.0.1:8081] [-data build/data] [-web build/web] [-quiet]
+//	go run ./serve [-build] [-addr 127.0.0.1:8080] [-addr2 127.0.0.1:8081] [-data build/data] [-web build/web] [-token T] [-quiet]
 //
 // -build first builds the bundle (the wasm module, resumer.js, the demo)
 // into -web; -build-only builds it and exits.
+//
+// It prints the token the control API (/_control/) asks for in its
+// X-Resumer-Control header; -token sets it. It warns when an address is
+// not a loopback one.
 //
 // -addr2 serves the same site on a second address: another origin, for
 // cross-origin tests. SIGINT or SIGTERM stops it cleanly, also while the
@@ -45,6 +49,7 @@ func run() error {
 	quiet := flag.Bool("quiet", false, "log nothing but the address")
 	build := flag.Bool("build", false, "build the bundle into -web before serving")
 	buildOnly := flag.Bool("build-only", false, "build the bundle into -web and exit")
+	token := flag.String("token", "", "control API token (default: a random one, printed at start)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -69,10 +74,11 @@ func run() error {
 		logf = log.New(os.Stderr, "", log.Ltime|log.Lmicroseconds).Printf
 	}
 	srv, err := devserver.NewContext(ctx, devserver.Config{
-		DataDir: *data,
-		WebDir:  *web,
-		Samples: devserver.DefaultSamples,
-		Logf:    logf,
+		DataDir:      *data,
+		WebDir:       *web,
+		Samples:      devserver.DefaultSamples,
+		Logf:         logf,
+		ControlToken: *token,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -95,7 +101,15 @@ func run() error {
 		defer ln.Close()
 		listeners = append(listeners, ln)
 		fmt.Printf("resumer dev server: http://%s/\n", ln.Addr())
+		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+			fmt.Fprintf(os.Stderr, "\n"+
+				"  WARNING: listening on %s, which is not a loopback address.\n"+
+				"  Anyone who can reach it can read every file in %s, and anyone who\n"+
+				"  learns the control token can arm faults and rewrite the samples.\n"+
+				"  This is a test server: prefer 127.0.0.1.\n\n", ln.Addr(), *data)
+		}
 	}
+	fmt.Printf("resumer dev server: control token %s (send it as %s: to /_control/)\n", srv.ControlToken(), devserver.ControlHeader)
 	return serve(ctx, srv, listeners)
 }
 
@@ -107,7 +121,11 @@ func serve(ctx context.Context, srv *devserver.Server, listeners []net.Listener)
 		Handler:           srv.Handler(),
 		ConnContext:       srv.ConnContext, // lets /_control/cut reach live connections
 		ReadHeaderTimeout: 10 * time.Second,
-		// No WriteTimeout: a throttled download may rightly take minutes.
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// No WriteTimeout: a throttled download may rightly take
+		// minutes; the handler gives each write a deadline of its own.
+		// No ReadTimeout: it would cancel a long response's context.
 	}
 	errc := make(chan error, len(listeners))
 	for _, ln := range listeners {

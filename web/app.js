@@ -163,7 +163,14 @@ async function showSamples() {
   try {
     const resp = await fetch("/files/", { headers: { Accept: "application/json" } });
     if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
-    const samples = await resp.json();
+    let samples;
+    try {
+      samples = await resp.json();
+    } catch {
+      // The parser's message quotes the server's text: never shown.
+      throw new Error("the answer is not a sample list");
+    }
+    if (!Array.isArray(samples)) throw new Error("the answer is not a sample list");
     ul.textContent = "";
     for (const s of samples) {
       const li = document.createElement("li");
@@ -177,7 +184,10 @@ async function showSamples() {
       ul.append(li);
     }
   } catch (err) {
-    ul.innerHTML = `<li class="muted">No sample list here (${err.message}). Type any URL above.</li>`;
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = `No sample list here (${err.message}). Type any URL above.`;
+    ul.replaceChildren(li);
   }
 }
 

@@ -2,9 +2,13 @@ package devserver
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +19,12 @@ import (
 
 // maxLogWait caps GET /_control/log?timeout=.
 const maxLogWait = 30 * time.Second
+
+// ControlHeader is the request header that carries the control token
+// (Server.ControlToken). A page on another origin cannot send it: it is
+// not a CORS-safelisted header, so the browser asks first with a
+// preflight, and /_control/ answers no preflight.
+const ControlHeader = "X-Resumer-Control"
 
 // handleControl serves the JSON control API under /_control/, for
 // out-of-process tests and people testing their own clients:
@@ -28,15 +38,23 @@ const maxLogWait = 30 * time.Second
 //	POST /_control/cut?file=NAME            CutNow: close the connections
 //	                                        sending NAME now; answers {"cut": n}
 //
-// It sends Access-Control-Allow-Origin: * so that a test page on another
-// origin can drive it too.
+// Only the person running the server and the tests may drive it, never a
+// web page that happens to be open in a browser on the same machine:
+//   - every call carries the token in ControlHeader (403 without it);
+//   - the Host header must name the address the connection came to (403
+//     otherwise), so that a DNS-rebinding page, whose requests carry its
+//     own host name, is refused even if it learnt the token;
+//   - there are no CORS headers and no preflight answers: a script on
+//     another origin can neither send the header nor read an answer.
 func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cache-Control", "no-store")
-	if r.Method == http.MethodOptions {
-		h.Set("Access-Control-Allow-Methods", "GET, POST")
-		w.WriteHeader(http.StatusNoContent)
+	if !ownHost(r) {
+		writeJSON(w, http.StatusForbidden, jsonError("the Host header must be this server's own address"))
+		return
+	}
+	if got := r.Header.Get(ControlHeader); subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+		writeJSON(w, http.StatusForbidden, jsonError("send the control token (printed when the server starts) in the "+ControlHeader+" header"))
 		return
 	}
 	op := strings.TrimPrefix(r.URL.Path, "/_control/")
@@ -45,7 +63,7 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 		method = http.MethodGet
 	}
 	if r.Method != method {
-		h.Set("Allow", method+", OPTIONS")
+		h.Set("Allow", method)
 		writeJSON(w, http.StatusMethodNotAllowed, jsonError("use "+method))
 		return
 	}
@@ -70,6 +88,43 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusNotFound, jsonError("unknown control "+strconv.Quote(op)))
 	}
+}
+
+// ownHost reports whether the Host of r names the address its connection
+// came to: that IP and port, or "localhost" and the port when that IP is a
+// loopback one.
+func ownHost(r *http.Request) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	lhost, lport, err := net.SplitHostPort(local.String())
+	if err != nil {
+		return false
+	}
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil || port != lport {
+		return false
+	}
+	lip, ip := net.ParseIP(lhost), net.ParseIP(host)
+	switch {
+	case ip != nil:
+		return lip != nil && ip.Equal(lip)
+	case strings.EqualFold(host, "localhost"):
+		return lip != nil && lip.IsLoopback()
+	}
+	return false
+}
+
+// ControlToken returns the token the control API asks for in
+// ControlHeader: Config.ControlToken, or one made at random by New.
+func (s *Server) ControlToken() string { return s.token }
+
+// newToken returns 128 random bits in hex.
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // controlLog answers the log, after waiting for ?wait=N entries if asked.
@@ -141,7 +196,11 @@ func (s *Server) controlArm(w http.ResponseWriter, q url.Values) {
 		}
 	}
 	if err := s.Arm(name, times, values); err != nil {
-		writeJSON(w, http.StatusBadRequest, jsonError(err.Error()))
+		code := errStatus(err)
+		if code == http.StatusInternalServerError {
+			code = http.StatusBadRequest
+		}
+		writeJSON(w, code, jsonError(err.Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"file": name, "times": times, "faults": values.Encode()})
@@ -154,6 +213,10 @@ func errStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound
+	case errors.Is(err, errNotSample):
+		return http.StatusForbidden
+	case errors.Is(err, errTooMany):
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

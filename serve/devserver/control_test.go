@@ -9,13 +9,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 )
 
-// post sends a POST to the control API and decodes the JSON answer.
+// post sends a POST to the control API, with the token, and decodes the
+// JSON answer.
 func (e *env) post(t *testing.T, target string) (int, map[string]any) {
 	t.Helper()
-	resp, body, err := e.do(t, http.MethodPost, target, nil)
+	resp, body, err := e.do(t, http.MethodPost, target, map[string]string{ControlHeader: e.s.ControlToken()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +110,8 @@ func TestControlAPI(t *testing.T) {
 	if code != 200 || v["etag"] != newTag || newTag == oldTag {
 		t.Errorf("change: %d %v; want 200 with the new ETag %s (old %s)", code, v, newTag, oldTag)
 	}
-	if code, _ := e.post(t, "/_control/change?file=nope.bin"); code != 404 {
-		t.Errorf("change of a missing file: %d, want 404", code)
+	if code, _ := e.post(t, "/_control/change?file=nope.bin"); code != 403 {
+		t.Errorf("change of a file that is no sample: %d, want 403", code)
 	}
 	if code, _ := e.post(t, "/_control/change?file=../x"); code != 400 {
 		t.Errorf("change of ../x: %d, want 400", code)
@@ -125,14 +125,16 @@ func TestControlAPI(t *testing.T) {
 	if _, body, err := e.do(t, http.MethodGet, "/files/a.bin", nil); err == nil || len(body) != 5 {
 		t.Errorf("armed over the API: %d bytes, err %v; want a cut after 5", len(body), err)
 	}
-	if resp, _ := e.get(t, "/_control/change?file=a.bin", nil); resp.StatusCode != 405 {
+	if resp, _ := e.get(t, "/_control/change?file=a.bin", map[string]string{ControlHeader: e.s.ControlToken()}); resp.StatusCode != 405 {
 		t.Errorf("GET on change: %d, want 405", resp.StatusCode)
 	}
 
 	// The log, waiting for an entry that arrives later.
 	done := make(chan []LogEntry)
 	go func() {
-		resp, err := e.client.Get(e.ts.URL + "/_control/log?wait=2&timeout=5s")
+		req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/_control/log?wait=2&timeout=5s", nil)
+		req.Header.Set(ControlHeader, e.s.ControlToken())
+		resp, err := e.client.Do(req)
 		if err != nil {
 			done <- nil
 			return
@@ -142,7 +144,8 @@ func TestControlAPI(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&log)
 		done <- log
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// Whether the entry comes before or after the log request starts,
+	// wait=2 answers both entries.
 	e.get(t, "/files/a.bin?validators=lm", nil)
 	log := <-done
 	if len(log) != 2 || !log[0].Cut || log[0].Sent != 5 || log[1].Query != "validators=lm" || log[1].Sent != aSize {

@@ -3,7 +3,7 @@
 package devserver
 
 import (
-	"encoding/json"
+	"context"
 	"io"
 	"net/http"
 	"testing"
@@ -62,33 +62,22 @@ func TestControlCut(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	io.ReadFull(resp.Body, make([]byte, 1))
-	cr, err := e.client.Post(e.ts.URL+"/_control/cut?file=a.bin", "", nil)
-	if err != nil {
-		t.Fatal(err)
+	if code, got := e.post(t, "/_control/cut?file=a.bin"); code != http.StatusOK || got["cut"] != float64(1) {
+		t.Fatalf("control cut: %d %v", code, got)
 	}
-	defer cr.Body.Close()
-	var got map[string]int
-	if err := json.NewDecoder(cr.Body).Decode(&got); err != nil || cr.StatusCode != http.StatusOK || got["cut"] != 1 {
-		t.Fatalf("control cut: %d %v %v", cr.StatusCode, got, err)
+	if code, _ := e.post(t, "/_control/cut?file=../x"); code != http.StatusBadRequest {
+		t.Fatalf("traversal in control cut: %d", code)
 	}
-	bad, _ := e.client.Post(e.ts.URL+"/_control/cut?file=../x", "", nil)
-	if bad.StatusCode != http.StatusBadRequest {
-		t.Fatalf("traversal in control cut: %d", bad.StatusCode)
-	}
-	bad.Body.Close()
 }
 
-// waitLog waits for n log entries.
+// waitLog waits for n log entries, for 5 s at most.
 func waitLog(t *testing.T, e *env, n int) []LogEntry {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if l := e.s.Log(); len(l) >= n {
-			return l
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log has %d entries, want %d", len(e.s.Log()), n)
-		}
-		time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	l, err := e.s.WaitLog(ctx, n)
+	if err != nil {
+		t.Fatalf("log has %d entries, want %d: %v", len(l), n, err)
 	}
+	return l
 }

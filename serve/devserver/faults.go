@@ -62,7 +62,9 @@ import (
 //	cut          <N>               after N body bytes: flush, then abort the connection
 //	                               (no cut when the body is N bytes or shorter)
 //	change       <N>               after N body bytes: ChangeFile; this response goes on with the
-//	                               old bytes, the next one sees the new ETag and content
+//	                               old bytes, the next one sees the new ETag and content; only
+//	                               armed (Arm, POST /_control/arm), never from a URL, and only
+//	                               for a generated sample
 //	status       <code 200-599>    answer this status with a short text body, not the file
 //	retry-after  <value>           with status: add Retry-After: <value> (§10.2.3)
 //	fail         <K>               with status: only the first K GET/HEAD requests of this exact
@@ -83,7 +85,7 @@ import (
 //
 // Combinations that mean nothing are a 400: retry-after or fail without
 // status, redirect with status (both replace the file), stall with cut
-// (both end the body: use one).
+// (both end the body: use one), change in a URL's query.
 //
 // Other query keys are ignored (cache busters, and the redirected=1 that
 // redirect= adds); a known key with a bad value is a 400.
@@ -166,6 +168,11 @@ func parseFaults(q url.Values, armedKeys map[string]bool) (faults, error) {
 	}
 	if f.stall >= 0 && f.cut >= 0 {
 		return f, fmt.Errorf("fault stall=%d with cut=%d: both end the body, use one", f.stall, f.cut)
+	}
+	if f.change >= 0 && !armedKeys["change"] {
+		// A GET anyone can make (an <img> on any page) must not rewrite a
+		// file: change= is only armed, through the control API.
+		return f, fmt.Errorf("fault change=%d: it rewrites the file, so it is only armed (POST /_control/arm)", f.change)
 	}
 	return f, nil
 }
@@ -500,8 +507,8 @@ func (s *Server) Arm(name string, times int, values url.Values) error {
 	if _, err := cleanName(name); err != nil {
 		return fmt.Errorf("arm %q: %w", name, err)
 	}
-	if times < 1 {
-		return fmt.Errorf("arm %s: times=%d, want >= 1", name, times)
+	if times < 1 || times > MaxArmTimes {
+		return fmt.Errorf("arm %s: times=%d, want 1 to %d", name, times, MaxArmTimes)
 	}
 	clean := url.Values{}
 	for k, v := range values {
@@ -510,12 +517,23 @@ func (s *Server) Arm(name string, times int, values url.Values) error {
 		}
 		clean[k] = append([]string(nil), v...)
 	}
-	if _, err := parseFaults(clean, nil); err != nil {
+	keys := map[string]bool{}
+	for k := range clean {
+		keys[k] = true
+	}
+	if _, err := parseFaults(clean, keys); err != nil {
 		return fmt.Errorf("arm %s: %w", name, err)
+	}
+	if clean.Has("change") && !s.isSample(name) {
+		return fmt.Errorf("arm %s: change= rewrites the file: %w", name, errNotSample)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.nArmed >= MaxArmed {
+		return fmt.Errorf("arm %s: %d sets armed already: %w", name, s.nArmed, errTooMany)
+	}
 	s.armed[name] = append(s.armed[name], &armedSet{values: clean, left: times})
+	s.nArmed++
 	return nil
 }
 
@@ -524,6 +542,7 @@ func (s *Server) Disarm() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.armed)
+	s.nArmed = 0
 }
 
 // requestFaults merges the query faults of r with the first set armed for
@@ -555,6 +574,7 @@ func (s *Server) requestFaults(r *http.Request, name string, spend bool) (faults
 		return f, err
 	}
 	if a.left--; a.left == 0 {
+		s.nArmed--
 		if len(queue) == 1 {
 			delete(s.armed, name)
 		} else {
@@ -572,6 +592,11 @@ func (s *Server) applyFail(f *faults, r *http.Request) {
 	}
 	key := r.URL.Path + "?" + r.URL.RawQuery
 	s.mu.Lock()
+	if _, ok := s.fails[key]; !ok && len(s.fails) >= maxFailCounters {
+		// A client that varies the query without end must not grow the
+		// map: start counting afresh.
+		clear(s.fails)
+	}
 	s.fails[key]++
 	n := s.fails[key]
 	s.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -715,7 +716,19 @@ func TestChangeFault(t *testing.T) {
 	e := newEnv(t)
 	old := e.file(t, "a.bin")
 	oldTag, oldLM := e.validators(t, "a.bin")
-	resp, body := e.get(t, "/files/a.bin?change=100", nil)
+	// From a URL, change= is refused: a GET any page can make must not
+	// rewrite a file.
+	if resp, _ := e.get(t, "/files/a.bin?change=100", nil); resp.StatusCode != 400 {
+		t.Fatalf("change= in a URL: status %d, want 400", resp.StatusCode)
+	}
+	if tag, _ := e.validators(t, "a.bin"); tag != oldTag {
+		t.Fatalf("change= in a URL changed the file")
+	}
+	e.s.ResetLog()
+	if err := e.s.Arm("a.bin", 1, url.Values{"change": {"100"}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := e.get(t, "/files/a.bin", nil)
 	if resp.StatusCode != 200 || !bytes.Equal(body, old) {
 		t.Fatalf("status %d, %d bytes: want the whole old file", resp.StatusCode, len(body))
 	}

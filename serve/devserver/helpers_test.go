@@ -189,3 +189,14 @@ func httptestRecorder(s *Server, target string) *httptest.ResponseRecorder {
 	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
 	return rec
 }
+
+// httptestRecorderHdr serves one GET with these request headers in-process.
+func httptestRecorderHdr(s *Server, target string, hdr map[string]string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	s.Handler().ServeHTTP(rec, req)
+	return rec
+}

@@ -13,6 +13,7 @@ import (
 // purpose.
 type LogEntry struct {
 	Time   time.Time `json:"time"`   // when the request arrived
+	End    time.Time `json:"end"`    // when its handler returned
 	Method string    `json:"method"` // GET, HEAD, OPTIONS...
 	Path   string    `json:"path"`   // URL path, decoded
 	Query  string    `json:"query"`  // raw query, without "?"
@@ -40,19 +41,29 @@ type LogEntry struct {
 }
 
 // newEntry starts the log entry of r.
+// Each text it copies from the request is cut at maxLogField bytes: the
+// log keeps what a test reasons about, not what a client chose to send.
 func newEntry(r *http.Request) *LogEntry {
 	return &LogEntry{
 		Time:    time.Now(),
-		Method:  r.Method,
-		Path:    r.URL.Path,
-		Query:   r.URL.RawQuery,
-		Origin:  r.Header.Get("Origin"),
-		Range:   r.Header.Get("Range"),
-		IfRange: r.Header.Get("If-Range"),
-		IfMatch: r.Header.Get("If-Match"),
-		ACRH:    r.Header.Get("Access-Control-Request-Headers"),
+		Method:  clip(r.Method),
+		Path:    clip(r.URL.Path),
+		Query:   clip(r.URL.RawQuery),
+		Origin:  clip(r.Header.Get("Origin")),
+		Range:   clip(r.Header.Get("Range")),
+		IfRange: clip(r.Header.Get("If-Range")),
+		IfMatch: clip(r.Header.Get("If-Match")),
+		ACRH:    clip(r.Header.Get("Access-Control-Request-Headers")),
 		Start:   -1,
 	}
+}
+
+// clip cuts s at maxLogField bytes, marking the cut.
+func clip(s string) string {
+	if len(s) <= maxLogField {
+		return s
+	}
+	return s[:maxLogField] + "…"
 }
 
 // begin counts a request that record will log, so that WaitIdle knows it
@@ -66,14 +77,21 @@ func (s *Server) begin(e *LogEntry) {
 // record adds a completed entry where it arrived, and wakes WaitLog and
 // WaitIdle callers. Requests end in another order than they came (a slow
 // body, a client that left): the log keeps the order they came in, which
-// is what tests reason about.
+// is what tests reason about. It keeps the newest logLimit entries: past
+// that, the oldest quarter goes at once (so that dropping costs nothing
+// per request).
 func (s *Server) record(e *LogEntry) {
+	e.End = time.Now()
 	s.mu.Lock()
 	i := len(s.log)
 	for i > 0 && s.log[i-1].Time.After(e.Time) {
 		i--
 	}
 	s.log = slices.Insert(s.log, i, *e)
+	s.logTotal++
+	if len(s.log) > s.logLimit {
+		s.log = append(s.log[:0:0], s.log[len(s.log)-s.logLimit*3/4:]...)
+	}
 	delete(s.pending, e)
 	close(s.logWake)
 	s.logWake = make(chan struct{})
@@ -122,16 +140,25 @@ func (s *Server) Log() []LogEntry {
 func (s *Server) ResetLog() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log = nil
+	s.log, s.logTotal = nil, 0
 	clear(s.fails)
 }
 
-// WaitLog waits until the log holds at least n entries, or ctx ends, and
-// returns a copy of it. Entries are recorded when a response is complete,
+// LogTotal returns how many entries have been recorded since the server
+// started or ResetLog, those the log no longer keeps included.
+func (s *Server) LogTotal() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logTotal
+}
+
+// WaitLog waits until at least n entries have been recorded since the
+// server started or ResetLog, or ctx ends, and returns a copy of the log
+// (which keeps only the newest Config.LogLimit). Entries are recorded when a response is complete,
 // which can be a moment after the client has read the last byte: tests
 // call WaitLog rather than Log right after a request.
 func (s *Server) WaitLog(ctx context.Context, n int) ([]LogEntry, error) {
-	return s.waitLog(ctx, func() bool { return len(s.log) >= n })
+	return s.waitLog(ctx, func() bool { return s.logTotal >= n })
 }
 
 // WaitIdle waits until every /files/ request the server has begun whose

@@ -209,8 +209,16 @@ func (s *Server) removeStaleTemps() {
 // to max(now, old mtime + 2 s), because Last-Modified has a resolution of
 // one second (RFC 9110 §5.6.7) and two changes within a second would
 // otherwise share it. The file is replaced by rename: responses already
-// reading it continue with the old bytes.
+// reading it continue with the old bytes. Only a generated sample
+// (Config.Samples) can be changed: any other file in the data folder may
+// be somebody's own.
 func (s *Server) ChangeFile(name string) error {
+	if _, err := cleanName(name); err != nil {
+		return fmt.Errorf("change %q: %w", name, err)
+	}
+	if !s.isSample(name) {
+		return fmt.Errorf("change %s: %w", name, errNotSample)
+	}
 	p, err := s.Path(name)
 	if err != nil {
 		return fmt.Errorf("change %s: %w", name, err)
@@ -270,4 +278,15 @@ func (s *Server) nextVersion(name string, size int64) (int, error) {
 // isTemp reports whether a data file name is a generation in progress.
 func isTemp(name string) bool {
 	return strings.HasPrefix(path.Base(name), tmpPrefix)
+}
+
+// isSample reports whether name is one of the samples the server
+// generates (Config.Samples).
+func (s *Server) isSample(name string) bool {
+	for _, sm := range s.samples {
+		if sm.Name == name {
+			return true
+		}
+	}
+	return false
 }

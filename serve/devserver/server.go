@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Config says where the server finds its files and what it generates.
@@ -29,7 +30,28 @@ type Config struct {
 	// Logf receives one line per /files/ request and per generated or
 	// changed file; nil is silent.
 	Logf func(format string, args ...any)
+	// ControlToken is the token the control API asks for (ControlHeader);
+	// "" makes a random one (Server.ControlToken returns it).
+	ControlToken string
+	// LogLimit is how many entries the request log keeps, the newest;
+	// 0 means DefaultLogLimit.
+	LogLimit int
 }
+
+// Bounds on what the server keeps in memory for its clients, whoever they
+// are: a test server left running must not grow without end.
+const (
+	// DefaultLogLimit is the default Config.LogLimit.
+	DefaultLogLimit = 10000
+	// MaxArmed is how many fault sets may be armed at once, over all files.
+	MaxArmed = 1000
+	// MaxArmTimes caps the times of one armed set.
+	MaxArmTimes = 1 << 20
+	// maxFailCounters caps the fail= counters (one per URL).
+	maxFailCounters = 10000
+	// maxLogField caps each header value kept in a log entry.
+	maxLogField = 512
+)
 
 // Server is the dev server: create it with New, mount Handler, and Close
 // it to end throttled responses at once.
@@ -38,6 +60,7 @@ type Server struct {
 	webDir  string // absolute, "" = none
 	samples []Sample
 	logf    func(format string, args ...any)
+	token   string // the control token, see ControlHeader
 
 	closing   chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -47,16 +70,26 @@ type Server struct {
 	live liveSet // responses in progress, for CutNow
 
 	mu       sync.Mutex
-	log      []LogEntry
+	log      []LogEntry // the newest entries, at most logLimit
+	logLimit int
+	logTotal int                    // entries ever recorded (since ResetLog)
 	logWake  chan struct{}          // closed and replaced on every new entry
 	pending  map[*LogEntry]struct{} // /files/ requests begun and not yet logged
 	fails    map[string]int         // fail= counters, by path?query
 	armed    map[string][]*armedSet // armed faults, by file name
+	nArmed   int                    // sets in armed
 	versions map[string]int         // content version of each generated file
 }
 
 // errBadName reports a file name that could reach outside its folder.
 var errBadName = errors.New("bad file name")
+
+// errNotSample refuses to rewrite a file the server did not generate: it
+// may be somebody's own file, put in the data folder to be served.
+var errNotSample = errors.New("only a generated sample can be changed")
+
+// errTooMany refuses what would grow the server's memory past its bounds.
+var errTooMany = errors.New("too many")
 
 // New checks cfg, creates DataDir, generates the samples that are missing
 // and returns a server ready to serve.
@@ -112,11 +145,21 @@ func newServer(cfg Config) (*Server, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	token := cfg.ControlToken
+	if token == "" {
+		token = newToken()
+	}
+	limit := cfg.LogLimit
+	if limit <= 0 {
+		limit = DefaultLogLimit
+	}
 	return &Server{
 		dataDir:  dataDir,
 		webDir:   webDir,
 		samples:  append([]Sample(nil), cfg.Samples...),
 		logf:     logf,
+		token:    token,
+		logLimit: limit,
 		closing:  make(chan struct{}),
 		logWake:  make(chan struct{}),
 		pending:  make(map[*LogEntry]struct{}),
@@ -145,6 +188,9 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	// Every response starts with writeIdle to write in (the deadline of
+	// the connection's previous response would still be set).
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeIdle))
 	p := r.URL.Path
 	switch {
 	case p == "/files" || p == "/api/samples":
@@ -199,8 +245,8 @@ func within(dir, p string) bool {
 }
 
 // cleanName checks a slash-separated name taken from a URL or an API call
-// and returns it unchanged when it cannot leave its folder by itself:
-// no "..", ".", or empty elements, no backslash (a separator on Windows,
+// and returns it unchanged when it cannot leave its folder by itself and
+// names no dotfile: no "..", ".", empty or dot-led elements, no backslash (a separator on Windows,
 // and a classic encoded-traversal trick), no NUL, not absolute. Symlinks
 // are the business of os.Root, which refuses to follow them outside.
 func cleanName(name string) (string, error) {
@@ -215,6 +261,11 @@ func cleanName(name string) (string, error) {
 	for _, el := range strings.Split(name, "/") {
 		if el == "" || el == "." || el == ".." {
 			return "", fmt.Errorf("name element %q: %w", el, errBadName)
+		}
+		if strings.HasPrefix(el, ".") {
+			// .git, .env, .htpasswd: dotfiles are private by custom, and
+			// the samples' own temporary files are dotfiles.
+			return "", fmt.Errorf("name element %q: dotfiles are not served: %w", el, errBadName)
 		}
 	}
 	return name, nil

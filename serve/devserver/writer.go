@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -134,6 +135,7 @@ func (w *respWriter) Write(p []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.f.hasBodyFault() {
+		w.extendDeadline()
 		n, err := w.rw.Write(p)
 		w.e.Sent += int64(n)
 		return n, err
@@ -150,9 +152,40 @@ func (w *respWriter) ReadFrom(src io.Reader) (int64, error) {
 	if !ok || w.f.hasBodyFault() {
 		return io.CopyBuffer(writerOnly{w}, src, make([]byte, 32<<10))
 	}
-	n, err := rf.ReadFrom(src)
-	w.e.Sent += n
-	return n, err
+	// In steps of sendStep, each with a fresh write deadline, so that a
+	// client that stops reading frees the handler after writeIdle. A
+	// file under one io.LimitedReader (what http.ServeContent hands over)
+	// is still one for each step, which keeps sendfile.
+	lr, ok := src.(*io.LimitedReader)
+	if !ok {
+		lr = &io.LimitedReader{R: src, N: math.MaxInt64}
+	}
+	var total int64
+	for lr.N > 0 {
+		w.extendDeadline()
+		n, err := rf.ReadFrom(&io.LimitedReader{R: lr.R, N: min(lr.N, sendStep)})
+		lr.N -= n
+		total += n
+		w.e.Sent += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// Write deadlines: a response may take minutes (rate= on a large file),
+// but no write may wait longer than writeIdle for a client that does not
+// read. There is no read timeout beyond the header's: net/http would
+// cancel the request's context when it ran out, mid-response.
+const (
+	writeIdle = 2 * time.Minute
+	sendStep  = 8 << 20
+)
+
+// extendDeadline gives the next write writeIdle from now.
+func (w *respWriter) extendDeadline() {
+	_ = http.NewResponseController(w.rw).SetWriteDeadline(time.Now().Add(writeIdle))
 }
 
 // writerOnly hides ReadFrom so that io.Copy goes through Write.
@@ -172,6 +205,7 @@ func (w *respWriter) shapedWrite(p []byte) (int, error) {
 		if err := w.pace(); err != nil {
 			return written, w.giveUp(err)
 		}
+		w.extendDeadline()
 		m, err := w.rw.Write(p[:n])
 		written += m
 		w.e.Sent += int64(m)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 )
 
@@ -29,18 +30,25 @@ func TestSendfilePath(t *testing.T) {
 	cases := []struct {
 		query    string
 		readFrom bool
-		extra    int // junk bytes after the file
+		extra    int    // junk bytes after the file
+		arm      string // faults armed for this request (change= is armed only)
 	}{
-		{"", true, 0},
-		{"validators=none&cr=shift&ranges=none&cors=noexpose", true, 0}, // header faults keep it
-		{"length=none&type=text/plain&cap=10&cr=unknown&redirected=1", true, 0},
-		{"rate=100000000", false, 0},
-		{"cut=100000", false, 0},
-		{"change=100000", false, 0},
-		{"overrun=10", false, 10},
-		{"stall=100000", false, 0},
+		{"", true, 0, ""},
+		{"validators=none&cr=shift&ranges=none&cors=noexpose", true, 0, ""}, // header faults keep it
+		{"length=none&type=text/plain&cap=10&cr=unknown&redirected=1", true, 0, ""},
+		{"rate=100000000", false, 0, ""},
+		{"cut=100000", false, 0, ""},
+		{"", false, 0, "change=100000"},
+		{"overrun=10", false, 10, ""},
+		{"stall=100000", false, 0, ""},
 	}
 	for _, tc := range cases {
+		if tc.arm != "" {
+			v, _ := url.ParseQuery(tc.arm)
+			if err := e.s.Arm("a.bin", 1, v); err != nil {
+				t.Fatal(err)
+			}
+		}
 		rec := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
 		e.s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/files/a.bin?"+tc.query, nil))
 		if rec.Code != 200 || rec.Body.Len() != aSize+tc.extra {
