@@ -55,7 +55,7 @@ check:
 # server, and the browser tests, which drive Chromium from Go) with the
 # race detector.
 test-native:
-	$(GO) test -race -count=1 -shuffle=on ./...
+	$(GO) test -race -count=1 -shuffle=on -timeout 40m ./...
 
 STRESS ?= 5
 

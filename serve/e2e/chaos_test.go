@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
+
+	"github.com/go-resumer/resumer/serve/drive"
 	"time"
 )
 
@@ -14,77 +16,79 @@ import (
 // at random points, and checks the SHA-256 of the result. It prints how many
 // bytes the server sent in all against the size of the file.
 func TestChaos(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("RESUMER_CHAOS_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
-	t.Logf("seed %d (RESUMER_CHAOS_SEED reproduces the run)", seed)
-	rnd := rand.New(rand.NewPCG(seed, 1))
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		seed := uint64(time.Now().UnixNano())
+		if s := os.Getenv("RESUMER_CHAOS_SEED"); s != "" {
+			seed, _ = strconv.ParseUint(s, 10, 64)
+		}
+		t.Logf("seed %d (RESUMER_CHAOS_SEED reproduces the run)", seed)
+		rnd := rand.New(rand.NewPCG(seed, 1))
 
-	const reloads, cuts = 20, 20
-	events := make([]bool, 0, reloads+cuts) // true = reload, false = cut
-	for range reloads {
-		events = append(events, true)
-	}
-	for range cuts {
-		events = append(events, false)
-	}
-	rnd.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+		const reloads, cuts = 20, 20
+		events := make([]bool, 0, reloads+cuts) // true = reload, false = cut
+		for range reloads {
+			events = append(events, true)
+		}
+		for range cuts {
+			events = append(events, false)
+		}
+		rnd.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
 
-	p := newPage(t, "/blank.html")
-	// Paced at 32 MiB/s: unpaced, loopback socket buffers hold megabytes
-	// that the server counts as sent and a cut or a reload throws away,
-	// which would measure the kernel rather than resumer.
-	u := fileURL(t, big, "rate=33554432")
-	opts := `{retry: {baseMs: 20, maxMs: 200}}`
-	p.start(u, opts)
-	// Spread the events over the first 200 MiB, at random steps.
-	step := int64(200<<20) / int64(len(events))
-	var next int64
-	for _, reload := range events {
-		next += step/2 + rnd.Int64N(step)
-		p.waitStored(u, next)
-		if reload {
-			p.reload()
-			p.start(u, opts)
-		} else {
-			// Cut the transfer now; between a failure and its retry no
-			// request is live, so wait for the next one.
-			deadline := time.Now().Add(10 * time.Second)
-			for env.srv.CutNow(big) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("no live request to cut")
+		p := newPage(t, e, "/blank.html")
+		// Paced at 32 MiB/s: unpaced, loopback socket buffers hold megabytes
+		// that the server counts as sent and a cut or a reload throws away,
+		// which would measure the kernel rather than resumer.
+		u := fileURL(t, big, "rate=33554432")
+		opts := `{retry: {baseMs: 20, maxMs: 200}}`
+		p.start(u, opts)
+		// Spread the events over the first 200 MiB, at random steps.
+		step := int64(200<<20) / int64(len(events))
+		var next int64
+		for _, reload := range events {
+			next += step/2 + rnd.Int64N(step)
+			p.waitStored(u, next)
+			if reload {
+				p.reload()
+				p.start(u, opts)
+			} else {
+				// Cut the transfer now; between a failure and its retry no
+				// request is live, so wait for the next one.
+				deadline := time.Now().Add(10 * time.Second)
+				for env.srv.CutNow(big) == 0 {
+					if time.Now().After(deadline) {
+						t.Fatal("no live request to cut")
+					}
+					time.Sleep(5 * time.Millisecond)
 				}
-				time.Sleep(5 * time.Millisecond)
 			}
 		}
-	}
-	r := p.finish(u)
-	if r.Error != nil {
-		t.Fatalf("download failed: %+v", *r.Error)
-	}
-	if want := fileSHA(t, big); r.SHA != want || r.Size != bigSize {
-		t.Fatalf("sha %s, want %s", r.SHA, want)
-	}
-	log := gets(t, u, 1)
-	var sent int64
-	var cut, gone int
-	for _, e := range log {
-		sent += e.Sent
-		if e.Cut {
-			cut++
+		r := p.finish(u)
+		if r.Error != nil {
+			t.Fatalf("download failed: %+v", *r.Error)
 		}
-		if e.ClientGone {
-			gone++
+		if want := fileSHA(t, big); r.SHA != want || r.Size != bigSize {
+			t.Fatalf("sha %s, want %s", r.SHA, want)
 		}
-	}
-	// Every reload and every cut ends a request; each one after it
-	// resumes (a reload during a retry's wait ends none, hence "at least").
-	// A cut may end two requests: on one connection the next request goes
-	// out just before a body ends.
-	if cut < cuts || len(log) < 1+cuts+reloads/2 || gone+cut < cuts+reloads/2 {
-		t.Fatalf("%d requests, %d cut by the server (want %d or more), %d left by the client", len(log), cut, cuts, gone)
-	}
-	t.Logf("chaos: %d requests, %d cut by the server, %d by reloads; %d bytes sent for a %d-byte file: %.3f×",
-		len(log), cut, gone, sent, bigSize, float64(sent)/bigSize)
+		log := gets(t, u, 1)
+		var sent int64
+		var cut, gone int
+		for _, e := range log {
+			sent += e.Sent
+			if e.Cut {
+				cut++
+			}
+			if e.ClientGone {
+				gone++
+			}
+		}
+		// Every reload and every cut ends a request; each one after it
+		// resumes (a reload during a retry's wait ends none, hence "at least").
+		// A cut may end two requests: on one connection the next request goes
+		// out just before a body ends.
+		if cut < cuts || len(log) < 1+cuts+reloads/2 || gone+cut < cuts+reloads/2 {
+			t.Fatalf("%d requests, %d cut by the server (want %d or more), %d left by the client", len(log), cut, cuts, gone)
+		}
+		t.Logf("chaos: %d requests, %d cut by the server, %d by reloads; %d bytes sent for a %d-byte file: %.3f×",
+			len(log), cut, gone, sent, bigSize, float64(sent)/bigSize)
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-resumer/resumer/serve/devserver"
+	"github.com/go-resumer/resumer/serve/drive"
 )
 
 // slowOpts make pieces small and frequent so that a reload loses little and
@@ -22,172 +23,184 @@ const rate = "rate=2097152"
 func targets() []target { return []target{devTarget(), env.nginx.target()} }
 
 func TestWholeDownload(t *testing.T) {
-	for _, tg := range targets() {
-		t.Run(tg.name, func(t *testing.T) {
-			p := openPage(t, tg.origin+"/blank.html")
-			u := tg.url(t, false)
-			p.start(u, "")
-			r := p.finish(u)
-			if r.Error != nil {
-				t.Fatalf("download failed: %+v", *r.Error)
-			}
-			if r.SHA != tg.sha(t) || r.Size != mediumSize || r.BlobSize != mediumSize {
-				t.Fatalf("result %+v, want sha %s", r, tg.sha(t))
-			}
-			if !r.Resumable || r.Reason != "" || r.Restarts != 0 || r.ETag == "" {
-				t.Fatalf("result %+v", r)
-			}
-			// The probe, the small cell that measures the link, then the
-			// rest of the file's one 8 MiB chunk, all read to their end.
-			g := tg.reqs(t, u, 3)
-			if len(g) != 3 || g[0].Range != "bytes=0-65535" || g[1].Range != "bytes=65536-1048575" ||
-				g[2].Range != "bytes=1048576-8388607" || g[1].IfRange == "" || g[2].IfRange == "" {
-				t.Fatalf("requests %+v", g)
-			}
-			for _, e := range g {
-				if e.Status != 206 || !e.Complete {
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		for _, tg := range targets() {
+			t.Run(tg.name, func(t *testing.T) {
+				p := openPage(t, e, tg.origin+"/blank.html")
+				u := tg.url(t, false)
+				p.start(u, "")
+				r := p.finish(u)
+				if r.Error != nil {
+					t.Fatalf("download failed: %+v", *r.Error)
+				}
+				if r.SHA != tg.sha(t) || r.Size != mediumSize || r.BlobSize != mediumSize {
+					t.Fatalf("result %+v, want sha %s", r, tg.sha(t))
+				}
+				if !r.Resumable || r.Reason != "" || r.Restarts != 0 || r.ETag == "" {
+					t.Fatalf("result %+v", r)
+				}
+				// The probe, the small cell that measures the link, then the
+				// rest of the file's one 8 MiB chunk, all read to their end.
+				g := tg.reqs(t, u, 3)
+				if len(g) != 3 || g[0].Range != "bytes=0-65535" || g[1].Range != "bytes=65536-1048575" ||
+					g[2].Range != "bytes=1048576-8388607" || g[1].IfRange == "" || g[2].IfRange == "" {
 					t.Fatalf("requests %+v", g)
 				}
-			}
-		})
-	}
+				for _, e := range g {
+					if e.Status != 206 || !e.Complete {
+						t.Fatalf("requests %+v", g)
+					}
+				}
+			})
+		}
+	})
 }
 
 func TestReloadResumes(t *testing.T) {
-	for _, tg := range targets() {
-		t.Run(tg.name, func(t *testing.T) {
-			p := openPage(t, tg.origin+"/blank.html")
-			u := tg.url(t, true)
-			p.start(u, slowOpts)
-			seen := p.waitStored(u, mediumSize*4/10)
-			p.reload()
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		for _, tg := range targets() {
+			t.Run(tg.name, func(t *testing.T) {
+				p := openPage(t, e, tg.origin+"/blank.html")
+				u := tg.url(t, true)
+				p.start(u, slowOpts)
+				seen := p.waitStored(u, mediumSize*4/10)
+				p.reload()
 
-			l := p.list()
-			if len(l) != 1 || l[0].State != "interrupted" || l[0].Received < seen.Stored || l[0].Received >= mediumSize {
-				t.Fatalf("after reload, list() = %+v; want one interrupted download with at least %d bytes", l, seen.Stored)
-			}
-			stored := l[0].Received
-			t0 := time.Now()
-			before := tg.reqs(t, u, 1)
-
-			p.start(u, slowOpts)
-			r := p.finish(u)
-			if r.Error != nil || r.SHA != tg.sha(t) {
-				t.Fatalf("result %+v, want sha %s", r, tg.sha(t))
-			}
-			after := since(tg.reqs(t, u, len(before)+1), t0)
-			// No byte stored before the reload was asked for again, and
-			// every answer of the resume arrived whole: the server sent
-			// exactly what was missing.
-			if len(after) == 0 || after[0].Start != stored || after[0].IfRange == "" {
-				t.Fatalf("resumed with %+v; want a 206 from %d with If-Range", after, stored)
-			}
-			for _, e := range after {
-				if e.Status != 206 || !e.Complete || e.IfRange == "" {
-					t.Fatalf("resume request %+v", e)
+				l := p.list()
+				if len(l) != 1 || l[0].State != "interrupted" || l[0].Received < seen.Stored || l[0].Received >= mediumSize {
+					t.Fatalf("after reload, list() = %+v; want one interrupted download with at least %d bytes", l, seen.Stored)
 				}
-			}
-			if sent := sentBy(after); sent != mediumSize-stored {
-				t.Fatalf("the resume sent %d bytes for %d missing", sent, mediumSize-stored)
-			}
-		})
-	}
+				stored := l[0].Received
+				t0 := time.Now()
+				before := tg.reqs(t, u, 1)
+
+				p.start(u, slowOpts)
+				r := p.finish(u)
+				if r.Error != nil || r.SHA != tg.sha(t) {
+					t.Fatalf("result %+v, want sha %s", r, tg.sha(t))
+				}
+				after := since(tg.reqs(t, u, len(before)+1), t0)
+				// No byte stored before the reload was asked for again, and
+				// every answer of the resume arrived whole: the server sent
+				// exactly what was missing.
+				if len(after) == 0 || after[0].Start != stored || after[0].IfRange == "" {
+					t.Fatalf("resumed with %+v; want a 206 from %d with If-Range", after, stored)
+				}
+				for _, e := range after {
+					if e.Status != 206 || !e.Complete || e.IfRange == "" {
+						t.Fatalf("resume request %+v", e)
+					}
+				}
+				if sent := sentBy(after); sent != mediumSize-stored {
+					t.Fatalf("the resume sent %d bytes for %d missing", sent, mediumSize-stored)
+				}
+			})
+		}
+	})
 }
 
 func TestFileChangesDuringReload(t *testing.T) {
-	for _, tg := range targets() {
-		t.Run(tg.name, func(t *testing.T) {
-			p := openPage(t, tg.origin+"/blank.html")
-			u := tg.url(t, true)
-			old := tg.sha(t)
-			p.start(u, slowOpts)
-			p.waitStored(u, mediumSize*4/10)
-			p.reload()
-			tg.change(t)
-			now := tg.sha(t)
-			if now == old {
-				t.Fatal("the file did not change")
-			}
-			t0 := time.Now()
-			p.start(u, slowOpts)
-			r := p.finish(u)
-			if r.Error != nil || r.SHA != now || r.Restarts != 1 {
-				t.Fatalf("result %+v; want the new file (sha %s) and restarts 1", r, now)
-			}
-			// If-Range found the file changed: the answer was the whole new
-			// version, read to its end, and nothing else was asked.
-			after := since(tg.reqs(t, u, 2), t0)
-			if len(after) != 1 || after[0].IfRange == "" || after[0].Status != 200 || !after[0].Complete || after[0].Sent != mediumSize {
-				t.Fatalf("the resume was not answered with the new version: %+v", after)
-			}
-		})
-	}
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		for _, tg := range targets() {
+			t.Run(tg.name, func(t *testing.T) {
+				p := openPage(t, e, tg.origin+"/blank.html")
+				u := tg.url(t, true)
+				old := tg.sha(t)
+				p.start(u, slowOpts)
+				p.waitStored(u, mediumSize*4/10)
+				p.reload()
+				tg.change(t)
+				now := tg.sha(t)
+				if now == old {
+					t.Fatal("the file did not change")
+				}
+				t0 := time.Now()
+				p.start(u, slowOpts)
+				r := p.finish(u)
+				if r.Error != nil || r.SHA != now || r.Restarts != 1 {
+					t.Fatalf("result %+v; want the new file (sha %s) and restarts 1", r, now)
+				}
+				// If-Range found the file changed: the answer was the whole new
+				// version, read to its end, and nothing else was asked.
+				after := since(tg.reqs(t, u, 2), t0)
+				if len(after) != 1 || after[0].IfRange == "" || after[0].Status != 200 || !after[0].Complete || after[0].Sent != mediumSize {
+					t.Fatalf("the resume was not answered with the new version: %+v", after)
+				}
+			})
+		}
+	})
 }
 
 // TestServerWithoutRanges downloads from python3 -m http.server, which
 // answers every request with the whole file: the download finishes in one
 // stream and says why it is not resumable.
 func TestServerWithoutRanges(t *testing.T) {
-	p := openPage(t, env.python.origin()+"/blank.html")
-	u := env.python.origin() + "/" + medium
-	p.start(u, "")
-	r := p.finish(u)
-	if r.Error != nil || r.SHA != sha(t, filepath.Join(env.python.dir, medium)) {
-		t.Fatalf("result %+v", r)
-	}
-	if r.Resumable || r.ReasonCode != "no-ranges" {
-		t.Fatalf("resumable %v, reason %s: %q", r.Resumable, r.ReasonCode, r.Reason)
-	}
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		p := openPage(t, e, env.python.origin()+"/blank.html")
+		u := env.python.origin() + "/" + medium
+		p.start(u, "")
+		r := p.finish(u)
+		if r.Error != nil || r.SHA != sha(t, filepath.Join(env.python.dir, medium)) {
+			t.Fatalf("result %+v", r)
+		}
+		if r.Resumable || r.ReasonCode != "no-ranges" {
+			t.Fatalf("resumable %v, reason %s: %q", r.Resumable, r.ReasonCode, r.Reason)
+		}
+	})
 }
 
 // TestNginxWithoutRanges uses nginx with max_ranges 0 (always 200) and cuts
 // the transfer by reloading: the download starts over cleanly without
 // Range and finishes right.
 func TestNginxWithoutRanges(t *testing.T) {
-	n := env.nginx
-	origin := n.target().origin
-	p := openPage(t, origin+"/blank.html")
-	u := origin + "/noranges/" + medium + "?t=" + testID(t)
-	p.start(u, "")
-	r := p.finish(u)
-	if r.Error != nil || r.SHA != n.target().sha(t) || r.Resumable || r.ReasonCode != "no-ranges" {
-		t.Fatalf("result %+v", r)
-	}
-	// The probe's 200 carried the whole file, read as the one stream.
-	if g := n.log(u); len(g) != 1 || g[0].Status != 200 || g[0].Range != "bytes=0-65535" || g[0].Sent != mediumSize {
-		t.Fatalf("requests %+v", g)
-	}
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		n := env.nginx
+		origin := n.target().origin
+		p := openPage(t, e, origin+"/blank.html")
+		u := origin + "/noranges/" + medium + "?t=" + testID(t)
+		p.start(u, "")
+		r := p.finish(u)
+		if r.Error != nil || r.SHA != n.target().sha(t) || r.Resumable || r.ReasonCode != "no-ranges" {
+			t.Fatalf("result %+v", r)
+		}
+		// The probe's 200 carried the whole file, read as the one stream.
+		if g := n.log(u); len(g) != 1 || g[0].Status != 200 || g[0].Range != "bytes=0-65535" || g[0].Sent != mediumSize {
+			t.Fatalf("requests %+v", g)
+		}
+	})
 }
 
 func TestNoValidatorsRestartsFromZero(t *testing.T) {
-	p := newPage(t, "/blank.html")
-	u := fileURL(t, medium, rate+"&validators=none")
-	p.start(u, slowOpts)
-	p.waitStored(u, mediumSize*4/10)
-	p.reload()
-	l := p.list()
-	if len(l) != 1 || l[0].Resumable || !strings.Contains(l[0].Reason, "ETag") || !strings.Contains(l[0].Reason, "Last-Modified") {
-		t.Fatalf("list() = %+v; want not resumable, naming ETag and Last-Modified", l)
-	}
-	t0 := time.Now()
-	p.start(u, slowOpts)
-	r := p.finish(u)
-	if r.Error != nil || r.SHA != fileSHA(t, medium) {
-		t.Fatalf("result %+v", r)
-	}
-	if r.Resumable || !strings.Contains(r.Reason, "ETag") || !strings.Contains(r.Reason, "Last-Modified") || r.ReasonCode != "no-validators" {
-		t.Fatalf("result resumable %v, reason %q (%s)", r.Resumable, r.Reason, r.ReasonCode)
-	}
-	g := gets(t, u, 2)
-	// Before the reload: the probe (its 64 KiB are all a server without
-	// validators costs), then the file without Range.
-	if g[0].Range != "bytes=0-65535" || g[0].Sent > 65536 || g[1].Range != "" {
-		t.Fatalf("before the reload: %s", lines(g))
-	}
-	after := since(devReqs(g), t0)
-	if len(after) != 1 || after[0].Start != 0 || after[0].IfRange != "" || after[0].Range != "" || after[0].Sent != mediumSize {
-		t.Fatalf("after the reload: %+v; want the whole file again from byte 0", after)
-	}
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		p := newPage(t, e, "/blank.html")
+		u := fileURL(t, medium, rate+"&validators=none")
+		p.start(u, slowOpts)
+		p.waitStored(u, mediumSize*4/10)
+		p.reload()
+		l := p.list()
+		if len(l) != 1 || l[0].Resumable || !strings.Contains(l[0].Reason, "ETag") || !strings.Contains(l[0].Reason, "Last-Modified") {
+			t.Fatalf("list() = %+v; want not resumable, naming ETag and Last-Modified", l)
+		}
+		t0 := time.Now()
+		p.start(u, slowOpts)
+		r := p.finish(u)
+		if r.Error != nil || r.SHA != fileSHA(t, medium) {
+			t.Fatalf("result %+v", r)
+		}
+		if r.Resumable || !strings.Contains(r.Reason, "ETag") || !strings.Contains(r.Reason, "Last-Modified") || r.ReasonCode != "no-validators" {
+			t.Fatalf("result resumable %v, reason %q (%s)", r.Resumable, r.Reason, r.ReasonCode)
+		}
+		g := gets(t, u, 2)
+		// Before the reload: the probe (its 64 KiB are all a server without
+		// validators costs), then the file without Range.
+		if g[0].Range != "bytes=0-65535" || g[0].Sent > 65536 || g[1].Range != "" {
+			t.Fatalf("before the reload: %s", lines(g))
+		}
+		after := since(devReqs(g), t0)
+		if len(after) != 1 || after[0].Start != 0 || after[0].IfRange != "" || after[0].Range != "" || after[0].Sent != mediumSize {
+			t.Fatalf("after the reload: %+v; want the whole file again from byte 0", after)
+		}
+	})
 }
 
 // devReqs converts dev server log entries.
@@ -200,40 +213,44 @@ func devReqs(log []devserver.LogEntry) []req {
 }
 
 func TestPauseListRemove(t *testing.T) {
-	p := newPage(t, "/blank.html")
-	u := fileURL(t, medium, rate)
-	p.start(u, slowOpts)
-	p.waitStored(u, 1)
-	eval[any](p, "T.D["+quote(u)+"].pause()")
-	for eval[string](p, "T.P["+quote(u)+"].state") != "paused" {
-	}
-	l := p.list()
-	if len(l) != 1 || l[0].State != "paused" || l[0].Received <= 0 || l[0].URL != u {
-		t.Fatalf("list() while paused = %+v", l)
-	}
-	if n := eval[int](p, "T.chunks("+quote(p.db)+")"); n == 0 {
-		t.Fatal("no chunk stored while paused")
-	}
-	eval[any](p, "R.remove("+quote(u)+")")
-	if l := p.list(); len(l) != 0 {
-		t.Fatalf("list() after remove = %+v", l)
-	}
-	if n := eval[int](p, "T.chunks("+quote(p.db)+")"); n != 0 {
-		t.Fatalf("%d chunks left after remove", n)
-	}
-	if r := p.finish(u); r.Error == nil || r.Error.Code != "aborted" {
-		t.Fatalf("done of a removed download: %+v", r)
-	}
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		p := newPage(t, e, "/blank.html")
+		u := fileURL(t, medium, rate)
+		p.start(u, slowOpts)
+		p.waitStored(u, 1)
+		eval[any](p, "T.D["+quote(u)+"].pause()")
+		for eval[string](p, "T.P["+quote(u)+"].state") != "paused" {
+		}
+		l := p.list()
+		if len(l) != 1 || l[0].State != "paused" || l[0].Received <= 0 || l[0].URL != u {
+			t.Fatalf("list() while paused = %+v", l)
+		}
+		if n := eval[int](p, "T.chunks("+quote(p.db)+")"); n == 0 {
+			t.Fatal("no chunk stored while paused")
+		}
+		eval[any](p, "R.remove("+quote(u)+")")
+		if l := p.list(); len(l) != 0 {
+			t.Fatalf("list() after remove = %+v", l)
+		}
+		if n := eval[int](p, "T.chunks("+quote(p.db)+")"); n != 0 {
+			t.Fatalf("%d chunks left after remove", n)
+		}
+		if r := p.finish(u); r.Error == nil || r.Error.Code != "aborted" {
+			t.Fatalf("done of a removed download: %+v", r)
+		}
+	})
 }
 
 func TestNotFound(t *testing.T) {
-	p := newPage(t, "/blank.html")
-	u := fileURL(t, "nope.bin", "")
-	p.start(u, "")
-	r := p.finish(u)
-	if r.Error == nil || r.Error.Code != "http-status" || r.Error.Status != 404 || !r.Error.IsError || !strings.HasPrefix(r.Error.Message, "resumer:") {
-		t.Fatalf("result %+v; want an Error with code http-status and status 404", r)
-	}
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		p := newPage(t, e, "/blank.html")
+		u := fileURL(t, "nope.bin", "")
+		p.start(u, "")
+		r := p.finish(u)
+		if r.Error == nil || r.Error.Code != "http-status" || r.Error.Status != 404 || !r.Error.IsError || !strings.HasPrefix(r.Error.Message, "resumer:") {
+			t.Fatalf("result %+v; want an Error with code http-status and status 404", r)
+		}
+	})
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }

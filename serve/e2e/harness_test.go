@@ -1,16 +1,20 @@
 //go:build !js && !wasip1
 
 // Package e2e holds the end-to-end tests: the real bundle (built from this
-// tree), the real dev server on a loopback port, and Debian's headless
-// Chromium, driven by chromedp. Every download's result is checked by the
-// SHA-256 of the finished Blob against the server's file, and every fault by
-// the server's own log.
+// tree), the real dev server on a loopback port, and real browsers: every
+// test body runs in Chromium, Firefox ESR and WebKitGTK (Safari's engine),
+// driven through serve/drive. Every download's result is checked by the
+// SHA-256 of the finished Blob against the server's file, and every fault
+// by the server's own log.
+//
+// RESUMER_ENGINES=chromium,firefox (say) runs some engines only.
 package e2e
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -24,11 +28,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/go-resumer/resumer/serve/bundle"
-	"github.com/go-resumer/resumer/serve/chrome"
 	"github.com/go-resumer/resumer/serve/devserver"
+	"github.com/go-resumer/resumer/serve/drive"
 )
 
 // Files of the test server.
@@ -42,12 +44,15 @@ const (
 )
 
 var env struct {
-	srv     *devserver.Server
-	base    string // http://127.0.0.1:port
-	base2   string // the same dev server on another port: another origin
-	browser context.Context
-	nginx   *nginx
-	python  *python
+	srv      *devserver.Server
+	base     string // http://127.0.0.1:port
+	base2    string // the same dev server on another port: another origin
+	tmp      string
+	engines  []drive.Engine
+	browsers map[drive.Engine]drive.Browser
+	nginx    *nginx
+	python   *python
+	logs     sync.Map // engine → *browserLog
 }
 
 func TestMain(m *testing.M) {
@@ -68,6 +73,9 @@ func setup(m *testing.M) (int, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
+	if env.engines, err = drive.ParseEngines(os.Getenv("RESUMER_ENGINES")); err != nil {
+		return 0, fmt.Errorf("RESUMER_ENGINES: %w", err)
+	}
 	root, err := bundle.Root(".")
 	if err != nil {
 		return 0, err
@@ -83,6 +91,9 @@ func setup(m *testing.M) (int, error) {
 	srv, err := devserver.New(devserver.Config{
 		DataDir: filepath.Join(tmp, "data"), WebDir: web,
 		Samples: []devserver.Sample{{Name: medium, Size: mediumSize}, {Name: small, Size: smallSize}, {Name: big, Size: bigSize}},
+		// Every request of a whole run, three engines' worth: the tests
+		// look up their own.
+		LogLimit: 200000,
 	})
 	if err != nil {
 		return 0, err
@@ -108,19 +119,88 @@ func setup(m *testing.M) (int, error) {
 	}
 	defer env.python.stop()
 
-	bctx, stop, err := chrome.Start(ctx, filepath.Join(tmp, "profile"))
-	if err != nil {
-		return 0, err
+	env.srv, env.base, env.base2, env.tmp = srv, addrs[0], addrs[1], tmp
+	env.browsers = map[drive.Engine]drive.Browser{}
+	defer func() {
+		for _, b := range env.browsers {
+			b.Close()
+		}
+	}()
+	for _, e := range env.engines {
+		b, err := startBrowser(ctx, e, filepath.Join(tmp, "profile-"+string(e)), nil)
+		if err != nil {
+			return 0, fmt.Errorf("start %s: %w", e, err)
+		}
+		env.browsers[e] = b
 	}
-	defer stop()
-	env.srv, env.base, env.base2, env.browser = srv, addrs[0], addrs[1], bctx
 	return m.Run(), nil
+}
+
+// browserLog keeps the last lines a browser and its driver printed, for a
+// test that fails.
+type browserLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *browserLog) add(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	if len(l.lines) > 200 {
+		l.lines = l.lines[len(l.lines)-200:]
+	}
+}
+
+func (l *browserLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// startBrowser starts a browser of engine e on a profile folder.
+func startBrowser(ctx context.Context, e drive.Engine, profile string, prefs map[string]any) (drive.Browser, error) {
+	l, _ := env.logs.LoadOrStore(e, &browserLog{})
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	return drive.Start(ctx, e, drive.Options{Profile: profile, Log: l.(*browserLog).add, FirefoxPrefs: prefs})
+}
+
+// forEngines runs fn once per engine, each in a subtest named after it.
+func forEngines(t *testing.T, fn func(t *testing.T, e drive.Engine)) {
+	t.Helper()
+	for _, e := range env.engines {
+		t.Run(string(e), func(t *testing.T) {
+			t.Cleanup(func() {
+				if t.Failed() {
+					if l, ok := env.logs.Load(e); ok {
+						t.Logf("%s said lately:\n%s", e, l)
+					}
+				}
+			})
+			fn(t, e)
+		})
+	}
+}
+
+// onlyIn skips a test in the engines not named, saying why: a test of what
+// only some engines can do (a quota override, a persistent profile).
+func onlyIn(t *testing.T, e drive.Engine, why string, in ...drive.Engine) {
+	t.Helper()
+	for _, x := range in {
+		if x == e {
+			return
+		}
+	}
+	t.Skipf("not in %s: %s", e, why)
 }
 
 // page is one browser tab with the test harness loaded.
 type page struct {
 	t   *testing.T
-	ctx context.Context
+	e   drive.Engine
+	tab drive.Tab
+	ctx context.Context // the test's deadline
 	db  string
 }
 
@@ -128,7 +208,8 @@ type page struct {
 // keeps what the tests poll.
 const harnessJS = `(() => {
   if (window.T) return true;
-  const P = {}, D = {};
+  const P = {}, D = {}, W = new Set();
+  const wake = () => { for (const w of [...W]) w(); };
   const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
   window.T = {
     P, D,
@@ -149,9 +230,29 @@ const harnessJS = `(() => {
         if (p.notice && !s.notices.includes(p.notice)) s.notices.push(p.notice);
         if (p.errorCode && !s.errorCodes.includes(p.errorCode)) s.errorCodes.push(p.errorCode);
         if (s.states[s.states.length - 1] !== p.state) s.states.push(p.state);
+        wake();
       });
-      d.done.then(() => { P[url].state = "done"; }, (e) => { P[url].state = "failed"; });
+      d.done.then(() => { P[url].state = "done"; wake(); }, (e) => { P[url].state = "failed"; wake(); });
       return true;
+    },
+    // until resolves with what the page saw of url once cond (a JS
+    // expression of s, that record) holds, checked at every event: the
+    // tests wait for events, never for time. It fails after ms.
+    until(url, cond, ms) {
+      const f = new Function("s", "return (" + cond + ");");
+      return new Promise((res, rej) => {
+        let timer;
+        const check = () => {
+          const s = P[url];
+          if (!s || !f(s)) return;
+          W.delete(check);
+          clearTimeout(timer);
+          res(s);
+        };
+        W.add(check);
+        timer = setTimeout(() => { W.delete(check); rej(new Error("waited " + ms + " ms for " + cond + ": " + JSON.stringify(P[url]))); }, ms);
+        check();
+      });
     },
     async finish(url) {
       try {
@@ -176,23 +277,37 @@ const harnessJS = `(() => {
   return true;
 })()`
 
-// newPage opens a tab on path of the dev server and loads resumer with a
-// database of its own.
-func newPage(t *testing.T, path string) *page {
+// newPage opens a tab of engine e on path of the dev server and loads
+// resumer with a database of its own.
+func newPage(t *testing.T, e drive.Engine, path string) *page {
 	t.Helper()
-	return openPage(t, env.base+path)
+	return openPage(t, e, env.base+path)
 }
 
-// openPage opens a tab on a full URL and loads resumer with a database of
-// its own.
-func openPage(t *testing.T, pageURL string) *page {
+// openPage opens a tab of engine e on a full URL and loads resumer with a
+// database of its own.
+func openPage(t *testing.T, e drive.Engine, pageURL string) *page {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(env.browser)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelT(); cancel() })
-	p := &page{t: t, ctx: ctx, db: "e2e-" + testID(t)}
-	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
-		t.Fatalf("navigate: %v", err)
+	return openIn(t, e, env.browsers[e], pageURL, "e2e-"+testID(t))
+}
+
+// openIn opens a tab of browser b on pageURL, with resumer on database db.
+func openIn(t *testing.T, e drive.Engine, b drive.Browser, pageURL, db string) *page {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	tab, err := b.NewTab(ctx)
+	if err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
+	p := &page{t: t, e: e, tab: tab, ctx: ctx, db: db}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = tab.Close(cctx)
+	})
+	if err := tab.Navigate(ctx, pageURL); err != nil {
+		t.Fatalf("navigate to %s: %v", pageURL, err)
 	}
 	p.init()
 	return p
@@ -204,19 +319,33 @@ func (p *page) init() {
 	eval[bool](p, fmt.Sprintf("T.load(%q)", p.db))
 }
 
+// eval evaluates a JavaScript expression in the page, awaiting a Promise,
+// and decodes its value.
 func eval[T any](p *page, expr string) T {
 	p.t.Helper()
-	v, err := chrome.Eval[T](p.ctx, expr)
+	v, err := evalErr[T](p, expr)
 	if err != nil {
-		p.t.Fatalf("evaluate %.80q: %v", expr, err)
+		p.t.Fatalf("evaluate %.120q: %v", expr, err)
 	}
 	return v
+}
+
+func evalErr[T any](p *page, expr string) (T, error) {
+	var v T
+	raw, err := p.tab.Eval(p.ctx, expr)
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("decode %.200s: %w", raw, err)
+	}
+	return v, nil
 }
 
 // reload reloads the tab: the running download dies with the page.
 func (p *page) reload() {
 	p.t.Helper()
-	if err := chromedp.Do(p.ctx, chromedp.Reload()); err != nil {
+	if err := p.tab.Reload(p.ctx); err != nil {
 		p.t.Fatalf("reload: %v", err)
 	}
 	p.init()
@@ -247,20 +376,25 @@ func (p *page) progressOf(url string) progress {
 	return eval[progress](p, fmt.Sprintf("T.P[%q]", url))
 }
 
-// waitStored polls until the download of url has at least n bytes stored.
+// until waits, in the page, for cond (a JS expression of s, what the page
+// saw of url: s.state, s.stored, …) and returns what it saw then.
+func (p *page) until(url, cond string) progress {
+	p.t.Helper()
+	v, err := evalErr[progress](p, fmt.Sprintf("T.until(%q, %q, 90000)", url, cond))
+	if err != nil {
+		p.t.Fatalf("waiting for %s: %v", cond, err)
+	}
+	return v
+}
+
+// waitStored waits until the download of url has at least n bytes stored.
 func (p *page) waitStored(url string, n int64) progress {
 	p.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		pr := eval[progress](p, fmt.Sprintf("T.P[%q]", url))
-		if pr.Stored >= n {
-			return pr
-		}
-		if time.Now().After(deadline) || pr.State == "failed" || pr.State == "done" {
-			p.t.Fatalf("waiting for %d bytes stored: %+v", n, pr)
-		}
-		time.Sleep(20 * time.Millisecond)
+	pr := p.until(url, fmt.Sprintf(`s.stored >= %d || s.state === "failed" || s.state === "done"`, n))
+	if pr.Stored < n {
+		p.t.Fatalf("waiting for %d bytes stored: %+v", n, pr)
 	}
+	return pr
 }
 
 type result struct {
@@ -359,6 +493,7 @@ func logOf(t *testing.T, u string, n int) []devserver.LogEntry {
 	}
 	match := func(path, query string) bool { return path == pu.Path && query == pu.RawQuery }
 	for {
+		seen := env.srv.LogTotal()
 		log, err := env.srv.WaitIdle(ctx, match)
 		var all []devserver.LogEntry
 		got := 0
@@ -376,7 +511,7 @@ func logOf(t *testing.T, u string, n int) []devserver.LogEntry {
 		if err != nil {
 			t.Fatalf("%d requests logged for %s, want %d: %v", got, u, n, err)
 		}
-		env.srv.WaitLog(ctx, len(log)+1) // the next entry, of any URL; on timeout WaitIdle says so
+		env.srv.WaitLog(ctx, seen+1) // the next entry, of any URL; on timeout WaitIdle says so
 	}
 }
 

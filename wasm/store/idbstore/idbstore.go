@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -73,11 +74,13 @@ func allStores() []string {
 type Store struct {
 	name string
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards the fields below
 	db       *idb.Database
 	inflight [Lanes]int
 	next     int
 	lastSeq  int64
+
+	bytesOnly atomic.Bool // chunks are stored as ArrayBuffers: this browser refused a Blob (PutChunk)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -348,17 +351,53 @@ func (s *Store) DeleteChunk(ctx context.Context, url string, gen, start int64) e
 
 // PutChunk implements store.Store. The chunk goes to the lane with the
 // fewest writes in flight, so that commits do not queue behind each other.
+//
+// Its bytes are stored as the Blob itself where the browser can store
+// Blobs. WebKit cannot in an ephemeral session (Safari's private
+// browsing, and any WebKit under automation): the put fails with
+// "UnknownError: Error preparing Blob/File data to be stored in object
+// store". There a chunk is stored as an ArrayBuffer of its bytes, read
+// from the Blob before the transaction opens; the first put that fails
+// that way, and then succeeds so, switches the store for good. The bytes
+// stay in JS either way.
 func (s *Store) PutChunk(ctx context.Context, c store.Chunk) error {
 	b, ok := c.Data.(jsutil.Blob)
 	if !ok {
 		return fmt.Errorf("put chunk: data of type %T is not a JS Blob", c.Data)
 	}
+	what := fmt.Sprintf("put chunk %d+%d of %s", c.Start, b.N, c.URL)
 	lane, seq := s.takeLane()
 	defer s.releaseLane(lane)
+	bytesOnly := s.bytesOnly.Load()
+	var err error
+	if !bytesOnly {
+		err = s.putChunk(ctx, lane, c, seq, "blob", b.V)
+		if err == nil || !blobRefused(err) || ctx.Err() != nil {
+			return classify(what, err)
+		}
+	}
+	buf, aerr := arrayBuffer(ctx, b)
+	if aerr != nil {
+		return classify(what, errors.Join(err, aerr))
+	}
+	if err := s.putChunk(ctx, lane, c, seq, "bytes", buf); err != nil {
+		return classify(what, err)
+	}
+	s.bytesOnly.Store(true)
+	return nil
+}
+
+// StoreBytes makes the store keep chunks as ArrayBuffers from now on, as
+// it does by itself where the browser cannot store Blobs (PutChunk): for
+// tests, and for an app that knows its browser.
+func (s *Store) StoreBytes() { s.bytesOnly.Store(true) }
+
+// putChunk writes the value of a chunk whose bytes are data, under key.
+func (s *Store) putChunk(ctx context.Context, lane int, c store.Chunk, seq int64, key string, data safejs.Value) error {
 	value := js.ValueOf(map[string]any{
-		"url": c.URL, "gen": c.Gen, "start": c.Start, "size": b.N, "blob": safejs.Unsafe(b.V), "seq": seq,
+		"url": c.URL, "gen": c.Gen, "start": c.Start, "size": c.Data.Size(), key: safejs.Unsafe(data), "seq": seq,
 	})
-	err := s.write(ctx, []string{laneName(lane)}, func(t *idb.Transaction) error {
+	return s.write(ctx, []string{laneName(lane)}, func(t *idb.Transaction) error {
 		os, err := t.ObjectStore(laneName(lane))
 		if err != nil {
 			return err
@@ -366,7 +405,27 @@ func (s *Store) PutChunk(ctx context.Context, c store.Chunk) error {
 		_, err = os.PutKey(chunkKey(c.URL, c.Gen, c.Start), value)
 		return err
 	})
-	return classify(fmt.Sprintf("put chunk %d+%d of %s", c.Start, b.N, c.URL), err)
+}
+
+// blobRefused reports whether a put may have failed because the browser
+// cannot store a Blob here: any failure but a full quota or a closed
+// connection. (Engines name it differently; a put of the bytes that then
+// succeeds is the proof.)
+func blobRefused(err error) bool {
+	return !errors.Is(err, errQuota) && !errors.Is(err, errInvalidStat) && !errors.Is(classify("", err), store.ErrQuota)
+}
+
+// arrayBuffer reads the bytes of b into an ArrayBuffer, in JS.
+func arrayBuffer(ctx context.Context, b jsutil.Blob) (safejs.Value, error) {
+	p, err := b.V.Call("arrayBuffer")
+	if err != nil {
+		return safejs.Value{}, fmt.Errorf("read the Blob to store its bytes: %w", err)
+	}
+	v, err := jsutil.Await(ctx, p)
+	if err != nil {
+		return safejs.Value{}, fmt.Errorf("read the Blob to store its bytes: %w", err)
+	}
+	return v, nil
 }
 
 // takeLane picks the lane for a write and a sequence number that orders it
@@ -483,12 +542,19 @@ func laneChunks(ctx context.Context, os *idb.ObjectStore, url string) ([]seqChun
 func chunkFromJS(url string, v safejs.Value) store.Chunk {
 	c := store.Chunk{URL: url, Gen: getInt(v, "gen"), Start: getInt(v, "start")}
 	size := getInt(v, "size")
-	bv, err := v.Get("blob")
-	if err != nil {
+	if bv, err := v.Get("blob"); err == nil && !bv.IsUndefined() {
+		if b, err := jsutil.WrapBlob(bv); err == nil && b.N == size && size > 0 {
+			c.Data = b
+		}
 		return c
 	}
-	if b, err := jsutil.WrapBlob(bv); err == nil && b.N == size && size > 0 {
-		c.Data = b
+	// Bytes stored where Blobs could not be (PutChunk): a Blob of them.
+	if bv, err := v.Get("bytes"); err == nil && !bv.IsUndefined() {
+		if j, err := jsutil.JoinValues([]any{bv}, "", 0); err == nil {
+			if b, err := jsutil.WrapBlob(j.V); err == nil && b.N == size && size > 0 {
+				c.Data = b
+			}
+		}
 	}
 	return c
 }

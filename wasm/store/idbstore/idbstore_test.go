@@ -90,7 +90,60 @@ func TestSchemaOneUpgraded(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, storetest.Harness{
+	storetest.Run(t, harness(newStore))
+}
+
+// TestConformanceBytes: where chunks are kept as ArrayBuffers (a browser
+// that cannot store Blobs, WebKit in an ephemeral session), the store
+// behaves the same.
+func TestConformanceBytes(t *testing.T) {
+	storetest.Run(t, harness(func(t *testing.T) store.Store {
+		s := newStore(t)
+		s.(*idbstore.Store).StoreBytes()
+		return s
+	}))
+}
+
+// TestBytesStoredAsArrayBuffer: in bytes mode the database holds an
+// ArrayBuffer, not a Blob.
+func TestBytesStoredAsArrayBuffer(t *testing.T) {
+	s, name := newNamedStore(t)
+	s.(*idbstore.Store).StoreBytes()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := jsutil.NewBlob([]byte("hello"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutChunk(ctx, store.Chunk{URL: "u", Gen: 1, Start: 0, Data: b}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	cb := js.FuncOf(func(this js.Value, args []js.Value) any {
+		done <- args[0].String()
+		return nil
+	})
+	defer cb.Release()
+	js.Global().Call("eval", `(async (name, report) => {
+	  const db = await new Promise((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+	  const names = [...db.objectStoreNames].filter((n) => n.startsWith("chunks"));
+	  const tx = db.transaction(names, "readonly");
+	  const all = (await Promise.all(names.map((n) => new Promise((res) => { const r = tx.objectStore(n).getAll(); r.onsuccess = () => res(r.result); })))).flat();
+	  db.close();
+	  report(all.map((v) => (v.bytes instanceof ArrayBuffer ? "bytes" : "") + (v.blob ? "blob" : "")).join(","));
+	})`).Invoke(name, cb)
+	select {
+	case got := <-done:
+		if got != "bytes" {
+			t.Errorf("stored values: %q, want one ArrayBuffer", got)
+		}
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+}
+
+func harness(newStore func(t *testing.T) store.Store) storetest.Harness {
+	return storetest.Harness{
 		New: newStore,
 		Blob: func(t *testing.T, data []byte) store.Blob {
 			b, err := jsutil.NewBlob(data, "application/octet-stream")
@@ -108,5 +161,5 @@ func TestConformance(t *testing.T) {
 			}
 			return data
 		},
-	})
+	}
 }

@@ -1,0 +1,62 @@
+//go:build !js && !wasip1
+
+package e2e
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/go-resumer/resumer/serve/drive"
+)
+
+// features are the optional browser APIs resumer uses, as a page sees
+// them, and how the browser stored a download's chunks.
+type features struct {
+	Locks     bool     `json:"locks"`     // navigator.locks: one tab writes a download
+	Broadcast bool     `json:"broadcast"` // BroadcastChannel: other tabs show its progress
+	Estimate  bool     `json:"estimate"`  // navigator.storage.estimate: the quota precheck
+	Persist   bool     `json:"persist"`   // navigator.storage.persist
+	Persisted any      `json:"persisted"` // what resumer's persisted resolved to, "pending" while the user is asked
+	Forms     []string `json:"forms"`     // how chunks are stored: "blob", or "bytes" where Blobs cannot be
+}
+
+const featuresJS = `(async (db) => {
+  const s = navigator.storage;
+  const f = { locks: !!(navigator.locks && navigator.locks.request), broadcast: typeof BroadcastChannel === "function",
+    estimate: !!(s && s.estimate), persist: !!(s && s.persist),
+    // Not awaited: where persist() asks the user (Firefox), it stays
+    // pending until they answer.
+    persisted: await Promise.race([R.persisted, Promise.resolve("pending")]) };
+  const idb = await new Promise((res, rej) => { const r = indexedDB.open(db); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+  const names = [...idb.objectStoreNames].filter((n) => n.startsWith("chunks"));
+  const tx = idb.transaction(names, "readonly");
+  const all = (await Promise.all(names.map((n) => new Promise((res) => { const r = tx.objectStore(n).getAll(); r.onsuccess = () => res(r.result); })))).flat();
+  idb.close();
+  f.forms = [...new Set(all.map((v) => (v.blob instanceof Blob ? "blob" : v.bytes instanceof ArrayBuffer ? "bytes" : "other")))];
+  return f;
+})(%q)`
+
+// TestFeatures: in every engine, whatever optional API it lacks, a
+// download completes, its chunks are stored one way (Blobs, or their bytes
+// where the browser cannot store Blobs), and persisted is a boolean or, in
+// a browser that asks the user, pending without holding up the download.
+// The log says what each engine has.
+func TestFeatures(t *testing.T) {
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		p := newPage(t, e, "/blank.html")
+		u := fileURL(t, medium, "")
+		p.start(u, slowOpts)
+		mustSHA(t, p.finish(u))
+		f := eval[features](p, fmt.Sprintf(featuresJS, p.db))
+		t.Logf("%s: %+v", e, f)
+		if len(f.Forms) != 1 || f.Forms[0] == "other" {
+			t.Errorf("chunks stored as %v, want all Blobs or all ArrayBuffers", f.Forms)
+		}
+		if _, ok := f.Persisted.(bool); !ok && f.Persisted != "pending" {
+			t.Errorf("persisted resolved to %v, want a boolean (false where the browser cannot) or pending", f.Persisted)
+		}
+		if !f.Persist && f.Persisted != false {
+			t.Errorf("no storage.persist, yet persisted is %v; want false", f.Persisted)
+		}
+	})
+}
