@@ -112,19 +112,37 @@ function bridge() {
 }
 
 // pieceReader reads a fetch() body in pieces for the Go side: each piece is
-// one Blob, made here, so that the stream's Uint8Arrays never cross into Go
+// one Blob, made here, so that the stream's bytes never cross into Go
 // (where every JS value stays referenced until Go's garbage collector runs)
 // and one call crosses per piece, not one per network chunk. next(max,
 // flushMs, onData) resolves with {blob, size, done, error}: at most max
 // bytes, early once flushMs passed since the piece's first byte; bytes that
 // arrived before an error come with it. onData(n) is told as bytes arrive,
 // at most every 50 ms.
+//
+// Where the body is a byte stream (feature-detected: getReader({mode:
+// "byob"}) throws where it is not), every read goes into one reused buffer
+// whose bytes are copied into a Blob at once: the JS heap holds one
+// buffer per body, not a trail of network chunks waiting for the garbage
+// collector (with 4 streamed bodies, 60 MiB of them in Chromium).
+const BYOB_BUFFER = 256 << 10;
+
 function pieceReader(body) {
-  const reader = body.getReader();
+  let reader;
+  let buf = null;
+  try {
+    reader = body.getReader({ mode: "byob" });
+    buf = new ArrayBuffer(BYOB_BUFFER);
+  } catch {
+    reader = body.getReader();
+  }
   const late = Symbol("late");
-  let leftover = null;
+  let leftover = null; // a Blob or Uint8Array of bytes past the last piece's max
   let pending = null;
   let done = false;
+  const read = () => (buf ? reader.read(new Uint8Array(buf, 0, buf.byteLength)) : reader.read());
+  const sizeOf = (part) => (part instanceof Blob ? part.size : part.byteLength);
+  const cut = (part, a, b) => (part instanceof Blob ? part.slice(a, b) : part.subarray(a, b));
   return {
     async next(max, flushMs, onData) {
       const parts = [];
@@ -132,14 +150,15 @@ function pieceReader(body) {
       let first = 0;
       let told = 0;
       let lastTell = 0;
-      const take = (chunk) => {
-        if (n + chunk.byteLength > max) {
-          leftover = chunk.subarray(max - n);
-          chunk = chunk.subarray(0, max - n);
+      const take = (part) => {
+        const l = sizeOf(part);
+        if (n + l > max) {
+          leftover = cut(part, max - n, l);
+          part = cut(part, 0, max - n);
         }
         if (n === 0) first = performance.now();
-        parts.push(chunk);
-        n += chunk.byteLength;
+        parts.push(part);
+        n += sizeOf(part);
       };
       const tell = (force) => {
         const now = performance.now();
@@ -157,7 +176,7 @@ function pieceReader(body) {
           take(l);
         }
         while (n < max && !done) {
-          pending ??= reader.read();
+          pending ??= read();
           let r;
           if (flushMs > 0 && n > 0) {
             const left = first + flushMs - performance.now();
@@ -170,11 +189,14 @@ function pieceReader(body) {
             r = await pending;
           }
           pending = null;
+          if (buf && r.value) buf = r.value.buffer; // the buffer comes back with each read
           if (r.done) {
             done = true;
             break;
           }
-          take(r.value);
+          // A byte stream's bytes are copied out at once: the buffer is
+          // read into again.
+          take(buf ? new Blob([r.value]) : r.value);
           tell(false);
         }
       } catch (e) {

@@ -18,6 +18,10 @@ type features struct {
 	Persist   bool     `json:"persist"`   // navigator.storage.persist
 	Persisted any      `json:"persisted"` // what resumer's persisted resolved to, "pending" while the user is asked
 	Forms     []string `json:"forms"`     // how chunks are stored: "blob", or "bytes" where Blobs cannot be
+	// ByteStream: fetch bodies are byte streams, which resumer.js reads
+	// into one reused buffer (a BYOB reader); elsewhere it takes the
+	// stream's chunks.
+	ByteStream bool `json:"byteStream"`
 }
 
 const featuresJS = `(async (db) => {
@@ -26,7 +30,8 @@ const featuresJS = `(async (db) => {
     estimate: !!(s && s.estimate), persist: !!(s && s.persist),
     // Not awaited: where persist() asks the user (Firefox), it stays
     // pending until they answer.
-    persisted: await Promise.race([R.persisted, Promise.resolve("pending")]) };
+    persisted: await Promise.race([R.persisted, Promise.resolve("pending")]),
+    byteStream: await fetch(location.href).then((r) => { try { r.body.getReader({ mode: "byob" }).cancel(); return true; } catch { r.body.cancel(); return false; } }) };
   const idb = await new Promise((res, rej) => { const r = indexedDB.open(db); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
   const names = [...idb.objectStoreNames].filter((n) => n.startsWith("chunks"));
   const tx = idb.transaction(names, "readonly");
