@@ -66,6 +66,25 @@ type Response struct {
 	// CORS-safelist are hidden unless the server exposes them
 	// (Access-Control-Expose-Headers). An absent header may then be hidden.
 	CrossOrigin bool
+	// ReprDigest and ContentDigest are the digest fields of RFC 9530: of
+	// the whole file (on any status), and of this response's content.
+	ReprDigest, ContentDigest string
+}
+
+// FileDigest returns the digest of the whole file a response states, and
+// the field that stated it: Repr-Digest (RFC 9530 §3), or Content-Digest
+// on a 200 without content coding, whose content is the file (§2). ok is
+// false when it states none this package can check.
+func (resp Response) FileDigest() (d Digest, field string, ok bool) {
+	if d, ok := ParseDigestField(resp.ReprDigest); ok {
+		return d, "Repr-Digest", true
+	}
+	if resp.Status == 200 && resp.ContentEncoding == "" {
+		if d, ok := ParseDigestField(resp.ContentDigest); ok {
+			return d, "Content-Digest", true
+		}
+	}
+	return Digest{}, "", false
 }
 
 // Action is what to do with a response.

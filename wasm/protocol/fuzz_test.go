@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -355,6 +356,180 @@ func FuzzNextSpan(f *testing.F) {
 		}
 		if len(Subtract([]Span{s}, append(stored.Spans(), busy...))) != 1 || Subtract([]Span{s}, append(stored.Spans(), busy...))[0] != s {
 			t.Fatalf("span %v overlaps stored %v or busy %v", s, stored.Spans(), busy)
+		}
+	})
+}
+
+// FuzzParseIntegrity checks that whatever an application passes as
+// integrity, a Digest comes back only of a supported algorithm and its
+// length, it prints back to itself, and the zero Digest without error only
+// for a string that asks for nothing.
+func FuzzParseIntegrity(f *testing.F) {
+	for _, s := range []string{"", " ", "sha256-" + b64A256, "sha512-" + b64A512 + "?x sha256-" + b64A256,
+		"sha384-" + strings.TrimRight(b64A384, "="), "sha512-" + b64A512 + " sha512-" + b64B512, "md5-x", "sha256-", "sha256-" + setPadBit(b64A256),
+		"sha256-ab-cd", "sha256-" + b64A256 + "\u00a0", "\fsha384-" + b64A384 + "\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseIntegrity(s)
+		if err != nil {
+			if !errors.Is(err, ErrBadIntegrity) || !d.Empty() {
+				t.Fatalf("ParseIntegrity(%q) = %v, %v", s, d, err)
+			}
+			return
+		}
+		if d.Empty() {
+			if len(splitASCIIWhitespace(s)) != 0 {
+				t.Fatalf("ParseIntegrity(%q) asks for nothing", s)
+			}
+			return
+		}
+		i, ok := lookupAlg(d.Alg)
+		if !ok || len(d.Sum) != algorithms[i].size {
+			t.Fatalf("ParseIntegrity(%q) = %v", s, d)
+		}
+		if !strings.Contains(s, algorithms[i].sri+"-") {
+			t.Fatalf("ParseIntegrity(%q) = %v from nowhere", s, d)
+		}
+		again, err := ParseIntegrity(d.String())
+		if err != nil || !again.Equal(d) {
+			t.Fatalf("%q -> %v -> %v, %v", s, d, again, err)
+		}
+	})
+}
+
+// FuzzParseDigestField checks that a server's digest field never crashes
+// the parser, gives only a usable digest, and that the parser is the
+// RFC 8941 one: a digest survives another member appended, and prints as an
+// integrity string that names the same digest.
+func FuzzParseDigestField(f *testing.F) {
+	for _, s := range []string{"sha-256=:" + b64A256 + ":", "sha-512=:" + b64A512 + ":;p=1, sha-256=:" + b64A256 + ":",
+		`a=(1 2.5 "x" tok :AA==: ?1);q=2, sha-256=:` + b64A256 + `:`, "sha-256", "md5=:AA==:", "sha-256=:" + b64A256,
+		"sha-256=:ab=c:", "a=1.", "a=-", `a="\`, "a=(", "*=?0", ",", "sha-256=:" + b64A256 + ":,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := ParseDigestField(s)
+		if !ok {
+			if !d.Empty() {
+				t.Fatalf("ParseDigestField(%q) = %v, false", s, d)
+			}
+			return
+		}
+		if len(s) > MaxDigestFieldLen {
+			t.Fatalf("a field of %d bytes was read", len(s))
+		}
+		if !((d.Alg == AlgSHA256 && len(d.Sum) == 32) || (d.Alg == AlgSHA512 && len(d.Sum) == 64)) {
+			t.Fatalf("ParseDigestField(%q) = %v", s, d)
+		}
+		if more := s + ", other=1"; len(more) <= MaxDigestFieldLen {
+			if d2, ok := ParseDigestField(more); !ok || !d2.Equal(d) {
+				t.Fatalf("ParseDigestField(%q) = %v, %v; without the last member %v", more, d2, ok, d)
+			}
+		}
+		if back, err := ParseIntegrity(d.String()); err != nil || !back.Equal(d) {
+			t.Fatalf("%q -> %v -> %v, %v", s, d, back, err)
+		}
+		if back, ok := ParseDigestField(d.Field()); !ok || !back.Equal(d) {
+			t.Fatalf("%q -> %q -> %v, %v", s, d.Field(), back, ok)
+		}
+	})
+}
+
+// FuzzHashResume checks that a hash saved after any prefix and restored
+// hashes the rest to the hash of the whole.
+func FuzzHashResume(f *testing.F) {
+	f.Add([]byte("hello, world"), uint(5), uint8(0))
+	f.Add(bytes.Repeat([]byte{0xff}, 300), uint(128), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, cut uint, which uint8) {
+		alg := algorithms[int(which)%len(algorithms)].name
+		c := int(cut % uint(len(data)+1))
+		h, _ := NewHash(alg)
+		h.Write(data[:c])
+		state, err := MarshalHash(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := RestoreHash(alg, state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Write(data[c:])
+		one, _ := NewHash(alg)
+		one.Write(data)
+		if !bytes.Equal(r.Sum(nil), one.Sum(nil)) {
+			t.Fatalf("%s of %d bytes cut at %d: resumed hash differs", alg, len(data), c)
+		}
+	})
+}
+
+// FuzzServeRange checks that whatever a reader asks, the answer stays inside
+// the file, a 206 is a non-empty range whose Content-Range says exactly
+// which, a 416 carries no body and says the size, and only a GET or HEAD is
+// answered with the file. The engine's own requests (Request.RangeHeader)
+// are answered with the bytes they ask for.
+func FuzzServeRange(f *testing.F) {
+	f.Add("GET", "bytes=0-499", "", int64(1000), `"e1"`, lm, dateOld, int64(0), int64(500))
+	f.Add("", "bytes=-100", `"e1"`, int64(1000), `"e1"`, "", "", int64(400), int64(-1))
+	f.Add("HEAD", "bytes=1000-", "", int64(1000), "", "", "", int64(999), int64(1000))
+	f.Add("GET", "bytes=0-1,5-6", lm, int64(1000), "", lm, dateOld, int64(0), int64(1))
+	f.Add("GET", "bytes="+huge+"-", "", int64(0), "", "", "", int64(0), int64(1))
+	f.Add("GET", "bytes=-"+huge, "", int64(1<<62), "", "", "", int64(1<<61), int64(-1))
+	f.Add("POST", "bytes=5-4", `W/"e1"`, int64(-3), `W/"e1"`, "", "", int64(0), int64(0))
+	f.Fuzz(func(t *testing.T, method, rng, ifRange string, size int64, etag, lastMod, date string, start, end int64) {
+		v := Validators{ETag: etag, LastModified: lastMod, Date: date}
+		s := ServeRange(ServeRequest{Method: method, Range: rng, IfRange: ifRange}, size, v)
+		total := max(size, 0)
+		if s.Start < 0 || s.Length < 0 || s.Start > total || s.Length > total-s.Start {
+			t.Fatalf("%+v outside a file of %d bytes", s, total)
+		}
+		isGet := method == "" || strings.EqualFold(method, "GET")
+		isHead := strings.EqualFold(method, "HEAD")
+		if (s.Status == 405) != !(isGet || isHead) || (s.Status == 405) != (s.Allow != "") {
+			t.Fatalf("method %q answered %+v", method, s)
+		}
+		if s.Body && (!isGet || (s.Status != 200 && s.Status != 206)) {
+			t.Fatalf("method %q answered %+v with a body", method, s)
+		}
+		switch s.Status {
+		case 200:
+			if s.Start != 0 || s.Length != total || s.ContentRange != "" || s.Body != isGet {
+				t.Fatalf("bad 200: %+v", s)
+			}
+		case 206:
+			cr, err := ParseContentRange(s.ContentRange)
+			if !isGet || s.Length < 1 || !s.Body || err != nil || cr.Unsatisfied() ||
+				cr.First != s.Start || cr.Len() != s.Length || cr.Total != total {
+				t.Fatalf("bad 206 for %q: %+v (%+v, %v)", rng, s, cr, err)
+			}
+			if ifRange != "" && !ifRangeHolds(ifRange, v) {
+				t.Fatalf("206 although If-Range %q does not hold for %+v", ifRange, v)
+			}
+		case 416:
+			cr, err := ParseContentRange(s.ContentRange)
+			if !isGet || s.Body || s.Length != 0 || err != nil || !cr.Unsatisfied() || cr.Total != total {
+				t.Fatalf("bad 416: %+v (%+v, %v)", s, cr, err)
+			}
+		case 405:
+			if s.Body || s.Length != 0 || s.ContentRange != "" {
+				t.Fatalf("bad 405: %+v", s)
+			}
+		default:
+			t.Fatalf("status %d", s.Status)
+		}
+
+		// What the engine asks for, it gets, from any file that has it.
+		if start < 0 || start >= total || (end != UnknownSize && end <= start) {
+			return
+		}
+		req := Request{Start: start, End: end}
+		got := ServeRange(ServeRequest{Range: req.RangeHeader()}, total, Validators{})
+		want := total
+		if end != UnknownSize {
+			want = min(end, total)
+		}
+		if got.Status != 206 || got.Start != start || got.Start+got.Length != want {
+			t.Fatalf("%q of %d bytes: %+v, want [%d, %d)", req.RangeHeader(), total, got, start, want)
 		}
 	})
 }

@@ -60,6 +60,17 @@ func TestStateMachine(t *testing.T) {
 		{LockedElsewhere, EvFinish, LockedElsewhere, false},
 		{Running, EvWait, Running, false},
 		{Paused, EvStart, Paused, false},
+		{Idle, EvQueue, Queued, true},
+		{Paused, EvQueue, Queued, true},
+		{Failed, EvQueue, Queued, true},
+		{LockedElsewhere, EvQueue, Queued, true},
+		{Queued, EvStart, Running, true},
+		{Queued, EvPause, Paused, true},
+		{Queued, EvCancel, Canceled, true},
+		{Queued, EvFinish, Queued, false},
+		{Queued, EvResume, Queued, false},
+		{Running, EvQueue, Queued, true}, // stopped and resumed before it settled, and its slot was taken
+		{Done, EvQueue, Done, false},
 	}
 	for _, tt := range tests {
 		got, err := tt.from.Next(tt.ev)

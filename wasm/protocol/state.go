@@ -11,6 +11,11 @@ import "errors"
 //	 └──wait──▶ locked-elsewhere ◀──wait── paused
 //	            (another tab writes it; start when it lets go)
 //
+// queue leads from idle, paused, failed, locked-elsewhere and running (a run
+// that was stopped and taken back) to queued: the download may run but
+// waits for one of the manager's slots (a limit on downloads at once);
+// start leads on to running, pause back to paused.
+//
 // cancel leads from every state to canceled, which is not stored.
 type State string
 
@@ -25,6 +30,9 @@ const (
 	// LockedElsewhere: another tab is writing this download; this one
 	// waits for it to finish or close.
 	LockedElsewhere State = "locked-elsewhere"
+	// Queued: the download waits for a slot, behind as many running
+	// downloads as the manager allows at once.
+	Queued State = "queued"
 )
 
 // Event is something that moves a download from one state to another.
@@ -39,6 +47,7 @@ const (
 	EvFail   Event = "fail"
 	EvCancel Event = "cancel"
 	EvWait   Event = "wait"
+	EvQueue  Event = "queue"
 )
 
 // ErrTransition reports an event that does not apply in the current state.
@@ -46,11 +55,12 @@ var ErrTransition = errors.New("invalid state transition")
 
 // transitions lists every allowed (state, event) pair and where it leads.
 var transitions = map[State]map[Event]State{
-	Idle:            {EvStart: Running, EvPause: Paused, EvWait: LockedElsewhere, EvCancel: Canceled, EvFail: Failed},
-	Running:         {EvPause: Paused, EvFinish: Done, EvFail: Failed, EvCancel: Canceled},
-	Paused:          {EvResume: Running, EvWait: LockedElsewhere, EvCancel: Canceled, EvFail: Failed},
-	LockedElsewhere: {EvStart: Running, EvPause: Paused, EvCancel: Canceled, EvFail: Failed},
-	Failed:          {EvResume: Running, EvCancel: Canceled},
+	Idle:            {EvStart: Running, EvPause: Paused, EvWait: LockedElsewhere, EvQueue: Queued, EvCancel: Canceled, EvFail: Failed},
+	Running:         {EvPause: Paused, EvFinish: Done, EvFail: Failed, EvQueue: Queued, EvCancel: Canceled},
+	Paused:          {EvResume: Running, EvWait: LockedElsewhere, EvQueue: Queued, EvCancel: Canceled, EvFail: Failed},
+	LockedElsewhere: {EvStart: Running, EvPause: Paused, EvQueue: Queued, EvCancel: Canceled, EvFail: Failed},
+	Queued:          {EvStart: Running, EvPause: Paused, EvCancel: Canceled, EvFail: Failed},
+	Failed:          {EvResume: Running, EvQueue: Queued, EvCancel: Canceled},
 	Done:            {EvCancel: Canceled},
 }
 
