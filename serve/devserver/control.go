@@ -32,7 +32,8 @@ const ControlHeader = "X-Resumer-Control"
 //	GET  /_control/log[?wait=N&timeout=5s]  the request log; with wait, first
 //	                                        wait for N entries (up to timeout)
 //	POST /_control/reset                    ResetLog and Disarm
-//	POST /_control/change?file=NAME         ChangeFile; answers the new ETag
+//	POST /_control/change?file=NAME         ChangeFile; answers the new ETag,
+//	                                        Last-Modified and Repr-Digest
 //	POST /_control/arm?file=NAME&times=K&<fault>=<value>...
 //	                                        Arm (times defaults to 1)
 //	POST /_control/cut?file=NAME            CutNow: close the connections
@@ -170,12 +171,16 @@ func (s *Server) controlChange(w http.ResponseWriter, name string) {
 		writeJSON(w, http.StatusInternalServerError, jsonError(err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	answer := map[string]any{
 		"file":         name,
 		"size":         fi.Size(),
 		"etag":         strongETag(fi),
 		"lastModified": fi.ModTime().UTC().Format(http.TimeFormat),
-	})
+	}
+	if sum, ok := s.digestOf(name, fi); ok {
+		answer["reprDigest"] = reprDigest(sum)
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // controlArm arms the faults in the query for ?file=.

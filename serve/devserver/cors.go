@@ -6,13 +6,17 @@ import (
 
 const (
 	// exposeHeaders are the response headers a cross-origin resumer must
-	// read to validate a 206; without this list a script sees only the
-	// CORS-safelisted response headers (Fetch standard).
-	exposeHeaders = "ETag, Last-Modified, Content-Range, Accept-Ranges, Content-Length, Date, Retry-After"
+	// read to validate a 206 and check the whole file (Repr-Digest);
+	// without this list a script sees only the CORS-safelisted response
+	// headers (Fetch standard).
+	exposeHeaders = "ETag, Last-Modified, Content-Range, Accept-Ranges, Content-Length, Date, Retry-After, Repr-Digest"
 	// allowHeaders are the request headers a preflight allows. Range with
 	// one range that has a start is CORS-safelisted, but If-Range and
 	// If-Match are not, so a resume that sends them needs a preflight.
-	allowHeaders = "Range, If-Range, If-Match"
+	// Authorization is never safelisted (Fetch standard), and a "*" in
+	// this list would not cover it: it is named, for a client that sends
+	// a Bearer token (the auth= fault).
+	allowHeaders = "Range, If-Range, If-Match, Authorization"
 	// preflightMaxAge lets the browser cache a preflight for 10 minutes.
 	preflightMaxAge = "600"
 )
@@ -32,7 +36,9 @@ func setCORS(h http.Header, mode string) {
 
 // servePreflight answers an OPTIONS request. cors=noifrange allows only
 // Range, so a request carrying If-Range or If-Match fails its preflight
-// and the client must fall back to plain Range.
+// and the client must fall back to plain Range. A preflight never carries
+// Authorization (Fetch standard: no credentials), so auth= does not apply
+// to it.
 func servePreflight(w http.ResponseWriter, mode string) {
 	h := w.Header()
 	h.Set("Allow", "GET, HEAD, OPTIONS")

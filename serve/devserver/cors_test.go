@@ -33,7 +33,7 @@ func TestCORS(t *testing.T) {
 		}},
 		{"preflight", http.MethodOptions, "", map[string]string{"Access-Control-Request-Headers": "if-range,range"}, 204, map[string]string{
 			"Access-Control-Allow-Origin":  "*",
-			"Access-Control-Allow-Headers": "Range, If-Range, If-Match",
+			"Access-Control-Allow-Headers": "Range, If-Range, If-Match, Authorization",
 			"Access-Control-Allow-Methods": "GET, HEAD",
 			"Access-Control-Max-Age":       "600",
 		}},

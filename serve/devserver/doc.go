@@ -13,7 +13,8 @@
 //	GET  /_login                an HTML sign-in page, where redirect=login sends clients
 //	GET  /_control/log          JSON request log (?wait=N&timeout=5s waits for N entries)
 //	POST /_control/reset        clear the log, the fail= counters and the armed faults
-//	POST /_control/change?file= rewrite a file with new content (new ETag, new Last-Modified)
+//	POST /_control/change?file= rewrite a file with new content (new ETag, Last-Modified,
+//	                            Repr-Digest)
 //	POST /_control/arm?file=&times=K&<fault>=<value>...
 //	                            the next K GET/HEAD requests for the file get these faults
 //
@@ -26,6 +27,14 @@
 // (§15.5.17) come from http.ServeContent. Files are never compressed: ranges
 // count bytes of the encoded content (§14.1), so compression would make
 // byte offsets meaningless.
+//
+// A generated sample also carries Repr-Digest: sha-256=:<base64>: (RFC 9530
+// §3), the SHA-256 of the whole file, on 200, 206 and 304 alike: it describes
+// the selected representation, not the part a 206 carries, so a client can
+// check a file it assembled from ranges. It is computed once per version of
+// the sample (as it is written, or read once at start for a sample kept from
+// an earlier run), never per request, and sent only while the file served is
+// the one it was computed for. Other files in the data folder get none.
 //
 // Without body faults (rate, cut, change, overrun, stall), the response
 // writer keeps io.ReaderFrom so that net/http sends the body with
@@ -48,6 +57,7 @@
 //	ifrange=ignore                serve the range even when If-Range does not match
 //	cr=shift|total|missing|       corrupt Content-Range on 206; unknown: a-b/*,
 //	   unknown|overflow|hugetotal overflow: a-MaxInt64/*, hugetotal: a total past int64
+//	digest=bad|none               a wrong Repr-Digest (well formed), or none
 //	rate=<bytes/s>                throttle the body
 //	overrun=<N>                   N junk bytes after the body, no Content-Length
 //	stall=<N>                     after N body bytes, send nothing, connection open
@@ -58,6 +68,7 @@
 //	fail=<K>                      with status: only the first K requests of this URL
 //	redirect=login|same|file:<n>  302 Found to /_login, this file or file n
 //	cors=none|noexpose|noifrange  break CORS in one way
+//	auth=<token>                  401 unless Authorization: Bearer <token> comes
 //
 // # CORS
 //
@@ -66,11 +77,13 @@
 // credentials, and "*" needs no Vary: Origin. The headers a resumer must read
 // are listed in Access-Control-Expose-Headers. If-Range and If-Match are not
 // CORS-safelisted request headers, so a cross-origin resume needs the
-// preflight this server answers on OPTIONS.
+// preflight this server answers on OPTIONS; the preflight also allows
+// Authorization, for clients that send a token (auth=).
 //
 // # Log
 //
 // Every /files/ and /_login request (listings and preflights included) is
 // recorded in a LogEntry when it completes; static and /_control/ requests
-// are not, so that reading the log does not change it.
+// are not, so that reading the log does not change it. An entry says
+// whether an Authorization header came, never what it said.
 package devserver

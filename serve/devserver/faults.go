@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"net/http"
@@ -48,6 +49,11 @@ import (
 //	                               MaxInt64, whose length overflows int64 when a is 0
 //	             hugetotal         206 Content-Range bytes a-b/99999999999999999999, a total
 //	                               that does not fit int64
+//	digest       bad               a generated sample's Repr-Digest (RFC 9530 §3) is wrong: the
+//	                               complement of each byte of the file's SHA-256, well formed and
+//	                               never the right value, on 200, 206 and 304 (noted when sent);
+//	                               a file with no Repr-Digest gets none, noted
+//	             none              no Repr-Digest (noted when one was due)
 //	rate         <bytes/s>         throttle the body smoothly (small slices, flushed)
 //	overrun      <N >= 1>          after a complete 200 or 206 body, N more bytes of junk (the
 //	                               complement of the file byte at each offset, 0xEE past the end
@@ -77,6 +83,11 @@ import (
 //	             file:<name>       302 Found to /files/<name>, query as for same
 //	                               The other faults of the query travel to the target with it;
 //	                               the 302 itself is never shaped (rate, cut, stall, overrun)
+//	auth         <token>           answer 401 Unauthorized with WWW-Authenticate: Bearer (RFC
+//	                               6750 §3) to a GET or HEAD without Authorization: Bearer
+//	                               <token>, instead of the file; preflights are answered
+//	                               (they never carry Authorization); the token is an RFC 6750
+//	                               b64token, and LogEntry.Fault shows it as (hidden)
 //	cors         none              no CORS headers at all (preflight included)
 //	             noexpose          Access-Control-Allow-Origin but no Expose-Headers: a
 //	                               cross-origin script cannot read ETag or Content-Range
@@ -100,6 +111,7 @@ type faults struct {
 	lengthNone    bool
 	rangeCap      int64  // 0 = no cap
 	cr            string // "", shift, total, missing, unknown, overflow, hugetotal
+	digest        string // "", bad, none
 	rate          int64  // 0 = unlimited
 	overrun       int64  // 0 = none
 	stall         int64  // -1 = never
@@ -111,6 +123,7 @@ type faults struct {
 	redirect      string // "", login, same, file
 	redirectFile  string // redirect=file:<name>: the name
 	cors          string // "", none, noexpose, noifrange
+	auth          string // "" = no authorization asked
 
 	cappedTo string // cap=: the Range ServeContent was given, "" = not capped
 
@@ -119,9 +132,9 @@ type faults struct {
 
 // faultKeys lists the recognised keys in the order used for descriptions.
 var faultKeys = []string{
-	"validators", "lm", "etag", "type", "length", "ranges", "cap", "ifrange", "cr",
+	"validators", "lm", "etag", "type", "length", "ranges", "cap", "ifrange", "cr", "digest",
 	"rate", "overrun", "stall", "cut", "change", "status", "retry-after", "fail",
-	"redirect", "cors",
+	"redirect", "cors", "auth",
 }
 
 // isFaultKey reports whether k is one of faultKeys.
@@ -152,6 +165,9 @@ func parseFaults(q url.Values, armedKeys map[string]bool) (faults, error) {
 			return f, fmt.Errorf("fault %s=%q: %w", k, v, err)
 		}
 		d := k + "=" + v
+		if k == "auth" {
+			d = k + "=" + authHidden // a secret: see LogEntry.Auth
+		}
 		if armedKeys[k] {
 			d += " (armed)"
 		}
@@ -210,6 +226,8 @@ func (f *faults) set(k, v string) error {
 		f.rangeCap, err = count(v, 1)
 	case "cr":
 		f.cr, err = oneOf(v, "shift", "total", "missing", "unknown", "overflow", "hugetotal")
+	case "digest":
+		f.digest, err = oneOf(v, "bad", "none")
 	case "rate":
 		f.rate, err = count(v, 1)
 	case "overrun":
@@ -238,6 +256,8 @@ func (f *faults) set(k, v string) error {
 		err = f.setRedirect(v)
 	case "cors":
 		f.cors, err = oneOf(v, "none", "noexpose", "noifrange")
+	case "auth":
+		f.auth, err = v, checkToken(v)
 	}
 	return err
 }
@@ -346,14 +366,21 @@ func (f *faults) applyValidators(h http.Header, etag string, modtime time.Time) 
 // headerFaults returns the changes made to the response headers at the
 // moment they are written, after http.ServeContent has set them: it sets
 // Accept-Ranges, Content-Range and Content-Length itself, and replaces
-// Content-Type on a 416. Each change that takes effect is noted.
-func (f *faults) headerFaults() func(h http.Header, code int) {
-	if !f.rangesNone && f.cr == "" && f.ctype == "" && !f.lengthNone && f.overrun == 0 && f.rangeCap == 0 {
+// Content-Type on a 416. Each change that takes effect is noted. It also
+// sets Repr-Digest, as digest= asks, on the statuses that describe the
+// representation (hasRepresentation): sum is the file's SHA-256 when the
+// server knows it (ok).
+func (f *faults) headerFaults(sum [sha256.Size]byte, ok bool) func(h http.Header, code int) {
+	if !f.rangesNone && f.cr == "" && f.ctype == "" && !f.lengthNone && f.overrun == 0 && f.rangeCap == 0 &&
+		!ok && f.digest == "" {
 		return nil
 	}
 	return func(h http.Header, code int) {
 		if f.rangesNone {
 			h.Set("Accept-Ranges", "none")
+		}
+		if hasRepresentation(code) {
+			f.setReprDigest(h, sum, ok)
 		}
 		if code != http.StatusOK && code != http.StatusPartialContent {
 			return // 304, 412, 416: no file body to misdescribe
@@ -381,6 +408,24 @@ func (f *faults) headerFaults() func(h http.Header, code int) {
 				f.note("Content-Length %s removed", cl)
 			}
 		}
+	}
+}
+
+// setReprDigest sets Repr-Digest as digest= asks: the right one, a wrong
+// one (bad) or none.
+func (f *faults) setReprDigest(h http.Header, sum [sha256.Size]byte, ok bool) {
+	switch {
+	case f.digest == "none" && ok:
+		f.note("Repr-Digest %s removed", reprDigest(sum))
+	case f.digest == "none":
+	case f.digest == "bad" && ok:
+		bad := reprDigest(badDigest(sum))
+		h.Set("Repr-Digest", bad)
+		f.note("Repr-Digest %s instead of %s", bad, reprDigest(sum))
+	case f.digest == "bad":
+		f.note("no Repr-Digest to corrupt: the server knows no digest of this file")
+	case ok:
+		h.Set("Repr-Digest", reprDigest(sum))
 	}
 }
 

@@ -73,6 +73,11 @@ func (s *Server) serveFile(rw *respWriter, r *http.Request, name string) {
 	rw.f = &f
 	h := rw.Header()
 	setCORS(h, f.cors)
+	// Authorization comes first, as on a real server: a request auth=
+	// refuses neither gets nor counts towards any other fault.
+	if unauthorized(rw, r, &f) {
+		return
+	}
 	s.applyFail(&f, r)
 	if f.status != 0 {
 		serveStatus(rw, r, &f)
@@ -103,7 +108,10 @@ func (s *Server) serveFile(rw *respWriter, r *http.Request, name string) {
 	h.Set("Cache-Control", "no-cache") // always revalidate: files change under tests
 	modtime := f.applyValidators(h, strongETag(fi), fi.ModTime())
 	rw.fileBody = true
-	rw.onHeader = f.headerFaults()
+	// fi is the open file's own: the digest, if any, is of these bytes
+	// even when ChangeFile replaces the file while they are sent.
+	sum, ok := s.digestOf(name, fi)
+	rw.onHeader = f.headerFaults(sum, ok)
 	if f.change >= 0 {
 		rw.onChange = func() {
 			if err := s.ChangeFile(name); err != nil {

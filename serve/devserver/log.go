@@ -23,10 +23,14 @@ type LogEntry struct {
 	IfRange string `json:"ifRange"` // If-Range request header as sent
 	IfMatch string `json:"ifMatch"` // If-Match request header as sent
 	ACRH    string `json:"acrh"`    // Access-Control-Request-Headers (preflights)
+	// Auth says whether an Authorization header came. Its value is a
+	// secret (a token, a password) and is never kept.
+	Auth bool `json:"auth"`
 
 	Status       int    `json:"status"`       // status code sent
 	ContentRange string `json:"contentRange"` // Content-Range response header as sent
 	ETag         string `json:"etag"`         // ETag response header as sent
+	ReprDigest   string `json:"reprDigest"`   // Repr-Digest response header as sent
 
 	// Start is the file offset of the first body byte: 0 for a 200, the
 	// range start for a 206 (even when cr= corrupted Content-Range), and
@@ -54,6 +58,7 @@ func newEntry(r *http.Request) *LogEntry {
 		IfRange: clip(r.Header.Get("If-Range")),
 		IfMatch: clip(r.Header.Get("If-Match")),
 		ACRH:    clip(r.Header.Get("Access-Control-Request-Headers")),
+		Auth:    len(r.Header.Values("Authorization")) > 0,
 		Start:   -1,
 	}
 }
@@ -111,6 +116,9 @@ func (e *LogEntry) String() string {
 	}
 	if e.ContentRange != "" {
 		line += " content-range=" + e.ContentRange
+	}
+	if e.Auth {
+		line += " auth"
 	}
 	line += " sent=" + strconv.FormatInt(e.Sent, 10)
 	if e.Cut {

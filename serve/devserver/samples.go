@@ -74,8 +74,13 @@ func (s *Server) generateSamples(ctx context.Context) error {
 		}
 		if made {
 			s.logf("generated %s (%d bytes) in %v", sm.Name, sm.Size, time.Since(t0).Round(time.Millisecond))
-		} else {
-			s.logf("kept %s (%d bytes)", sm.Name, sm.Size)
+		}
+		t0 = time.Now()
+		if err := s.ensureDigest(ctx, sm.Name); err != nil {
+			return fmt.Errorf("generate %s: %w", sm.Name, err)
+		}
+		if !made {
+			s.logf("kept %s (%d bytes, its digest read in %v)", sm.Name, sm.Size, time.Since(t0).Round(time.Millisecond))
 		}
 		s.mu.Lock()
 		s.versions[sm.Name] = 0
@@ -119,7 +124,9 @@ func (s *Server) hasVersion(name string, size int64, v int) (bool, error) {
 // mtime and moves it into place. With keepExisting, a complete file of the
 // right version that appeared meanwhile (another process generating the
 // same sample into the same folder) is kept rather than replaced, so that
-// its ETag does not change under the feet of that process.
+// its ETag does not change under the feet of that process. The SHA-256 of
+// the bytes is computed as they are written and recorded (addDigest)
+// before the file takes its name.
 func (s *Server) writeVersion(ctx context.Context, name string, v int, size int64, mtime time.Time, keepExisting bool) (err error) {
 	root, err := os.OpenRoot(s.dataDir)
 	if err != nil {
@@ -137,7 +144,8 @@ func (s *Server) writeVersion(ctx context.Context, name string, v int, size int6
 			root.Remove(tmp)
 		}
 	}()
-	if err = copyContent(ctx, f, content(name, v), size); err != nil {
+	h := sha256.New()
+	if err = copyContent(ctx, io.MultiWriter(f, h), content(name, v), size); err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err = f.Close(); err != nil {
@@ -146,6 +154,15 @@ func (s *Server) writeVersion(ctx context.Context, name string, v int, size int6
 	if err = root.Chtimes(tmp, mtime, mtime); err != nil {
 		return fmt.Errorf("set mtime of %s: %w", tmp, err)
 	}
+	// The stat after Chtimes holds the mtime as the file system stores
+	// it, which is what a response's fstat will see; the rename or link
+	// of install keeps the inode.
+	d := fileSum{}
+	if d.fi, err = root.Stat(tmp); err != nil {
+		return fmt.Errorf("stat %s: %w", tmp, err)
+	}
+	h.Sum(d.sum[:0])
+	s.addDigest(name, d)
 	return s.install(root, tmp, name, v, size, keepExisting)
 }
 

@@ -79,6 +79,7 @@ type Server struct {
 	armed    map[string][]*armedSet // armed faults, by file name
 	nArmed   int                    // sets in armed
 	versions map[string]int         // content version of each generated file
+	digests  map[string][]fileSum   // SHA-256 of its newest versions, see addDigest
 }
 
 // errBadName reports a file name that could reach outside its folder.
@@ -166,6 +167,7 @@ func newServer(cfg Config) (*Server, error) {
 		fails:    make(map[string]int),
 		armed:    make(map[string][]*armedSet),
 		versions: make(map[string]int),
+		digests:  make(map[string][]fileSum),
 	}, nil
 }
 

@@ -24,6 +24,10 @@ var staticTypes = map[string]string{
 	".ico":  "image/x-icon",
 	".png":  "image/png",
 	".gz":   "application/gzip",
+	// TypeScript declarations (resumer.d.ts): TypeScript has no registered
+	// media type, and Debian's mime.types gives .ts to Qt Linguist; as text
+	// a browser shows them.
+	".ts": "text/plain; charset=utf-8",
 }
 
 // staticType is the Content-Type of a bundle file.

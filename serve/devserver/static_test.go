@@ -11,8 +11,9 @@ import (
 	"testing"
 )
 
-// staticEnv is a server with a small bundle: index.html, app.js, a
-// subfolder, and app.wasm with a precompressed app.wasm.gz.
+// staticEnv is a server with a small bundle: index.html, app.js and its
+// declarations app.d.ts, a subfolder, and app.wasm with a precompressed
+// app.wasm.gz.
 func staticEnv(t *testing.T) (*env, map[string][]byte) {
 	t.Helper()
 	e := newEnv(t)
@@ -24,6 +25,7 @@ func staticEnv(t *testing.T) (*env, map[string][]byte) {
 	files := map[string][]byte{
 		"index.html":     []byte("<!doctype html><title>resumer</title>"),
 		"app.js":         []byte("console.log('hi')"),
+		"app.d.ts":       []byte("export function hi(): void;"),
 		"app.wasm":       wasm,
 		"app.wasm.gz":    gz.Bytes(),
 		"sub/index.html": []byte("<p>sub</p>"),
@@ -58,6 +60,8 @@ func TestStatic(t *testing.T) {
 		{"subfolder without slash redirects", "/sub", nil, 301, map[string]string{"Location": "/sub/"}, nil},
 		{"js type and no-cache", "/app.js", nil, 200,
 			map[string]string{"Content-Type": "text/javascript", "Cache-Control": "no-cache"}, files["app.js"]},
+		{"declarations as text", "/app.d.ts", nil, 200,
+			map[string]string{"Content-Type": "text/plain; charset=utf-8"}, files["app.d.ts"]},
 		{"wasm without Accept-Encoding: identity", "/app.wasm", nil, 200,
 			map[string]string{"Content-Type": "application/wasm", "Content-Encoding": "", "Vary": "Accept-Encoding"}, wasm},
 		{"wasm with gzip: the .gz bytes", "/app.wasm", map[string]string{"Accept-Encoding": "gzip, deflate, br"}, 200,

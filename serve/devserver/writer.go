@@ -103,6 +103,7 @@ func (w *respWriter) WriteHeader(code int) {
 	w.e.Status = code
 	w.e.ContentRange = h.Get("Content-Range")
 	w.e.ETag = h.Get("ETag")
+	w.e.ReprDigest = h.Get("Repr-Digest")
 	w.rw.WriteHeader(code)
 	if hadLength && h.Get("Content-Length") == "" && !w.head && code != http.StatusNoContent && code != http.StatusNotModified {
 		// net/http adds a Content-Length of its own to a body that is

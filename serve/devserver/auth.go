@@ -1,0 +1,78 @@
+package devserver
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// authHidden stands for the token of auth= in LogEntry.Fault: the token is
+// the secret a client sends in Authorization, and the log must not hold it
+// (the request log shows only whether an Authorization header came).
+const authHidden = "(hidden)"
+
+// checkToken checks the syntax of an auth= token: an RFC 6750 §2.1
+// b64token, the only thing that can follow "Bearer " in an Authorization
+// header, so that a fault that no request could ever satisfy is a 400.
+func checkToken(v string) error {
+	body := strings.TrimRight(v, "=")
+	if body == "" {
+		return fmt.Errorf("want a Bearer token (letters, digits, - . _ ~ + /, then = padding)")
+	}
+	for _, c := range body {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-._~+/", c)
+		if !ok {
+			return fmt.Errorf("%q is not a Bearer token character (RFC 6750 §2.1)", c)
+		}
+	}
+	return nil
+}
+
+// bearer returns the token of an Authorization header of the Bearer scheme
+// (RFC 6750 §2.1), "" when there is none. The scheme name is
+// case-insensitive (RFC 9110 §11.1).
+func bearer(h http.Header) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// unauthorized reports whether auth= refuses r, and then answers it: a
+// 401 with a WWW-Authenticate challenge for the Bearer scheme (RFC 6750
+// §3), which names the error only when a token came and was wrong (§3.1:
+// a request without credentials gets no error code). The CORS headers are
+// already set, so that a cross-origin client can read the status.
+func unauthorized(w http.ResponseWriter, r *http.Request, f *faults) bool {
+	if f.auth == "" {
+		return false
+	}
+	got := bearer(r.Header)
+	if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(f.auth)) == 1 {
+		return false
+	}
+	challenge := "Bearer"
+	switch {
+	case got != "":
+		challenge = `Bearer error="invalid_token"`
+		f.note("401: wrong Bearer token")
+	case r.Header.Get("Authorization") != "":
+		f.note("401: an Authorization without a Bearer token")
+	default:
+		f.note("401: no Authorization")
+	}
+	body := "401 Unauthorized (auth= fault of the resumer dev server: send Authorization: Bearer <token>)\n"
+	h := w.Header()
+	h.Set("WWW-Authenticate", challenge)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusUnauthorized)
+	if r.Method != http.MethodHead {
+		w.Write([]byte(body))
+	}
+	return true
+}
