@@ -43,6 +43,15 @@ type Platform struct{}
 
 var _ resumer.Platform = Platform{}
 
+// ReadBlob implements resumer.BlobReader.
+func (Platform) ReadBlob(ctx context.Context, b store.Blob) ([]byte, error) {
+	jb, ok := b.(jsutil.Blob)
+	if !ok {
+		return nil, fmt.Errorf("read blob of type %T", b)
+	}
+	return jsutil.ReadBlob(ctx, jb)
+}
+
 // Fetch implements resumer.Fetcher with fetch(). It asks the HTTP cache to
 // stay out of the way (cache: "no-store"): a cache that stitches ranges of
 // its own would defeat the checks of every response.
@@ -61,15 +70,22 @@ func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Respon
 		return nil, err
 	}
 	headers := map[string]any{}
+	for k, v := range req.Header {
+		headers[k] = v
+	}
 	if req.Range != "" {
 		headers["Range"] = req.Range
 	}
 	if req.IfRange != "" {
 		headers["If-Range"] = req.IfRange
 	}
+	credentials := req.Credentials
+	if credentials == "" {
+		credentials = "same-origin"
+	}
 	init, err := safejs.ValueOf(map[string]any{
 		"method": "GET", "headers": headers, "cache": "no-store", "mode": "cors",
-		"credentials": "same-origin", "redirect": "follow",
+		"credentials": credentials, "redirect": "follow",
 	})
 	if err != nil {
 		return nil, err
@@ -123,6 +139,7 @@ func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Respon
 			Validators:  protocol.Validators{ETag: header("ETag"), LastModified: header("Last-Modified"), Date: header("Date")},
 			URL:         finalURL,
 			CrossOrigin: typ == "cors",
+			ReprDigest:  header("Repr-Digest"), ContentDigest: header("Content-Digest"),
 		},
 		Body: b,
 	}
@@ -200,6 +217,7 @@ func (b *body) Whole(ctx context.Context) (store.Blob, error) {
 var helpers struct {
 	mu          sync.Mutex
 	pieceReader safejs.Value
+	hashBlob    safejs.Value
 }
 
 // UseHelpers gives the platform the JavaScript helpers of resumer.js:
@@ -207,14 +225,86 @@ var helpers struct {
 // that the stream's chunks never become Go values (which stay referenced
 // until Go's garbage collector runs) and one call crosses per piece. A Go
 // program without resumer.js reads the stream from Go instead.
+//
+// hashBlob(state, blob) hashes a blob with SHA-256 where its bytes are (a
+// Worker, resumer-hash.js); without it, HashBlob copies the bytes into Go.
 func UseHelpers(h safejs.Value) {
-	pr, err := h.Get("pieceReader")
-	if err != nil || pr.Type() != safejs.TypeFunction {
-		return
-	}
 	helpers.mu.Lock()
-	helpers.pieceReader = pr
-	helpers.mu.Unlock()
+	defer helpers.mu.Unlock()
+	if pr, err := h.Get("pieceReader"); err == nil && pr.Type() == safejs.TypeFunction {
+		helpers.pieceReader = pr
+	}
+	if hb, err := h.Get("hashBlob"); err == nil && hb.Type() == safejs.TypeFunction {
+		helpers.hashBlob = hb
+	}
+}
+
+func hashBlobHelper() (safejs.Value, bool) {
+	helpers.mu.Lock()
+	defer helpers.mu.Unlock()
+	return helpers.hashBlob, !helpers.hashBlob.IsUndefined()
+}
+
+// HashBlob implements resumer.BlobHasher: SHA-256 in resumer.js's hasher
+// (a Worker, where there is one), other algorithms and a page without
+// resumer.js through Go (resumer.HashRead). The state of one cannot be
+// taken up by the other: each algorithm always goes the same way on a page.
+func (p Platform) HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) ([]byte, []byte, error) {
+	fn, ok := hashBlobHelper()
+	if !ok || alg != protocol.AlgSHA256 {
+		return resumer.HashRead(ctx, p, alg, state, b)
+	}
+	args := []any{nil, nil}
+	if len(state) > 0 {
+		u8, err := jsutil.NewBytes(state)
+		if err != nil {
+			return nil, nil, err
+		}
+		args[0] = u8
+	}
+	if b != nil {
+		jb, ok := b.(jsutil.Blob)
+		if !ok {
+			return nil, nil, fmt.Errorf("hash blob of type %T", b)
+		}
+		args[1] = jb.Value()
+	}
+	pr, err := fn.Invoke(args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := jsutil.Await(ctx, pr)
+	if err != nil {
+		var je *jsutil.JSError
+		if errors.As(err, &je) && je.Name == "TypeError" {
+			return nil, nil, fmt.Errorf("%w: %w", resumer.ErrHashState, err)
+		}
+		return nil, nil, err
+	}
+	next, err := jsBytes(r, "state")
+	if err != nil {
+		return nil, nil, err
+	}
+	sum, err := jsBytes(r, "sum")
+	if err != nil {
+		return nil, nil, err
+	}
+	return next, sum, nil
+}
+
+// jsBytes copies the Uint8Array o[k] into Go: a few dozen bytes of hash
+// state or sum.
+func jsBytes(o safejs.Value, k string) ([]byte, error) {
+	v, err := o.Get(k)
+	if err != nil {
+		return nil, err
+	}
+	n := byteLength(v)
+	out := make([]byte, n)
+	if _, err := safejs.CopyBytesToGo(out, v); err != nil {
+		return nil, fmt.Errorf("read %s: %w", k, err)
+	}
+	return out, nil
 }
 
 func pieceReaderHelper() (safejs.Value, bool) {

@@ -20,10 +20,11 @@ import (
 // of its own; see its comment.
 type Download struct {
 	m    *Manager
-	url  string
+	key  string // the store's key and the lock's name: Options.Key, or the first URL
 	opts Options
 
 	mu         sync.Mutex
+	src        string // the URL requests go to; a later Manager.Download of the same key may replace it
 	state      protocol.State
 	want       protocol.State     // Running, Paused or Canceled: what the user asked for
 	quotaPause bool               // want is Paused because the storage filled up, not by the user
@@ -39,7 +40,9 @@ type Download struct {
 
 // Result is a finished download.
 type Result struct {
-	URL         string
+	// URL is the URL the download was fetched from last, Key its identity
+	// in the store.
+	URL, Key    string
 	Blob        store.Blob
 	Size        int64
 	ContentType string
@@ -47,6 +50,9 @@ type Result struct {
 	Resumable   bool
 	Reason      protocol.Reason
 	Restarts    int
+	// Verified is true when the bytes matched a digest: the app's
+	// Integrity, or the server's Repr-Digest.
+	Verified bool
 	// Stats says what it took, in the last session that ran it.
 	Stats Stats
 }
@@ -69,17 +75,34 @@ type Stats struct {
 	Setup, Finish time.Duration
 }
 
-func newDownload(m *Manager, url string, opts Options) *Download {
+func newDownload(m *Manager, key, url string, opts Options) *Download {
 	return &Download{
-		m: m, url: url, opts: opts,
+		m: m, key: key, src: url, opts: opts,
 		state: protocol.Idle, want: protocol.Running,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		progress: Progress{State: protocol.Idle, Total: protocol.UnknownSize},
 	}
 }
 
-// URL returns the download's URL.
-func (d *Download) URL() string { return d.url }
+// URL returns the URL the download's requests go to.
+func (d *Download) URL() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.src
+}
+
+// Key returns the download's identity in the store: Options.Key, or the
+// URL it was started with.
+func (d *Download) Key() string { return d.key }
+
+// setURL points the download's next requests at url: the same file, under
+// a URL that changed (a signed link that was renewed). The validators
+// still decide whether what it answers continues the stored bytes.
+func (d *Download) setURL(url string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.src = url
+}
 
 // State returns the current state.
 func (d *Download) State() protocol.State {
@@ -150,8 +173,8 @@ func (d *Download) Wait(ctx context.Context) (Result, error) {
 var quotaRecheck = 5 * time.Second
 
 // loop runs the download until it ends, following what the user asks: it
-// pauses, takes the cross-tab lock, starts a run (engine.go) and acts on
-// how the run ended. Every wait it does ends when the user asks for
+// pauses, takes the cross-tab lock, waits for a slot (queue.go), starts a
+// run (engine.go), gives the slot back and acts on how the run ended. Every wait it does ends when the user asks for
 // something else: stopRun cancels it, and it is set, under mu, before
 // each wait, together with the look at want.
 func (d *Download) loop() {
@@ -194,16 +217,27 @@ func (d *Download) loop() {
 			}
 			release = rel
 		}
+		slot, err := d.m.queue.acquire(ctx, d)
+		if err != nil {
+			cancel()
+			if errors.Is(err, context.Canceled) {
+				continue // paused or canceled while queued
+			}
+			d.end(Result{}, err)
+			return
+		}
 		if s := d.State(); s != protocol.Running {
 			// (Running already: a pause that was taken back before it
 			// settled.)
 			if err := d.fire(startEvent(s), nil); err != nil {
+				slot()
 				cancel()
 				d.end(Result{}, err)
 				return
 			}
 		}
 		res, err := newRun(d).run(ctx)
+		slot()
 		stopped := ctx.Err() != nil
 		cancel()
 		var qe *QuotaError
@@ -252,7 +286,7 @@ func (d *Download) fire(ev protocol.Event, cause error) error {
 	to, err := d.state.Next(ev)
 	d.mu.Unlock()
 	if err != nil {
-		return newError(CodeInternal, fmt.Errorf("download of %s: %w", d.url, err))
+		return newError(CodeInternal, fmt.Errorf("download of %s: %w", d.key, err))
 	}
 	d.setState(to, cause)
 	return nil
@@ -266,13 +300,13 @@ func (d *Download) lock(ctx context.Context) (func(), error) {
 	if l == nil {
 		return func() {}, nil
 	}
-	name := d.m.lockName(d.url)
+	name := d.m.lockName(d.key)
 	release, ok, err := l.Lock(ctx, name, false)
 	switch {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case err != nil:
-		return nil, newError(CodeStorage, fmt.Errorf("lock %s: %w", d.url, err))
+		return nil, newError(CodeStorage, fmt.Errorf("lock %s: %w", d.key, err))
 	case ok:
 		return release, nil
 	}
@@ -286,9 +320,9 @@ func (d *Download) lock(ctx context.Context) (func(), error) {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case err != nil:
-		return nil, newError(CodeStorage, fmt.Errorf("wait for the lock of %s: %w", d.url, err))
+		return nil, newError(CodeStorage, fmt.Errorf("wait for the lock of %s: %w", d.key, err))
 	case !ok:
-		return nil, newError(CodeStorage, fmt.Errorf("lock of %s not granted", d.url))
+		return nil, newError(CodeStorage, fmt.Errorf("lock of %s not granted", d.key))
 	}
 	return release, nil
 }
@@ -341,13 +375,13 @@ func (d *Download) cancelled(locked bool) error {
 	ctx, cancel := storageCtx()
 	defer cancel()
 	if l := d.m.locker(); l != nil && !locked {
-		release, ok, err := l.Lock(ctx, d.m.lockName(d.url), false)
+		release, ok, err := l.Lock(ctx, d.m.lockName(d.key), false)
 		if err != nil || !ok {
 			return newError(CodeAborted, ErrCanceled)
 		}
 		defer release()
 	}
-	if err := d.m.store.Delete(ctx, d.url); err != nil {
+	if err := d.m.store.Delete(ctx, d.key); err != nil {
 		return newError(CodeAborted, errors.Join(ErrCanceled, err))
 	}
 	return newError(CodeAborted, ErrCanceled)
@@ -360,7 +394,7 @@ func (d *Download) settlePaused(cause error) error {
 	}
 	ctx, cancel := storageCtx()
 	defer cancel()
-	if rec, err := d.m.store.Get(ctx, d.url); err == nil && d.State() != protocol.LockedElsewhere {
+	if rec, err := d.m.store.Get(ctx, d.key); err == nil && d.State() != protocol.LockedElsewhere {
 		rec.State = protocol.Paused
 		rec.ErrCode, rec.ErrMessage = CodeOf(cause), errMessage(cause)
 		rec.Updated = d.m.Now().UnixMilli()
@@ -385,7 +419,7 @@ func (d *Download) end(res Result, err error) {
 	case err != nil:
 		ev = protocol.EvFail
 		ctx, cancel := storageCtx()
-		if rec, gerr := d.m.store.Get(ctx, d.url); gerr == nil && d.State() != protocol.LockedElsewhere {
+		if rec, gerr := d.m.store.Get(ctx, d.key); gerr == nil && d.State() != protocol.LockedElsewhere {
 			rec.State, rec.ErrCode, rec.ErrMessage = protocol.Failed, CodeOf(err), err.Error()
 			rec.Updated = d.m.Now().UnixMilli()
 			_ = d.m.store.Put(ctx, rec)

@@ -100,6 +100,9 @@ type run struct {
 	result     Result               // set by finish
 	stats      Stats
 	began      time.Time
+	integrity  protocol.Digest // Options.Integrity, parsed
+	hash       *hashing        // the check of the current generation's bytes (hash.go), or nil
+	savedHash  int64           // rec.Hashed when the record was last written
 
 	events chan event
 	slots  chan struct{} // write slots: a flight takes one before handing a piece over, its writer gives it back
@@ -112,16 +115,19 @@ type run struct {
 }
 
 func newRun(d *Download) *run {
-	return &run{
+	r := &run{
 		d: d, m: d.m, st: d.m.store, opts: d.opts,
 		flights: map[*flight]struct{}{}, pending: map[int64]int64{}, poisoned: map[int64]bool{},
 		events: make(chan event, 64), slots: make(chan struct{}, maxWrites),
 	}
+	r.integrity, _ = protocol.ParseIntegrity(d.opts.Integrity) // checked by Options.withDefaults
+	return r
 }
 
 // run drives the steps until one returns no next step or an error.
 func (r *run) run(ctx context.Context) (Result, error) {
 	r.began = r.m.Now()
+	defer r.stopHash()
 	next := r.load
 	for next != nil {
 		var err error
@@ -184,10 +190,10 @@ func (r *run) load(ctx context.Context) (step, error) {
 	}
 	read := make(chan chunksRead, 1)
 	go func() {
-		cs, err := r.st.Chunks(sctx, r.d.url)
+		cs, err := r.st.Chunks(sctx, r.d.key)
 		read <- chunksRead{cs, err}
 	}()
-	rec, err := r.st.Get(sctx, r.d.url)
+	rec, err := r.st.Get(sctx, r.d.key)
 	cr := <-read
 	if cr.err != nil {
 		return nil, storageError("read chunks", cr.err)
@@ -216,6 +222,7 @@ func (r *run) load(ctx context.Context) (step, error) {
 		return r.probe, nil
 	}
 	r.rec = rec
+	r.rec.Source = bounded(r.d.URL()) // written with the record's next save
 	dropped := 0
 	for _, c := range cr.chunks {
 		if c.Gen == rec.Gen && rec.Established() && c.Data != nil && c.Data.Size() > 0 && c.Start >= 0 &&
@@ -237,6 +244,14 @@ func (r *run) load(ctx context.Context) (step, error) {
 	}
 	r.stored.Store(r.ext.Len())
 	r.highWater = r.ext.Len()
+	if rec.Received > r.ext.Len() && rec.Mode.Ranged() {
+		// The record counted more than the chunks hold: the browser
+		// removed stored bytes (an eviction under storage pressure).
+		r.evicted(rec.Received - r.ext.Len())
+	}
+	if err := r.loadHash(cr.chunks); err != nil {
+		return nil, err
+	}
 	if r.complete() {
 		// Every byte of one generation: of one version (ranged), or of one
 		// answer (single).
@@ -250,6 +265,42 @@ func (r *run) load(ctx context.Context) (step, error) {
 		}
 	}
 	return r.stepFor(rec.Mode), nil
+}
+
+// loadHash resumes the check of a loaded download's bytes: against the
+// app's Integrity when it gives one (from the start if it is not the
+// digest the bytes were hashed for), else against a digest the server
+// stated; it hands the stored bytes not yet hashed to the hash.
+func (r *run) loadHash(chunks []store.Chunk) error {
+	switch {
+	case !r.integrity.Empty() && (r.rec.DigestFrom != store.DigestIntegrity || !r.rec.Digest.Equal(r.integrity)):
+		r.rec.Digest, r.rec.DigestFrom, r.rec.Hashed, r.rec.HashState = r.integrity, store.DigestIntegrity, 0, nil
+	case r.integrity.Empty() && r.rec.DigestFrom == store.DigestIntegrity:
+		// The app no longer asks: its word of an earlier session does not
+		// bind this one.
+		r.rec.Digest, r.rec.DigestFrom, r.rec.Hashed, r.rec.HashState = protocol.Digest{}, "", 0, nil
+	}
+	if !r.rec.Established() {
+		return nil
+	}
+	if r.rec.Hashed > r.ext.Len() || !r.ext.Contains(0, r.rec.Hashed) {
+		// Bytes hashed that are not stored any more (evicted, dropped):
+		// their replacements must be hashed.
+		r.rec.Hashed, r.rec.HashState = 0, nil
+	}
+	if err := r.startHash(); err != nil {
+		return err
+	}
+	r.offerChunks(chunks)
+	return nil
+}
+
+// evicted reports stored bytes that vanished.
+func (r *run) evicted(n int64) {
+	r.d.report(true, func(p *Progress) {
+		p.Notice = fmt.Sprintf("the browser removed %d stored bytes (evicted); fetching them again", n)
+		p.NoticeCode = NoticeEvicted
+	})
 }
 
 // probe sends the first request of a generation, protocol.ProbeRequest:
@@ -314,10 +365,13 @@ func (r *run) finish(ctx context.Context) (step, error) {
 	if err := r.drain(nil); err != nil { // flights of an older generation
 		return nil, err
 	}
+	if err := r.verify(ctx); err != nil {
+		return nil, err
+	}
 	began := r.m.Now()
 	sctx, cancel := storageCtx()
 	defer cancel()
-	chunks, err := r.st.Chunks(sctx, r.d.url)
+	chunks, err := r.st.Chunks(sctx, r.d.key)
 	if err != nil {
 		return nil, storageError("read chunks", err)
 	}
@@ -339,9 +393,9 @@ func (r *run) finish(ctx context.Context) (step, error) {
 	r.progress(true)
 	r.stats.Finish = r.m.Now().Sub(began)
 	r.result = Result{
-		URL: r.d.url, Blob: blob, Size: blob.Size(), ContentType: r.rec.ContentType,
+		URL: r.d.URL(), Key: r.d.key, Blob: blob, Size: blob.Size(), ContentType: r.rec.ContentType,
 		Validators: r.rec.Validators, Resumable: r.rec.Resumable(), Reason: r.rec.Reason, Restarts: r.rec.Restarts,
-		Stats: r.stats,
+		Verified: r.hash != nil, Stats: r.stats,
 	}
 	return nil, nil
 }
@@ -759,6 +813,17 @@ func (r *run) establish(dec protocol.Decision, resp *Response, mode protocol.Mod
 		}
 	}
 	r.rec.Reason = reason
+	r.rec.Source = bounded(r.d.URL())
+	digest, from, err := r.digestFor(resp)
+	if err != nil {
+		r.fatal = err
+		return false
+	}
+	r.rec.Digest, r.rec.DigestFrom, r.rec.Hashed, r.rec.HashState = digest, from, 0, nil
+	if err := r.startHash(); err != nil {
+		r.fatal = err
+		return false
+	}
 	if r.opts.MaxBytes > 0 && dec.Total > r.opts.MaxBytes {
 		r.fatal = newError(CodeTooLarge, fmt.Errorf("the file is %d bytes, more than maxBytes (%d)", dec.Total, r.opts.MaxBytes))
 		return false
@@ -852,7 +917,13 @@ func (r *run) newGeneration(changed bool, keep *flight) error {
 		r.rec.Mode, r.rec.Reason, r.rec.FinalURL = protocol.ModeNew, protocol.Reason{}, ""
 	}
 	// The media type is kept: the next answer from byte 0 is held to it
-	// (an HTML login page is no new start of a zip file).
+	// (an HTML login page is no new start of a zip file). The app's
+	// digest is kept too; a server's belongs to the version it stated.
+	r.stopHash()
+	if r.rec.DigestFrom != store.DigestIntegrity {
+		r.rec.Digest, r.rec.DigestFrom = protocol.Digest{}, ""
+	}
+	r.rec.Hashed, r.rec.HashState = 0, nil
 	clear(r.poisoned)
 	r.rec.Received = 0
 	r.rec.Updated = r.m.Now().UnixMilli()
@@ -920,19 +991,20 @@ func (r *run) save() error {
 	if err := r.st.Put(sctx, r.rec); err != nil {
 		return storageError("write record", err)
 	}
+	r.savedHash = r.rec.Hashed
 	return nil
 }
 
 func (r *run) newRecord(now int64) store.Record {
 	return store.Record{
-		URL: r.d.url, Schema: store.SchemaVersion, Gen: r.m.newGen(), Mode: protocol.ModeNew, Total: protocol.UnknownSize,
+		URL: r.d.key, Schema: store.SchemaVersion, Gen: r.m.newGen(), Mode: protocol.ModeNew, Total: protocol.UnknownSize,
 		ChunkSize: r.opts.ChunkSize, State: protocol.Idle, Created: now, Updated: now,
 	}
 }
 
 // notice reports something the engine did on its own.
 func (r *run) notice(text string) {
-	r.d.report(true, func(p *Progress) { p.Notice = text })
+	r.d.report(true, func(p *Progress) { p.Notice, p.NoticeCode = text, "" })
 }
 
 // progress reports the current byte counts and what is known of the file.

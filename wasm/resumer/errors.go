@@ -32,6 +32,12 @@ const (
 	CodeUnexpectedContent = "unexpected-content"
 	// CodeTooLarge: the file is larger than Options.MaxBytes.
 	CodeTooLarge = "too-large"
+	// CodeIntegrity: the file's bytes do not hash to the digest the app
+	// gave (Options.Integrity) or the server stated (Repr-Digest); they
+	// are discarded.
+	CodeIntegrity = "integrity"
+	// CodeNotFound: no finished download is stored under that key.
+	CodeNotFound = "not-found"
 	// CodeInternal: resumer broke one of its own rules (a state transition
 	// its state machine refuses). It is a bug: please report it.
 	CodeInternal = "internal"

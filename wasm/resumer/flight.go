@@ -67,7 +67,10 @@ func (r *run) send(ctx context.Context, req protocol.Request) {
 }
 
 func (r *run) httpRequest(req protocol.Request) Request {
-	return Request{URL: r.d.url, Range: req.RangeHeader(), IfRange: req.IfRange}
+	return Request{
+		URL: r.d.URL(), Range: req.RangeHeader(), IfRange: req.IfRange,
+		Header: r.opts.Header, Credentials: r.opts.Credentials,
+	}
 }
 
 // The events flights and writers send to the run. handle runs on the
@@ -101,11 +104,13 @@ type evEnd struct {
 	took time.Duration
 }
 
-// evCommitted: a writer is done with [pos, end) of generation gen.
+// evCommitted: a writer is done with [pos, end) of generation gen, the
+// bytes of blob.
 type evCommitted struct {
 	pos, end, gen int64
 	err           error
 	took          time.Duration
+	blob          store.Blob
 }
 
 // fly is the flight's goroutine. Every flight sends exactly one evEnd,
@@ -320,9 +325,9 @@ func (r *run) write(gen, pos int64, b store.Blob) {
 	sctx, cancel := storageCtx()
 	defer cancel()
 	began := r.m.Now()
-	err := r.st.PutChunk(sctx, store.Chunk{URL: r.d.url, Gen: gen, Start: pos, Data: b})
+	err := r.st.PutChunk(sctx, store.Chunk{URL: r.d.key, Gen: gen, Start: pos, Data: b})
 	<-r.slots
-	r.events <- evCommitted{pos: pos, end: pos + b.Size(), gen: gen, err: err, took: r.m.Now().Sub(began)}
+	r.events <- evCommitted{pos: pos, end: pos + b.Size(), gen: gen, err: err, took: r.m.Now().Sub(began), blob: b}
 }
 
 func (ev evCommitted) handle(r *run) {
@@ -356,6 +361,7 @@ func (ev evCommitted) handle(r *run) {
 	// The chunk's key is its progress: only now do its bytes count.
 	r.ext.Add(ev.pos, ev.end)
 	r.stored.Store(r.ext.Len())
+	r.offerHash(ev.pos, ev.blob)
 	if n := r.ext.Len(); n > r.highWater {
 		r.highWater = n
 		r.attempt, r.restarts = 0, 0
@@ -369,7 +375,7 @@ func (ev evCommitted) handle(r *run) {
 func (r *run) deleteChunk(gen, pos int64) {
 	sctx, cancel := storageCtx()
 	defer cancel()
-	_ = r.st.DeleteChunk(sctx, r.d.url, gen, pos) // at worst, the next load drops it
+	_ = r.st.DeleteChunk(sctx, r.d.key, gen, pos) // at worst, the next load drops it
 }
 
 func (ev evEnd) handle(r *run) {
@@ -435,6 +441,7 @@ func (ev evEnd) handle(r *run) {
 // are removed from the extents and the store, pending ones are deleted
 // when their commit comes.
 func (r *run) discard(f *flight) {
+	hashed := false
 	for _, s := range f.handed {
 		if _, ok := r.pending[s.Start]; ok {
 			r.poisoned[s.Start] = true
@@ -443,10 +450,16 @@ func (r *run) discard(f *flight) {
 		if r.ext.Contains(s.Start, s.End) {
 			r.ext.Remove(s.Start, s.End)
 			r.deleteChunk(r.rec.Gen, s.Start)
+			hashed = hashed || (r.hash != nil && s.Start < r.hash.next)
 		}
 	}
 	r.stored.Store(r.ext.Len())
 	f.handed = nil
+	if hashed {
+		if err := r.rehash(); err != nil && r.fatal == nil {
+			r.fatal = err
+		}
+	}
 }
 
 // describe names a request in error messages.
@@ -459,7 +472,7 @@ func describe(req protocol.Request) string {
 
 func (r *run) crossOrigin() bool {
 	c, ok := r.m.platform.(CrossOriginer)
-	return ok && c.CrossOrigin(r.d.url)
+	return ok && c.CrossOrigin(r.d.URL())
 }
 
 // lockedMeter is a speedMeter for several goroutines.

@@ -25,8 +25,9 @@ type Manager struct {
 	// Namespace names the store in cross-tab locks (the IndexedDB name).
 	Namespace string
 
-	mu     sync.Mutex
-	active map[string]*Download
+	mu     sync.Mutex           // guards active
+	active map[string]*Download // by key
+	queue  queue                // the slots of SetMaxConcurrent; its own lock
 }
 
 // NewManager returns a Manager storing into st and fetching through p.
@@ -43,10 +44,11 @@ func (m *Manager) newGen() int64 { return rand.Int64N(1 << 52) }
 // Store returns the manager's store.
 func (m *Manager) Store() store.Store { return m.store }
 
-// Download starts or resumes the download of url, an absolute http(s) URL.
-// If the URL is already being downloaded by this manager, the running
-// Download is returned (and resumed if it was paused); opts are then
-// ignored. Stored bytes from an earlier session are resumed.
+// Download starts or resumes the download of url, an absolute http(s) URL,
+// stored under opts.Key (default: url). If that key is already being
+// downloaded by this manager, the running Download is returned, resumed if
+// it was paused and pointed at url for its next requests; the other opts
+// are then ignored. Stored bytes from an earlier session are resumed.
 func (m *Manager) Download(url string, opts Options) (*Download, error) {
 	if err := checkURL(url); err != nil {
 		return nil, newError(CodeInvalid, err)
@@ -55,16 +57,39 @@ func (m *Manager) Download(url string, opts Options) (*Download, error) {
 	if err != nil {
 		return nil, newError(CodeInvalid, err)
 	}
+	if opts.Integrity != "" {
+		if _, ok := m.hasher(); !ok {
+			return nil, newError(CodeInvalid, errors.New("integrity: this platform cannot hash the bytes it stores"))
+		}
+	}
+	key := opts.Key
+	if key == "" {
+		key = url
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if d, ok := m.active[url]; ok {
+	if d, ok := m.active[key]; ok {
+		d.setURL(url)
 		d.Resume()
 		return d, nil
 	}
-	d := newDownload(m, url, opts)
-	m.active[url] = d
+	d := newDownload(m, key, url, opts)
+	m.active[key] = d
 	go d.loop()
 	return d, nil
+}
+
+// PauseAll pauses every download this manager runs.
+func (m *Manager) PauseAll() {
+	m.mu.Lock()
+	all := make([]*Download, 0, len(m.active))
+	for _, d := range m.active {
+		all = append(all, d)
+	}
+	m.mu.Unlock()
+	for _, d := range all {
+		d.Pause()
+	}
 }
 
 // checkURL refuses what cannot be downloaded, before anything is stored:
@@ -107,16 +132,16 @@ func (m *Manager) locker() Locker {
 func (m *Manager) forget(d *Download) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.active[d.url] == d {
-		delete(m.active, d.url)
+	if m.active[d.key] == d {
+		delete(m.active, d.key)
 	}
 }
 
-// Active returns the running Download of url, if any.
-func (m *Manager) Active(url string) (*Download, bool) {
+// Active returns the running Download of key, if any.
+func (m *Manager) Active(key string) (*Download, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	d, ok := m.active[url]
+	d, ok := m.active[key]
 	return d, ok
 }
 
@@ -132,6 +157,9 @@ const (
 
 // Info describes a stored download.
 type Info struct {
+	// Key is the download's key; URL the link it was last fetched from
+	// (the key, for a download started without one).
+	Key         string
 	URL         string
 	State       protocol.State
 	Total       int64
@@ -145,6 +173,11 @@ type Info struct {
 	ErrMessage  string
 	Created     time.Time
 	Updated     time.Time
+	// Evicted is true when stored bytes the record counted are gone (the
+	// browser evicted them): the next Download fetches them again.
+	Evicted bool
+	// Verified is true when the file's bytes matched its digest.
+	Verified bool
 }
 
 // List describes every stored download.
@@ -165,8 +198,14 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 				ext.Add(c.Start, c.End())
 			}
 		}
+		src := rec.Source
+		if src == "" {
+			src = rec.URL
+		}
 		info := Info{
-			URL: rec.URL, State: rec.State, Total: rec.Total, Received: ext.Len(),
+			Key: rec.URL, URL: src, State: rec.State,
+			Evicted:  rec.Established() && rec.Received > ext.Len() && (rec.Resumable() || rec.State == protocol.Done),
+			Verified: !rec.Digest.Empty() && rec.State == protocol.Done && rec.Hashed == rec.Total, Total: rec.Total, Received: ext.Len(),
 			Validators: rec.Validators, ContentType: rec.ContentType, Resumable: rec.Resumable(), Reason: rec.Reason,
 			Restarts: rec.Restarts, ErrCode: rec.ErrCode, ErrMessage: rec.ErrMessage,
 			Created: time.UnixMilli(rec.Created), Updated: time.UnixMilli(rec.Updated),

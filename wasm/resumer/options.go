@@ -2,6 +2,8 @@ package resumer
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
@@ -33,6 +35,26 @@ const (
 
 // Options tune one download. The zero value is ready to use.
 type Options struct {
+	// Key is the download's identity in the store, for a file whose URL
+	// changes from one session to the next (a signed or expiring CDN
+	// link): the stored bytes of Key are resumed from whatever URL is
+	// given, and the validators decide whether they continue (default:
+	// the URL).
+	Key string
+	// Header holds headers sent with every request (Authorization, …).
+	// They are never written to the store. Range and the conditional
+	// headers are resumer's own and refused here.
+	Header map[string]string
+	// Credentials is the fetch() credentials mode: "omit", "same-origin"
+	// (the default) or "include". Platforms without the notion ignore it.
+	Credentials string
+	// Integrity is the Subresource Integrity metadata the file must match
+	// ("sha256-…", "sha384-…" or "sha512-…"). The bytes are hashed as
+	// they are stored, and the hash's state is saved with them, so a
+	// resume does not read stored bytes again; a file that does not match
+	// fails with CodeIntegrity and its bytes are discarded. Without it, a
+	// Repr-Digest the server sends (RFC 9530) is checked the same way.
+	Integrity string
 	// ChunkSize is the size of each range request (default 8 MiB).
 	ChunkSize int64
 	// FlushInterval stores a streamed piece after this long even if it is
@@ -92,7 +114,55 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxBytes < 0 {
 		return o, errors.New("maxBytes must not be negative")
 	}
+	for name, v := range o.Header {
+		if err := checkHeader(name, v); err != nil {
+			return o, err
+		}
+	}
+	switch o.Credentials {
+	case "":
+		o.Credentials = "same-origin"
+	case "omit", "same-origin", "include":
+	default:
+		return o, fmt.Errorf("credentials must be \"omit\", \"same-origin\" or \"include\", not %q", o.Credentials)
+	}
+	if _, err := protocol.ParseIntegrity(o.Integrity); err != nil {
+		return o, fmt.Errorf("integrity: %w", err)
+	}
+	if len(o.Key) > maxHeader {
+		return o, fmt.Errorf("key is %d bytes long, at most %d", len(o.Key), maxHeader)
+	}
 	return o, nil
+}
+
+// ownHeaders are the request headers the engine sets itself: the range it
+// asks for and the conditions that prove a version (RFC 9110 §13.1). An
+// app's value for any of them would change what an answer means.
+var ownHeaders = map[string]bool{
+	"range": true, "if-range": true, "if-match": true, "if-none-match": true,
+	"if-modified-since": true, "if-unmodified-since": true,
+}
+
+// checkHeader refuses a header an app may not set on resumer's requests,
+// and a name or value that is not a valid field (RFC 9110 §5.1, §5.5).
+func checkHeader(name, value string) error {
+	if name == "" {
+		return errors.New("a header with an empty name")
+	}
+	for i := 0; i < len(name); i++ {
+		if !protocol.IsTokenChar(name[i]) {
+			return fmt.Errorf("header name %q is not a token", name)
+		}
+	}
+	if ownHeaders[strings.ToLower(name)] {
+		return fmt.Errorf("header %s is set by resumer itself", name)
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c == '\r' || c == '\n' || c == 0 {
+			return fmt.Errorf("header %s: control character in its value", name)
+		}
+	}
+	return nil
 }
 
 // Progress is a snapshot of a download.
@@ -120,5 +190,11 @@ type Progress struct {
 	Reason     protocol.Reason
 	// Notice is the last thing the engine did on its own that a person may
 	// want to know: stored data it discarded or repaired, a fallback.
-	Notice string
+	// NoticeCode names the kind for programs: NoticeEvicted, or "".
+	Notice     string
+	NoticeCode string
 }
+
+// NoticeEvicted is Progress.NoticeCode when stored bytes vanished (the
+// browser evicted them) and are fetched again.
+const NoticeEvicted = "evicted"

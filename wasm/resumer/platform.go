@@ -2,6 +2,9 @@ package resumer
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"hash"
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
@@ -13,6 +16,11 @@ type Request struct {
 	URL string
 	// Range and IfRange are the header values to send; "" sends none.
 	Range, IfRange string
+	// Header holds the app's own headers (Options.Header), sent as they
+	// are; the engine never changes the map.
+	Header map[string]string
+	// Credentials is the fetch() credentials mode (Options.Credentials).
+	Credentials string
 }
 
 // Response is a Fetcher's answer: the status and headers the engine checks
@@ -76,6 +84,72 @@ type CrossOriginer interface {
 type Estimator interface {
 	// Free returns the bytes left; ok is false when the platform cannot tell.
 	Free(ctx context.Context) (free int64, ok bool, err error)
+}
+
+// BlobReader copies a blob's bytes into Go. The engine reads downloaded
+// bytes only where Go must see them: to hash them (Options.Integrity) and
+// for Manager.Reader.
+type BlobReader interface {
+	ReadBlob(ctx context.Context, b store.Blob) ([]byte, error)
+}
+
+// BlobHasher hashes blobs where their bytes are (in the browser, a Worker
+// running resumer-hash.js), so that checking a download's digest neither
+// copies its bytes into Go nor takes the page's thread. state is what the
+// previous call returned (nil: a new hash), in a form only the platform
+// reads; b nil asks only for the sum of state. A state it cannot read is an
+// error wrapping ErrHashState.
+type BlobHasher interface {
+	HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) (next, sum []byte, err error)
+}
+
+// ErrHashState reports a saved hash state a BlobHasher cannot take up: the
+// engine hashes the bytes again from the start.
+var ErrHashState = errors.New("unreadable hash state")
+
+// HashRead is the BlobHasher of a platform that can only read blobs: it
+// copies the bytes into Go in steps of a few MiB and hashes them with Go's
+// hash, whose state marshals (protocol.MarshalHash).
+func HashRead(ctx context.Context, r BlobReader, alg string, state []byte, b store.Blob) (next, sum []byte, err error) {
+	var h hash.Hash
+	if len(state) > 0 {
+		if h, err = protocol.RestoreHash(alg, state); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrHashState, err)
+		}
+	} else if h, err = protocol.NewHash(alg); err != nil {
+		return nil, nil, err
+	}
+	if b != nil {
+		for off := int64(0); off < b.Size(); off += hashReadStep {
+			buf, err := r.ReadBlob(ctx, b.Slice(off, min(off+hashReadStep, b.Size())))
+			if err != nil {
+				return nil, nil, err
+			}
+			h.Write(buf)
+		}
+	}
+	if next, err = protocol.MarshalHash(h); err != nil {
+		return nil, nil, err
+	}
+	return next, h.Sum(nil), nil
+}
+
+// readHasher is the BlobHasher HashRead makes of a BlobReader.
+type readHasher struct{ r BlobReader }
+
+func (h readHasher) HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) ([]byte, []byte, error) {
+	return HashRead(ctx, h.r, alg, state, b)
+}
+
+// hasher returns how this manager's platform hashes blobs, if it can.
+func (m *Manager) hasher() (BlobHasher, bool) {
+	if h, ok := m.platform.(BlobHasher); ok {
+		return h, true
+	}
+	if r, ok := m.platform.(BlobReader); ok {
+		return readHasher{r}, true
+	}
+	return nil, false
 }
 
 // Locker gives exclusive locks shared by every tab of an origin (the Web

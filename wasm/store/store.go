@@ -85,7 +85,26 @@ type Record struct {
 	ErrCode, ErrMessage string
 	// Created and Updated are Unix milliseconds.
 	Created, Updated int64
+
+	// Source is the URL the download was last requested from ("" in
+	// records written before it was kept). URL is the download's key,
+	// which an app may choose (the Key option) for a file whose links
+	// change: Source is then the latest link.
+	Source string
+	// Digest is what the whole file must hash to, and DigestFrom who said
+	// so: DigestIntegrity (the app) or the server's header
+	// ("Repr-Digest", "Content-Digest"). A zero Digest is not checked.
+	Digest     protocol.Digest
+	DigestFrom string
+	// Hashed is how many bytes from the start of the current generation
+	// have been hashed, and HashState the state of the hash after them
+	// (protocol.MarshalHash), so that a resume hashes only what is new.
+	Hashed    int64
+	HashState []byte
 }
+
+// DigestIntegrity is Record.DigestFrom for a digest the app gave.
+const DigestIntegrity = "integrity"
 
 // Established reports whether a response was accepted for the current
 // generation.
@@ -190,6 +209,12 @@ func (rec Record) Check() error {
 		return bad("not resumable without a reason")
 	case rec.State == protocol.Done && rec.Total == protocol.UnknownSize:
 		return bad("done without a length")
+	case rec.Hashed < 0 || (rec.Total != protocol.UnknownSize && rec.Hashed > rec.Total):
+		return bad(fmt.Sprintf("%d bytes hashed", rec.Hashed))
+	case rec.Hashed > 0 && (rec.Digest.Empty() || len(rec.HashState) == 0):
+		return bad("bytes hashed without a digest to check or the hash's state")
+	case !rec.Digest.Empty() && rec.DigestFrom == "":
+		return bad("a digest without its source")
 	}
 	return nil
 }

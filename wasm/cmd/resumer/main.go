@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"syscall"
 	"syscall/js"
@@ -57,6 +58,12 @@ func main() {
 	api.Set("cancel", js.FuncOf(b.control((*resumer.Download).Cancel)))
 	api.Set("list", js.FuncOf(b.list))
 	api.Set("remove", js.FuncOf(b.remove))
+	api.Set("serve", js.FuncOf(b.serve))
+	api.Set("put", js.FuncOf(b.put))
+	api.Set("usage", js.FuncOf(b.usage))
+	api.Set("clear", js.FuncOf(b.clear))
+	api.Set("pauseAll", js.FuncOf(b.pauseAll))
+	api.Set("setMaxConcurrent", js.FuncOf(b.setMaxConcurrent))
 	hook, _ := syscall.Getenv("RESUMER_HOOK")
 	if ready := js.Global().Get(hook); hook != "" && ready.Type() == js.TypeFunction {
 		if h := ready.Get("helpers"); h.Type() == js.TypeObject {
@@ -139,6 +146,10 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 		FlushInterval: millis(o, "flushIntervalMs"),
 		StallTimeout:  millis(o, "stallTimeoutMs"),
 		MaxBytes:      integer(o, "maxBytes"),
+		Key:           str(o, "key"),
+		Header:        headers(o.Get("headers")),
+		Credentials:   str(o, "credentials"),
+		Integrity:     str(o, "integrity"),
 		OnProgress: func(p resumer.Progress) {
 			onEvent.Invoke("progress", progressObject(p))
 		},
@@ -172,6 +183,35 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 		onEvent.Invoke("done", resultObject(res))
 	}()
 	return id
+}
+
+// str reads a string option; anything else reads as "" (the default).
+func str(o js.Value, k string) string {
+	if o.Type() != js.TypeObject {
+		return ""
+	}
+	v := o.Get(k)
+	if v.Type() != js.TypeString {
+		return ""
+	}
+	return v.String()
+}
+
+// headers reads the headers option, a plain object of strings (resumer.js
+// turns a Headers object or an array of pairs into one).
+func headers(o js.Value) map[string]string {
+	if o.Type() != js.TypeObject {
+		return nil
+	}
+	keys := js.Global().Get("Object").Call("keys", o)
+	out := map[string]string{}
+	for i := range keys.Length() {
+		k := keys.Index(i).String()
+		if v := o.Get(k); v.Type() == js.TypeString {
+			out[k] = v.String()
+		}
+	}
+	return out
 }
 
 func num(o js.Value, k string) float64 {
@@ -236,6 +276,7 @@ func progressObject(p resumer.Progress) js.Value {
 		"speed": p.Speed, "attempt": p.Attempt, "retryAt": nil, "errorCode": p.ErrCode, "errorMessage": "",
 		"etag": p.Validators.ETag, "lastModified": p.Validators.LastModified,
 		"resumable": p.Resumable, "reason": p.Reason.Text, "reasonCode": p.Reason.Code, "notice": p.Notice,
+		"noticeCode": p.NoticeCode,
 	}
 	if !p.RetryAt.IsZero() {
 		o["retryAt"] = p.RetryAt.UnixMilli()
@@ -255,7 +296,7 @@ func sizeOrNull(n int64) any {
 
 func resultObject(r resumer.Result) js.Value {
 	o := js.ValueOf(map[string]any{
-		"url": r.URL, "size": r.Size, "contentType": r.ContentType,
+		"url": r.URL, "key": r.Key, "size": r.Size, "contentType": r.ContentType, "verified": r.Verified,
 		"etag": r.Validators.ETag, "lastModified": r.Validators.LastModified,
 		"resumable": r.Resumable, "reason": r.Reason.Text, "reasonCode": r.Reason.Code, "restarts": r.Restarts,
 		"stats": map[string]any{
@@ -286,7 +327,7 @@ func (b *bridge) list(_ js.Value, args []js.Value) any {
 		out := make([]any, len(infos))
 		for i, in := range infos {
 			out[i] = map[string]any{
-				"url": in.URL, "size": sizeOrNull(in.Total), "received": in.Received, "state": string(in.State),
+				"key": in.Key, "url": in.URL, "evicted": in.Evicted, "verified": in.Verified, "size": sizeOrNull(in.Total), "received": in.Received, "state": string(in.State),
 				"etag": in.Validators.ETag, "lastModified": in.Validators.LastModified, "contentType": in.ContentType,
 				"resumable": in.Resumable, "reason": in.Reason.Text, "reasonCode": in.Reason.Code, "restarts": in.Restarts,
 				"errorCode": in.ErrCode, "errorMessage": in.ErrMessage,
@@ -307,4 +348,104 @@ func (b *bridge) remove(_ js.Value, args []js.Value) any {
 		}
 		return nil, m.Remove(ctx, url)
 	})
+}
+
+// noManager is the error of a call with an unknown handle.
+func noManager() error {
+	return &resumer.Error{Code: resumer.CodeInvalid, Err: errors.New("unknown resumer handle")}
+}
+
+// serve(handle, key, method, range, ifRange) → Promise<{status, headers,
+// blob, key}>: a finished download as an HTTP answer (Manager.Serve); it
+// rejects with code "not-found" when none is stored under key.
+func (b *bridge) serve(_ js.Value, args []js.Value) any {
+	m := b.manager(args[0].Int())
+	req := protocol.ServeRequest{Method: args[2].String(), Range: args[3].String(), IfRange: args[4].String()}
+	key := args[1].String()
+	return promise(func(ctx context.Context) (any, error) {
+		if m == nil {
+			return nil, noManager()
+		}
+		s, err := m.Serve(ctx, key, req)
+		if err != nil {
+			return nil, err
+		}
+		h := map[string]any{}
+		for k, v := range s.Header {
+			h[k] = v
+		}
+		o := js.ValueOf(map[string]any{"status": s.Status, "headers": h, "key": s.Key, "blob": nil})
+		if jb, ok := s.Body.(jsutil.Blob); ok {
+			o.Set("blob", jb.Value())
+		}
+		return o, nil
+	})
+}
+
+// put(handle, key, {url, blob, contentType, etag, lastModified}) →
+// Promise<undefined>: stores a Blob as a finished download (Manager.Put).
+func (b *bridge) put(_ js.Value, args []js.Value) any {
+	m := b.manager(args[0].Int())
+	key, o := args[1].String(), args[2]
+	f := resumer.PutFile{URL: str(o, "url"), ContentType: str(o, "contentType"), ETag: str(o, "etag"), LastModified: str(o, "lastModified")}
+	blob, werr := jsutil.WrapBlob(safejs.Safe(o.Get("blob")))
+	return promise(func(ctx context.Context) (any, error) {
+		if m == nil {
+			return nil, noManager()
+		}
+		if werr != nil {
+			return nil, &resumer.Error{Code: resumer.CodeInvalid, Err: fmt.Errorf("put: %w", werr)}
+		}
+		f.Blob = blob
+		return nil, m.Put(ctx, key, f)
+	})
+}
+
+// usage(handle) → Promise<{stored, downloads}>.
+func (b *bridge) usage(_ js.Value, args []js.Value) any {
+	m := b.manager(args[0].Int())
+	return promise(func(ctx context.Context) (any, error) {
+		if m == nil {
+			return nil, noManager()
+		}
+		u, err := m.Usage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"stored": u.Stored, "downloads": u.Downloads}, nil
+	})
+}
+
+// clear(handle) → Promise<undefined>: removes every download.
+func (b *bridge) clear(_ js.Value, args []js.Value) any {
+	m := b.manager(args[0].Int())
+	return promise(func(ctx context.Context) (any, error) {
+		if m == nil {
+			return nil, noManager()
+		}
+		return nil, m.Clear(ctx)
+	})
+}
+
+// pauseAll(handle) pauses every download of the handle.
+func (b *bridge) pauseAll(_ js.Value, args []js.Value) any {
+	if m := b.manager(args[0].Int()); m != nil {
+		m.PauseAll()
+	}
+	return nil
+}
+
+// setMaxConcurrent(handle, n): how many downloads run at once (0: any).
+func (b *bridge) setMaxConcurrent(_ js.Value, args []js.Value) any {
+	if m := b.manager(args[0].Int()); m != nil && args[1].Type() == js.TypeNumber {
+		n := args[1].Float()
+		switch {
+		case n != n || n < 0: // NaN, negative: no limit
+			n = 0
+		case n > 1<<20:
+			n = 1 << 20
+		}
+		m.SetMaxConcurrent(int(n))
+	}
+	return nil
 }

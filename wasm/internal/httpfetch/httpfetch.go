@@ -33,6 +33,9 @@ func (p Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Resp
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}
+	for k, v := range req.Header {
+		hreq.Header.Set(k, v)
+	}
 	if req.Range != "" {
 		hreq.Header.Set("Range", req.Range)
 	}
@@ -57,6 +60,7 @@ func (p Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Resp
 			ContentEncoding: h.Get("Content-Encoding"), ContentType: h.Get("Content-Type"), RetryAfter: h.Get("Retry-After"),
 			Validators: protocol.Validators{ETag: h.Get("ETag"), LastModified: h.Get("Last-Modified"), Date: h.Get("Date")},
 			URL:        resp.Request.URL.String(),
+			ReprDigest: h.Get("Repr-Digest"), ContentDigest: h.Get("Content-Digest"),
 		},
 		Body: &body{rc: resp.Body},
 	}, nil
@@ -135,6 +139,15 @@ func (b *body) Next(ctx context.Context, max int64, flush time.Duration, onData 
 
 // Close implements resumer.Body.
 func (b *body) Close() { b.rc.Close() }
+
+// ReadBlob implements resumer.BlobReader.
+func (Platform) ReadBlob(ctx context.Context, b store.Blob) ([]byte, error) {
+	m, ok := b.(memstore.Bytes)
+	if !ok {
+		return nil, fmt.Errorf("read blob of type %T", b)
+	}
+	return m, nil
+}
 
 // Join implements resumer.Platform.
 func (Platform) Join(parts []store.Blob, contentType string) (store.Blob, error) {

@@ -132,6 +132,22 @@ func (b Blob) Slice(start, end int64) store.Blob {
 	return Blob{V: v, N: end - start}
 }
 
+// NewBytes returns a JS Uint8Array holding a copy of data.
+func NewBytes(data []byte) (safejs.Value, error) {
+	u8, err := safejs.Global().Get("Uint8Array")
+	if err != nil {
+		return safejs.Value{}, err
+	}
+	arr, err := u8.New(len(data))
+	if err != nil {
+		return safejs.Value{}, err
+	}
+	if _, err := safejs.CopyBytesToJS(arr, data); err != nil {
+		return safejs.Value{}, err
+	}
+	return arr, nil
+}
+
 // NewBlob makes a JS Blob holding a copy of data.
 func NewBlob(data []byte, contentType string) (Blob, error) {
 	u8, err := safejs.Global().Get("Uint8Array")
@@ -178,8 +194,9 @@ func JoinValues(parts []any, contentType string, size int64) (Blob, error) {
 	return Blob{V: v, N: size}, nil
 }
 
-// ReadBlob copies a blob's bytes into Go. Only tests and small reads need
-// it: downloads never copy their bytes into Go.
+// ReadBlob copies a blob's bytes into Go. Downloads never copy their
+// bytes into Go except where Go must read them: to hash them, and for a
+// Go program that reads a finished download.
 func ReadBlob(ctx context.Context, b Blob) ([]byte, error) {
 	p, err := b.V.Call("arrayBuffer")
 	if err != nil {

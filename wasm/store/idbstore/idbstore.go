@@ -21,6 +21,7 @@ package idbstore
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"sort"
@@ -566,7 +567,16 @@ func recordToJS(r store.Record) js.Value {
 		"finalURL": r.FinalURL, "contentType": r.ContentType, "chunkSize": r.ChunkSize, "state": string(r.State),
 		"reasonCode": r.Reason.Code, "reasonText": r.Reason.Text, "restarts": r.Restarts, "received": r.Received,
 		"errCode": r.ErrCode, "errMessage": r.ErrMessage, "created": r.Created, "updated": r.Updated,
+		"source": r.Source, "digest": digestString(r.Digest), "digestFrom": r.DigestFrom,
+		"hashed": r.Hashed, "hashState": base64.StdEncoding.EncodeToString(r.HashState),
 	})
+}
+
+func digestString(d protocol.Digest) string {
+	if d.Empty() {
+		return ""
+	}
+	return d.String()
 }
 
 // recordFromJS reads a record defensively: a missing or mistyped field reads
@@ -584,6 +594,15 @@ func recordFromJS(v safejs.Value) store.Record {
 		Restarts: int(getInt(v, "restarts")), Received: getInt(v, "received"),
 		ErrCode: getString(v, "errCode"), ErrMessage: getString(v, "errMessage"),
 		Created: getInt(v, "created"), Updated: getInt(v, "updated"),
+		Source: getString(v, "source"), DigestFrom: getString(v, "digestFrom"), Hashed: getInt(v, "hashed"),
+	}
+	// A digest or hash state that does not read is dropped: Check then
+	// distrusts a record that counts hashed bytes without them.
+	if d, err := protocol.ParseIntegrity(getString(v, "digest")); err == nil {
+		rec.Digest = d
+	}
+	if st, err := base64.StdEncoding.DecodeString(getString(v, "hashState")); err == nil && len(st) > 0 {
+		rec.HashState = st
 	}
 	if rec.Schema == 1 {
 		rec = store.FromV1(rec, store.V1Flags{

@@ -43,6 +43,8 @@ func sampleRecord(url string) store.Record {
 		Reason:   protocol.Reason{Code: protocol.ReasonNoValidators, Text: "why ✓"},
 		Restarts: 2, Received: 12345, ErrCode: "quota-exceeded", ErrMessage: "full",
 		Created: 1700000000000, Updated: 1700000000001,
+		Source: url + "&sig=2", Digest: protocol.Digest{Alg: "sha-256", Sum: pattern(32, 1)}, DigestFrom: store.DigestIntegrity,
+		Hashed: 1 << 33, HashState: pattern(108, 9),
 	}
 }
 

@@ -1,0 +1,488 @@
+//go:build !js
+
+package resumer_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-resumer/resumer/serve/devserver"
+	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
+	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/store"
+	"github.com/go-resumer/resumer/wasm/store/memstore"
+)
+
+// What apps build on: integrity, keys, headers, the queue, and finished
+// downloads served as files.
+
+func sri(sum [32]byte) string { return "sha256-" + base64.StdEncoding.EncodeToString(sum[:]) }
+
+func TestIntegrity(t *testing.T) {
+	t.Run("matches", func(t *testing.T) {
+		f := newFixture(t)
+		o := fast
+		o.Integrity = sri(f.sha())
+		res, err := f.download(f.manager(), f.url+f.name+"?digest=none", o)
+		mustOK(t, f, res, err)
+		if !res.Verified {
+			t.Fatal("result not marked verified")
+		}
+	})
+	t.Run("does not match: integrity error, bytes discarded", func(t *testing.T) {
+		f := newFixture(t)
+		o := fast
+		wrong := f.sha()
+		wrong[0] ^= 1
+		o.Integrity = sri(wrong)
+		url := f.url + f.name + "?digest=none"
+		_, err := f.download(f.manager(), url, o)
+		if resumer.CodeOf(err) != resumer.CodeIntegrity {
+			t.Fatalf("error %v (code %q), want %q", err, resumer.CodeOf(err), resumer.CodeIntegrity)
+		}
+		// The whole file came, and none of it is kept.
+		var sent int64
+		for _, e := range f.gets() {
+			sent += e.Sent
+		}
+		if sent < f.size {
+			t.Fatalf("the server sent %d bytes of %d: the check ran before the end?", sent, f.size)
+		}
+		if cs, _ := f.st.Chunks(context.Background(), url); len(cs) != 0 {
+			t.Fatalf("%d chunks kept after an integrity failure", len(cs))
+		}
+	})
+	t.Run("the server's Repr-Digest is checked", func(t *testing.T) {
+		f := newFixture(t)
+		res, err := f.download(f.manager(), f.url+f.name, fast)
+		mustOK(t, f, res, err)
+		if !res.Verified {
+			t.Fatal("a download whose server sent Repr-Digest is not marked verified")
+		}
+		log := f.gets()
+		if log[0].ReprDigest == "" {
+			t.Fatal("the server sent no Repr-Digest: the test proves nothing")
+		}
+	})
+	t.Run("a wrong Repr-Digest fails the download", func(t *testing.T) {
+		f := newFixture(t)
+		url := f.url + f.name + "?digest=bad"
+		_, err := f.download(f.manager(), url, fast)
+		if resumer.CodeOf(err) != resumer.CodeIntegrity {
+			t.Fatalf("error %v, want code %q", err, resumer.CodeIntegrity)
+		}
+		if !strings.Contains(f.gets()[0].Fault, "digest=bad") {
+			t.Fatalf("fault not applied: %+v", f.gets()[0])
+		}
+	})
+	t.Run("a server digest that contradicts integrity fails before storing", func(t *testing.T) {
+		f := newFixture(t)
+		o := fast
+		o.Integrity = sri(f.sha())
+		url := f.url + f.name + "?digest=bad"
+		_, err := f.download(f.manager(), url, o)
+		if resumer.CodeOf(err) != resumer.CodeIntegrity {
+			t.Fatalf("error %v, want code %q", err, resumer.CodeIntegrity)
+		}
+		if n := len(f.gets()); n != 1 {
+			t.Fatalf("%d requests; the first answer says it all", n)
+		}
+		if cs, _ := f.st.Chunks(context.Background(), url); len(cs) != 0 {
+			t.Fatalf("%d chunks stored", len(cs))
+		}
+	})
+	t.Run("bad integrity metadata is an invalid argument", func(t *testing.T) {
+		f := newFixture(t)
+		for _, bad := range []string{"sha256-!!", "md5-AAAA", "sha256-" + base64.StdEncoding.EncodeToString([]byte("short"))} {
+			o := fast
+			o.Integrity = bad
+			if _, err := f.manager().Download(f.url+f.name, o); resumer.CodeOf(err) != resumer.CodeInvalid {
+				t.Errorf("integrity %q: %v, want invalid-argument", bad, err)
+			}
+		}
+	})
+}
+
+// counting is a platform that counts the bytes the engine reads into Go.
+type counting struct {
+	httpfetch.Platform
+	mu   sync.Mutex
+	read int64
+}
+
+func (c *counting) ReadBlob(ctx context.Context, b store.Blob) ([]byte, error) {
+	c.mu.Lock()
+	c.read += b.Size()
+	c.mu.Unlock()
+	return c.Platform.ReadBlob(ctx, b)
+}
+
+func (c *counting) bytesRead() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.read
+}
+
+func TestIntegrityResumesItsHash(t *testing.T) {
+	const big = 64 << 20
+	f := newFixtureOf(t, "big.bin", big)
+	url := f.url + f.name + "?rate=33554432"
+	o := resumer.Options{ChunkSize: 1 << 20, Integrity: sri(f.sha())}
+	stored := f.interrupt(url, 40<<20, o)
+	rec, err := f.st.Get(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Hashed == 0 || len(rec.HashState) == 0 {
+		t.Fatalf("after %d bytes stored, the record holds no hash state (hashed %d)", stored, rec.Hashed)
+	}
+	c := &counting{}
+	m := resumer.NewManager(f.st, c)
+	res, err := f.download(m, url, o)
+	mustOK(t, f, res, err)
+	if !res.Verified {
+		t.Fatal("not verified")
+	}
+	// The resumed session read only what was not hashed before.
+	if want := big - rec.Hashed; c.bytesRead() != want {
+		t.Fatalf("the resumed session read %d bytes into Go; %d were hashed before, so want %d", c.bytesRead(), rec.Hashed, want)
+	}
+}
+
+func TestIntegrityOnSeveralConnections(t *testing.T) {
+	f := newFixture(t)
+	o := with(4)
+	o.Integrity = sri(f.sha())
+	res, err := f.download(f.manager(), f.url+f.name+"?digest=none", o)
+	mustOK(t, f, res, err)
+	if !res.Verified {
+		t.Fatal("not verified")
+	}
+}
+
+func TestKeyAcrossURLs(t *testing.T) {
+	f := newFixture(t)
+	o := fast
+	o.Key = "model-v1"
+	stored := f.interrupt(f.url+f.name+"?rate=524288&sig=first", size/3, o)
+	m, rec := f.recorded()
+	res, err := f.download(m, f.url+f.name+"?rate=524288&sig=second", o)
+	mustOK(t, f, res, err)
+	if res.Key != "model-v1" || !strings.HasSuffix(res.URL, "sig=second") {
+		t.Fatalf("result key %q url %q", res.Key, res.URL)
+	}
+	// The resumed session went to the new link only, and asked for no
+	// more than what was missing.
+	var asked int64
+	for _, r := range rec.sent() {
+		if !strings.HasSuffix(r.URL, "sig=second") {
+			t.Fatalf("a request went to an old link: %s", r.URL)
+		}
+		var a, b int64
+		if _, err := fmt.Sscanf(r.Range, "bytes=%d-%d", &a, &b); err != nil {
+			t.Fatalf("request %+v: %v", r, err)
+		}
+		asked += b - a + 1
+	}
+	if asked > size-stored {
+		t.Fatalf("the resumed session asked for %d bytes; %d of %d were stored", asked, stored, size)
+	}
+	infos, err := m.List(context.Background())
+	if err != nil || len(infos) != 1 || infos[0].Key != "model-v1" || !strings.HasSuffix(infos[0].URL, "sig=second") {
+		t.Fatalf("list: %+v, %v", infos, err)
+	}
+}
+
+func TestHeadersSentNotStored(t *testing.T) {
+	f := newFixture(t)
+	const token = "Bearer s3cr3t-t0ken"
+	o := fast
+	o.Header = map[string]string{"Authorization": token, "X-App": "yes"}
+	c := &headerSpy{}
+	m := resumer.NewManager(f.st, c)
+	res, err := f.download(m, f.url+f.name, o)
+	mustOK(t, f, res, err)
+	if n := c.count(token); n == 0 || n != len(f.gets()) {
+		t.Fatalf("%d of %d requests carried the Authorization header", n, len(f.gets()))
+	}
+	// Nothing stored holds the header's value.
+	recs, _ := f.st.List(context.Background())
+	for _, r := range recs {
+		if s := fmt.Sprintf("%#v", r); strings.Contains(s, "s3cr3t") {
+			t.Fatalf("the record holds the header: %s", s)
+		}
+	}
+	for _, bad := range []map[string]string{{"Range": "bytes=0-"}, {"if-range": `"x"`}, {"X-Evil": "a\r\nb"}, {"Bad Name": "x"}} {
+		o := fast
+		o.Header = bad
+		if _, err := m.Download(f.url+f.name+"?other", o); resumer.CodeOf(err) != resumer.CodeInvalid {
+			t.Errorf("headers %q: %v, want invalid-argument", bad, err)
+		}
+	}
+}
+
+// headerSpy records the Authorization header of every request.
+type headerSpy struct {
+	httpfetch.Platform
+	mu   sync.Mutex
+	auth []string
+}
+
+func (h *headerSpy) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+	h.mu.Lock()
+	h.auth = append(h.auth, req.Header["Authorization"])
+	h.mu.Unlock()
+	return h.Platform.Fetch(ctx, req)
+}
+
+func (h *headerSpy) count(v string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, a := range h.auth {
+		if a == v {
+			n++
+		}
+	}
+	return n
+}
+
+func TestQueue(t *testing.T) {
+	f := newFixtureOf(t, "a.bin", size, devserver.Sample{Name: "b.bin", Size: size}, devserver.Sample{Name: "c.bin", Size: size})
+	m := f.manager()
+	m.SetMaxConcurrent(1)
+	// The first download is slow (throttled), so that the others queue
+	// behind it for as long as it runs.
+	wa, wb, wc := newWatch(), newWatch(), newWatch()
+	a, err := m.Download(f.url+"a.bin?rate=500000", wa.opts(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa.until(t, "a running", func(p resumer.Progress) bool { return p.State == protocol.Running })
+	b, _ := m.Download(f.url+"b.bin", wb.opts(fast))
+	c, _ := m.Download(f.url+"c.bin", wc.opts(fast))
+	wb.until(t, "b queued", func(p resumer.Progress) bool { return p.State == protocol.Queued })
+	wc.until(t, "c queued", func(p resumer.Progress) bool { return p.State == protocol.Queued })
+	if b.Progress().Stored != 0 || c.Progress().Stored != 0 {
+		t.Fatal("a queued download stored bytes")
+	}
+	// A paused queued download leaves the queue; c gets the slot after a.
+	b.Pause()
+	wb.until(t, "b paused", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+	if _, err := wait(t, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wait(t, c); err != nil {
+		t.Fatal(err)
+	}
+	if b.State() != protocol.Paused {
+		t.Fatalf("b is %s, want paused", b.State())
+	}
+	b.Resume()
+	if _, err := wait(t, b); err != nil {
+		t.Fatal(err)
+	}
+	wa.check(t)
+	wb.check(t)
+	wc.check(t)
+	// One at a time: no request of c before the last of a ended.
+	var aEnd, cStart time.Time
+	for _, e := range f.srv.Log() {
+		switch {
+		case strings.HasSuffix(e.Path, "a.bin") && e.End.After(aEnd):
+			aEnd = e.End
+		case strings.HasSuffix(e.Path, "c.bin") && (cStart.IsZero() || e.Time.Before(cStart)):
+			cStart = e.Time
+		}
+	}
+	if cStart.Before(aEnd) {
+		t.Fatalf("c's first request (%v) came before a's last ended (%v)", cStart, aEnd)
+	}
+}
+
+func TestPauseAll(t *testing.T) {
+	f := newFixtureOf(t, "a.bin", size, devserver.Sample{Name: "b.bin", Size: size})
+	m := f.manager()
+	wa, wb := newWatch(), newWatch()
+	m.Download(f.url+"a.bin?rate=300000", wa.opts(fast))
+	m.Download(f.url+"b.bin?rate=300000", wb.opts(fast))
+	wa.until(t, "a running", func(p resumer.Progress) bool { return p.State == protocol.Running })
+	wb.until(t, "b running", func(p resumer.Progress) bool { return p.State == protocol.Running })
+	m.PauseAll()
+	wa.until(t, "a paused", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+	wb.until(t, "b paused", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+}
+
+func TestServe(t *testing.T) {
+	f := newFixture(t)
+	m := f.manager()
+	url := f.url + f.name
+	res, err := f.download(m, url, fast)
+	mustOK(t, f, res, err)
+	want, _ := os.ReadFile(mustPath(t, f.srv, f.name))
+	ctx := context.Background()
+	etag := res.Validators.ETag
+	for _, tt := range []struct {
+		req        protocol.ServeRequest
+		status     int
+		start, end int64 // the body's bytes; end -1: no body
+		cr         string
+	}{
+		{protocol.ServeRequest{}, 200, 0, size, ""},
+		{protocol.ServeRequest{Range: "bytes=10-19"}, 206, 10, 20, fmt.Sprintf("bytes 10-19/%d", size)},
+		{protocol.ServeRequest{Range: "bytes=-5"}, 206, size - 5, size, fmt.Sprintf("bytes %d-%d/%d", size-5, size-1, size)},
+		{protocol.ServeRequest{Range: fmt.Sprintf("bytes=%d-", size)}, 416, 0, -1, fmt.Sprintf("bytes */%d", size)},
+		{protocol.ServeRequest{Range: "bytes=0-0", IfRange: etag}, 206, 0, 1, fmt.Sprintf("bytes 0-0/%d", size)},
+		{protocol.ServeRequest{Range: "bytes=0-0", IfRange: `"other"`}, 200, 0, size, ""},
+		{protocol.ServeRequest{Method: "HEAD"}, 200, 0, -1, ""},
+	} {
+		s, err := m.Serve(ctx, url, tt.req)
+		if err != nil {
+			t.Fatalf("%+v: %v", tt.req, err)
+		}
+		if s.Status != tt.status || s.Header["Content-Range"] != tt.cr {
+			t.Errorf("%+v: status %d, Content-Range %q; want %d, %q", tt.req, s.Status, s.Header["Content-Range"], tt.status, tt.cr)
+			continue
+		}
+		if tt.end < 0 {
+			if s.Body != nil {
+				t.Errorf("%+v: a body of %d bytes, want none", tt.req, s.Body.Size())
+			}
+			continue
+		}
+		if got := []byte(s.Body.(memstore.Bytes)); !bytes.Equal(got, want[tt.start:tt.end]) {
+			t.Errorf("%+v: body of %d bytes is not bytes %d-%d of the file", tt.req, len(got), tt.start, tt.end)
+		}
+		if s.Header["Content-Length"] != fmt.Sprint(tt.end-tt.start) || s.Header["ETag"] != etag {
+			t.Errorf("%+v: headers %v", tt.req, s.Header)
+		}
+	}
+	if s, _ := m.Serve(ctx, url, protocol.ServeRequest{}); !strings.HasPrefix(s.Header["Repr-Digest"], "sha-256=:") {
+		t.Errorf("a verified file is served without Repr-Digest: %v", s.Header)
+	}
+	if _, err := m.Serve(ctx, f.url+"none.bin", protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
+		t.Errorf("Serve of nothing stored: %v, want not-found", err)
+	}
+}
+
+func TestServeUnfinished(t *testing.T) {
+	f := newFixture(t)
+	url := f.url + f.name + "?rate=524288"
+	f.interrupt(url, size/4, fast)
+	if _, err := f.manager().Serve(context.Background(), url, protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
+		t.Fatalf("Serve of an unfinished download: %v, want not-found", err)
+	}
+}
+
+func TestReader(t *testing.T) {
+	f := newFixtureOf(t, "r.bin", 9<<20+123) // not a multiple of the read step
+	m := f.manager()
+	url := f.url + f.name
+	res, err := f.download(m, url, resumer.Options{})
+	mustOK(t, f, res, err)
+	r, err := m.Reader(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil || n != f.size || [32]byte(h.Sum(nil)) != f.sha() {
+		t.Fatalf("read %d bytes, %v; sha256 match: %v", n, err, [32]byte(h.Sum(nil)) == f.sha())
+	}
+}
+
+func TestPutAndClear(t *testing.T) {
+	st := memstore.New()
+	m := resumer.NewManager(st, httpfetch.Platform{})
+	ctx := context.Background()
+	body := memstore.Bytes("hello, stored world")
+	err := m.Put(ctx, "", resumer.PutFile{URL: "https://app.test/x.txt", Blob: body, ContentType: "text/plain", ETag: `"v1"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Serve(ctx, "https://app.test/x.txt", protocol.ServeRequest{Range: "bytes=7-12"})
+	if err != nil || s.Status != 206 || string(s.Body.(memstore.Bytes)) != "stored" || s.Header["Content-Type"] != "text/plain" {
+		t.Fatalf("Serve after Put: %+v, %v", s, err)
+	}
+	u, err := m.Usage(ctx)
+	if err != nil || u.Downloads != 1 || u.Stored != int64(len(body)) {
+		t.Fatalf("usage %+v, %v", u, err)
+	}
+	infos, _ := m.List(ctx)
+	if len(infos) != 1 || infos[0].State != protocol.Done || !infos[0].Resumable {
+		t.Fatalf("list after Put: %+v", infos)
+	}
+	if err := m.Put(ctx, "", resumer.PutFile{URL: "user:pw@x", Blob: body}); resumer.CodeOf(err) != resumer.CodeInvalid {
+		t.Fatalf("Put of a bad URL: %v", err)
+	}
+	if err := m.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := m.Usage(ctx); u.Downloads != 0 || u.Stored != 0 {
+		t.Fatalf("usage after Clear: %+v", u)
+	}
+}
+
+func TestEvicted(t *testing.T) {
+	f := newFixture(t)
+	m := f.manager()
+	url := f.url + f.name
+	res, err := f.download(m, url, fast)
+	mustOK(t, f, res, err)
+	// The browser drops a stored chunk (its blob file), the record stays.
+	ctx := context.Background()
+	cs, _ := f.st.Chunks(ctx, url)
+	victim := cs[len(cs)/2]
+	if err := f.st.DeleteChunk(ctx, url, victim.Gen, victim.Start); err != nil {
+		t.Fatal(err)
+	}
+	infos, _ := m.List(ctx)
+	if len(infos) != 1 || !infos[0].Evicted {
+		t.Fatalf("list does not report the eviction: %+v", infos)
+	}
+	if _, err := m.Serve(ctx, url, protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
+		t.Fatalf("Serve of an evicted file: %v", err)
+	}
+	before := len(f.gets())
+	var mu sync.Mutex
+	var codes []string
+	o := fast
+	o.OnProgress = func(p resumer.Progress) {
+		mu.Lock()
+		codes = append(codes, p.NoticeCode)
+		mu.Unlock()
+	}
+	res, err = f.download(m, url, o)
+	mustOK(t, f, res, err)
+	mu.Lock()
+	defer mu.Unlock()
+	if !contains(codes, resumer.NoticeEvicted) {
+		t.Fatalf("no progress with notice code %q: %v", resumer.NoticeEvicted, codes)
+	}
+	// Only the missing bytes were fetched again.
+	for _, e := range f.gets()[before:] {
+		if e.Start != victim.Start || e.Sent != victim.Data.Size() {
+			t.Fatalf("refetched %d bytes at %d; only %d at %d were evicted", e.Sent, e.Start, victim.Data.Size(), victim.Start)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
