@@ -1,8 +1,9 @@
 # resumer: resumable, verified HTTP downloads in the browser (Go → WebAssembly).
 #
 #   make run     build the bundle and start the dev server with the demo
-#   make test    everything: format, vet, unit tests with the race
-#                detector, fuzz seeds, wasm tests and browser tests
+#   make test    everything: format, vet, the TypeScript declarations,
+#                unit tests with the race detector, fuzz seeds, wasm tests
+#                and browser tests
 #   make stress  the browser tests five times over (STRESS=N for another
 #                count): a test that fails one run in five is broken
 #   make fuzz    run every fuzz target for FUZZTIME each
@@ -24,7 +25,14 @@ FUZZSMOKE ?= 20000x
 # Pinned so that a new release cannot change how wasm tests run under us.
 WASMBROWSERTEST := github.com/agnivade/wasmbrowsertest@v0.11.0
 
-.PHONY: build run test check deps tools test-native test-wasm stress fuzz fuzz-smoke fuzz-run bench clean
+# The TypeScript compiler that checks web/resumer.d.ts, pinned for the same
+# reason (a new release tightens its checks) and installed into build/npm
+# with npm, never globally.
+TYPESCRIPT := 5.9.3
+NPMDIR     := $(BUILD)/npm
+TSC        := $(NPMDIR)/node_modules/.bin/tsc
+
+.PHONY: build run test check typecheck typescript deps tools test-native test-wasm stress fuzz fuzz-smoke fuzz-run bench clean
 
 build:
 	$(GO) run ./serve -build-only -web $(WEB)
@@ -32,7 +40,7 @@ build:
 run: build
 	$(GO) run ./serve -addr $(ADDR) -data $(BUILD)/data -web $(WEB)
 
-test: deps tools check test-native test-wasm fuzz-smoke
+test: deps tools check typecheck test-native test-wasm fuzz-smoke
 
 # deps installs what the browser tests need from Debian's packages.
 deps:
@@ -50,6 +58,23 @@ check:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
 	$(GO) mod tidy -diff
+
+# typecheck compiles the TypeScript examples against the declarations that
+# ship with resumer.js (web/ts-example: a page, lib "dom"; its sw/: a
+# Service Worker, lib "webworker"); their @ts-expect-error lines fail the
+# build if the declarations stop rejecting a mistake. check-exports.mjs
+# fails if resumer.js has a public name the declarations lack, or error
+# codes other than the ErrorCode type's.
+typecheck: typescript
+	$(TSC) --noEmit --strict -p web/ts-example
+	$(TSC) --noEmit --strict -p web/ts-example/sw
+	node web/ts-example/check-exports.mjs $(NPMDIR)/node_modules/typescript
+
+# typescript installs the pinned compiler unless it is there already.
+typescript:
+	@command -v npm >/dev/null 2>&1 || { echo "typecheck needs node and npm: .ci/deps installs them" >&2; exit 1; }
+	@[ "$$($(TSC) --version 2>/dev/null)" = "Version $(TYPESCRIPT)" ] || \
+	  npm install --prefix $(NPMDIR) --no-audit --no-fund --save-exact --loglevel=error typescript@$(TYPESCRIPT)
 
 # test-native runs every native package (the engine against the real dev
 # server, and the browser tests, which drive Chromium from Go) with the

@@ -6,9 +6,16 @@
 //   dl.onprogress = ({ received, total }) => console.log(received, total);
 //   const { blob, resumable, reason } = await dl.done;
 //
+//   // or, where a library takes a fetch function (transformers.js env.fetch):
+//   const response = await resumer.fetch("https://example.com/model.onnx");
+//
+// Types: resumer.d.ts, next to this file.
+//
 // The work happens in a Go WebAssembly module (resumer.wasm, loaded with the
 // wasm_exec.js of the same Go toolchain, both next to this file). This
 // module only wraps it in a JavaScript API.
+
+import { hashBlob as hashHere } from "./resumer-hash.js";
 
 const WASM_URL = new URL("./resumer.wasm", import.meta.url);
 const EXEC_URL = new URL("./wasm_exec.js", import.meta.url);
@@ -29,13 +36,16 @@ const EXEC_URL = new URL("./wasm_exec.js", import.meta.url);
  *   another type, most often an HTML login or error page a redirect led
  *   to; the stored bytes are kept;
  * - "too-large": the file is larger than the maxBytes option;
+ * - "integrity": the file does not match the integrity option, or the
+ *   Repr-Digest the server sent; its bytes were discarded;
+ * - "not-found": no finished download is stored under that key;
  * - "unsupported": this browser lacks WebAssembly, IndexedDB or fetch;
  * - "internal": resumer broke one of its own rules (a bug: please report).
  */
 export const ErrorCodes = Object.freeze([
   "network", "http-status", "bad-response", "quota-exceeded", "aborted",
   "storage", "invalid-argument", "locked-elsewhere", "unexpected-content",
-  "too-large", "unsupported", "internal",
+  "too-large", "integrity", "not-found", "unsupported", "internal",
 ]);
 
 /** The error type of every rejection: an Error with a stable `code`. */
@@ -68,7 +78,13 @@ let wasmMemory = null;
 // The module starts fetching and compiling the WebAssembly, and loading
 // wasm_exec.js, as soon as it is imported: a page that resumes downloads
 // after a reload gets to its first request sooner. Errors surface in load().
-let early = begin();
+// (Not in a Service Worker, which wakes for every request: there the
+// module is compiled when a stored file is first asked for.)
+let early = inServiceWorker() ? null : begin();
+
+function inServiceWorker() {
+  return typeof ServiceWorkerGlobalScope === "function" && globalThis instanceof ServiceWorkerGlobalScope;
+}
 
 function begin() {
   if (typeof WebAssembly !== "object" || typeof fetch !== "function") return null;
@@ -212,6 +228,61 @@ function pieceReader(body) {
   };
 }
 
+// hashBlob hashes a piece of a download (SHA-256, resumer-hash.js) for the
+// Go side, which keeps the state: in a Worker where the browser has module
+// workers, so that hashing a file as it arrives does not take the page's
+// thread; on the page's thread otherwise. (state, blob) → {state, sum}.
+let hashWorker = null; // the Worker, null before the first piece, false where none can run
+let hashSeq = 0;
+const hashWaiting = new Map(); // id → {resolve, reject, state, blob}
+
+function hashBlob(state, blob) {
+  if (hashWorker === null) hashWorker = startHashWorker();
+  if (!hashWorker) return hashHere(state, blob);
+  return new Promise((resolve, reject) => {
+    const id = ++hashSeq;
+    hashWaiting.set(id, { resolve, reject, state, blob });
+    hashWorker.postMessage({ id, state, blob });
+  });
+}
+
+function startHashWorker() {
+  if (typeof Worker !== "function") return false;
+  let w;
+  try {
+    w = new Worker(new URL("./resumer-hash-worker.js", import.meta.url), { type: "module" });
+  } catch {
+    return false;
+  }
+  w.onmessage = (ev) => {
+    const { id, state, sum, error } = ev.data || {};
+    const job = hashWaiting.get(id);
+    if (!job) return;
+    hashWaiting.delete(id);
+    if (error) {
+      const e = new Error(error.message);
+      e.name = error.name;
+      job.reject(e);
+    } else {
+      // Copied into this module's own Uint8Arrays: a message's objects
+      // belong to the realm that receives it, which need not be the one
+      // wasm_exec.js checks against (a sandboxed script that loaded resumer).
+      job.resolve({ state: new Uint8Array(state), sum: new Uint8Array(sum) });
+    }
+  };
+  // A worker that cannot start (no module workers, a Content-Security-
+  // Policy without worker-src): hash here, the waiting pieces too.
+  w.onerror = (ev) => {
+    if (ev && typeof ev.preventDefault === "function") ev.preventDefault();
+    w.terminate();
+    hashWorker = false;
+    const jobs = [...hashWaiting.values()];
+    hashWaiting.clear();
+    for (const j of jobs) hashHere(j.state, j.blob).then(j.resolve, j.reject);
+  };
+  return w;
+}
+
 async function startWasm() {
   if (!isSupported()) {
     throw new ResumerError("unsupported", "this browser lacks WebAssembly, IndexedDB or fetch");
@@ -222,7 +293,7 @@ async function startWasm() {
   const hook = `__resumerReady_${Math.random().toString(36).slice(2)}`;
   // The hook hands the bridge to this module, and the helpers the Go side
   // uses when it finds them (a Go program without resumer.js does without).
-  const ready = new Promise((resolve) => { globalThis[hook] = Object.assign(resolve, { helpers: { pieceReader } }); });
+  const ready = new Promise((resolve) => { globalThis[hook] = Object.assign(resolve, { helpers: { pieceReader, hashBlob } }); });
   go.env = { RESUMER_HOOK: hook };
   const instance = await WebAssembly.instantiate(module, go.importObject);
   wasmMemory = instance.exports.mem;
@@ -234,9 +305,14 @@ async function startWasm() {
   }
 }
 
+/** How many downloads run at once unless load() is told otherwise. */
+export const DEFAULT_MAX_CONCURRENT = 3;
+
 /**
  * Loads resumer and opens its IndexedDB database.
- * @param {{dbName?: string}} [options] dbName defaults to "resumer".
+ * @param {{dbName?: string, maxConcurrent?: number}} [options] dbName
+ *   defaults to "resumer"; maxConcurrent, how many downloads run at once
+ *   (the others wait in state "queued"), defaults to 3; 0 means no limit.
  * @returns {Promise<Resumer>}
  */
 export async function load(options = {}) {
@@ -248,7 +324,9 @@ export async function load(options = {}) {
   } catch (e) {
     throw toError(e);
   }
-  return new Resumer(api, handle, dbName);
+  const r = new Resumer(api, handle, dbName);
+  r.maxConcurrent = options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
+  return r;
 }
 
 function absolute(url) {
@@ -256,17 +334,50 @@ function absolute(url) {
   return new URL(String(url), base).href;
 }
 
+function tryAbsolute(url) {
+  try {
+    return absolute(url);
+  } catch {
+    return null;
+  }
+}
+
+// plainHeaders turns what fetch() accepts as headers (a Headers, an array
+// of pairs, a record) into a plain object of strings, the form that
+// crosses into the engine.
+function plainHeaders(h) {
+  if (h === undefined || h === null) return undefined;
+  const out = {};
+  new Headers(h).forEach((v, k) => { out[k] = v; });
+  return out;
+}
+
+// The request headers resumer sets itself; resumer.fetch() takes a Range
+// out to answer it from storage, and drops the others (their meaning is
+// resumer's business: it proves versions with validators of its own).
+const OWN_HEADERS = ["range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"];
+
+function abortError(signal) {
+  if (signal && signal.reason !== undefined) return signal.reason;
+  return new DOMException("The operation was aborted.", "AbortError");
+}
+
 /** A resumer bound to one IndexedDB database. Create it with load(). */
 export class Resumer {
   #api;
   #handle;
-  #active = new Map(); // absolute URL → running Download
+  #active = new Map(); // key → running Download
+  #fetching = new Map(); // key → {dl, count}: a download fetch() started, and how many calls wait for it
   #channel = null;
+  #max = DEFAULT_MAX_CONCURRENT;
 
   constructor(api, handle, dbName) {
     this.#api = api;
     this.#handle = handle;
     this.dbName = dbName;
+    // Bound, so that it can be handed over as a plain function
+    // (transformers.js: env.fetch = resumer.fetch).
+    this.fetch = this.fetch.bind(this);
     /**
      * Resolves to whether the browser made this origin's storage persistent
      * (navigator.storage.persist(), asked at the first download so that a
@@ -280,13 +391,31 @@ export class Resumer {
     if (typeof BroadcastChannel === "function") {
       this.#channel = new BroadcastChannel(`resumer:${dbName}`);
       this.#channel.onmessage = (ev) => {
-        const { url, detail } = ev.data || {};
-        const dl = this.#active.get(url);
+        const { key, detail } = ev.data || {};
+        if (!detail) return; // a note for resumer-sw.js
+        const dl = this.#active.get(key);
         if (dl && dl.state === "locked-elsewhere") {
           dl._event("progress", { ...detail, state: "locked-elsewhere", elsewhere: detail.state });
         }
       };
     }
+  }
+
+  /** How many downloads run at once (0: no limit); the others are "queued". */
+  get maxConcurrent() {
+    return this.#max;
+  }
+
+  set maxConcurrent(n) {
+    const v = Number(n);
+    this.#max = Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
+    this.#api.setMaxConcurrent(this.#handle, this.#max);
+  }
+
+  // #announce tells other tabs and resumer-sw.js that key is now stored
+  // finished (true) or not (false).
+  #announce(key, stored) {
+    if (this.#channel) this.#channel.postMessage({ key, stored });
   }
 
   #askPersist() {
@@ -302,37 +431,58 @@ export class Resumer {
    * download resumes from its stored bytes, also after a reload or a browser
    * restart; a URL already downloading in this page returns the running
    * Download.
-   * @param {string} url
-   * @param {{chunkSize?: number, connections?: number, flushIntervalMs?: number,
-   *          stallTimeoutMs?: number, maxBytes?: number,
-   *          retry?: {baseMs?: number, maxMs?: number, attempts?: number, jitter?: number}}} [options]
-   *   chunkSize: bytes per range request (default 8 MiB); connections: ranges
-   *   fetched at once (default 1); flushIntervalMs: how often a streamed body
-   *   is stored (default 500), and bodies expected to take less are taken
-   *   whole; stallTimeoutMs: give up a response that sends nothing for this
-   *   long (default 30000); maxBytes: refuse a larger file (default none).
+   * @param {string | URL} url
+   * @param {object} [options] See resumer.d.ts (DownloadOptions). key: the
+   *   download's identity when its URL changes between sessions (signed
+   *   links; default the absolute URL); headers: sent with every request,
+   *   never stored; credentials: fetch's credentials mode; integrity:
+   *   "sha256-…" the file must match; chunkSize: bytes per range request
+   *   (default 8 MiB); connections: ranges fetched at once (default 1);
+   *   flushIntervalMs: how often a streamed body is stored (default 500);
+   *   stallTimeoutMs: give up a response that sends nothing for this long
+   *   (default 30000); maxBytes: refuse a larger file; retry: {baseMs,
+   *   maxMs, attempts, jitter}.
    * @returns {Download}
    */
   download(url, options = {}) {
+    const dl = this.#start(url, options);
+    // Started or joined by the app: an aborted fetch() no longer pauses it.
+    this.#fetching.delete(dl.key);
+    return dl;
+  }
+
+  // #start is download() for download() and fetch().
+  #start(url, options) {
     let abs;
     try {
       abs = absolute(url);
     } catch {
       return Download.failed(String(url), new ResumerError("invalid-argument", `not a valid URL: ${url}`));
     }
-    const running = this.#active.get(abs);
+    let opts;
+    try {
+      opts = { ...options, headers: plainHeaders(options.headers) };
+    } catch (e) {
+      return Download.failed(abs, new ResumerError("invalid-argument", `headers: ${e && e.message}`));
+    }
+    if (opts.key !== undefined && typeof opts.key !== "string") {
+      return Download.failed(abs, new ResumerError("invalid-argument", "key must be a string"));
+    }
+    const key = opts.key || abs;
+    const running = this.#active.get(key);
     if (running) {
-      running.resume();
+      this.#api.download(this.#handle, abs, opts, () => {}); // points it at this URL, resumes it
       return running;
     }
     this.#askPersist();
-    const dl = new Download(this.#api, abs, () => this.#active.delete(abs));
+    const dl = new Download(this.#api, abs, () => this.#active.delete(key));
+    dl.key = key;
     // Called from Go: nothing may throw back into it (a JS exception there
     // would stop the WebAssembly module, and every download with it).
-    const id = this.#api.download(this.#handle, abs, options, (type, detail) => {
+    const id = this.#api.download(this.#handle, abs, opts, (type, detail) => {
       try {
         if (type === "progress" && detail.state !== "locked-elsewhere" && this.#channel) {
-          this.#channel.postMessage({ url: abs, detail });
+          this.#channel.postMessage({ key, detail });
         }
         dl._event(type, detail);
       } catch (e) {
@@ -344,17 +494,248 @@ export class Resumer {
       return dl;
     }
     dl._id = id;
-    this.#active.set(abs, dl);
+    this.#active.set(key, dl);
     return dl;
   }
 
   /**
-   * Lists every stored download: {url, size, received, etag, lastModified,
-   * resumable, reason, reasonCode, state, restarts, contentType, errorCode,
-   * errorMessage, created, updated}. state is "idle", "running", "paused",
-   * "done", "failed", "locked-elsewhere" (another tab writes it) or
-   * "interrupted" (running when its tab went away). size is null while
-   * unknown.
+   * A drop-in for fetch() for big files: downloads (or resumes) the whole
+   * file through resumer, then answers from storage with a Response whose
+   * body is the stored bytes (never one big ArrayBuffer). A single Range
+   * header gets a 206 (or 416); a file already stored is answered without
+   * the network. Requests other than GET and HEAD go to fetch() itself.
+   * init.resumer holds the download's options, and onprogress.
+   * @param {RequestInfo | URL} input
+   * @param {RequestInit & {resumer?: object}} [init]
+   * @returns {Promise<Response>}
+   */
+  async fetch(input, init = {}) {
+    const req = typeof Request === "function" && input instanceof Request ? input : null;
+    const method = String(init.method ?? (req ? req.method : "GET")).toUpperCase();
+    if (method !== "GET" && method !== "HEAD") return globalThis.fetch(input, init);
+    const url = absolute(req ? req.url : input);
+    const headers = new Headers(init.headers ?? (req ? req.headers : undefined));
+    const range = headers.get("Range") ?? "";
+    const ifRange = headers.get("If-Range") ?? "";
+    for (const h of OWN_HEADERS) headers.delete(h);
+    const extra = init.resumer ?? {};
+    const key = extra.key || url;
+    const signal = init.signal ?? (req ? req.signal : undefined);
+    if (signal && signal.aborted) throw abortError(signal);
+    const answer = () => this.response(key, { range, ifRange, method });
+    const stored = await answer();
+    // Aborted while storage was asked: no "abort" listener was there yet.
+    if (signal && signal.aborted) throw abortError(signal);
+    if (stored) return stored;
+    const { onprogress, ...options } = extra;
+    const integrity = init.integrity ?? (req ? req.integrity : "");
+    const credentials = init.credentials ?? (req ? req.credentials : undefined);
+    const running = this.#active.get(key);
+    const dl = this.#start(url, {
+      ...options, key, headers: plainHeaders(headers),
+      ...(integrity ? { integrity } : {}), ...(credentials ? { credentials } : {}),
+    });
+    const waiters = this.#waitersOf(key, dl, running);
+    if (waiters) waiters.count++;
+    let waiting = !!waiters;
+    const leave = () => {
+      if (waiting) waiters.count--;
+      waiting = false;
+    };
+    const onProgress = typeof onprogress === "function" ? (ev) => {
+      try { onprogress(ev); } catch (e) { (globalThis.reportError || console.error)(e); }
+    } : null;
+    if (onProgress) dl.addEventListener("progress", onProgress);
+    let onAbort = null;
+    try {
+      await new Promise((resolve, reject) => {
+        dl.done.then(resolve, reject);
+        if (signal) {
+          // Like fetch(): the promise rejects with the signal's reason.
+          // The download pauses, keeping its bytes for the next call,
+          // unless another call still waits for it: aborting one fetch
+          // never stops another's.
+          onAbort = () => {
+            leave();
+            if (waiters && waiters.count === 0 && this.#fetching.get(key) === waiters) dl.pause();
+            reject(abortError(signal));
+          };
+          signal.addEventListener("abort", onAbort, { once: true });
+        }
+      });
+    } finally {
+      leave();
+      if (onProgress) dl.removeEventListener("progress", onProgress);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+    }
+    const resp = await answer();
+    if (!resp) throw new ResumerError("not-found", `the download of ${url} finished but is not stored`);
+    return resp;
+  }
+
+  // #waitersOf returns the count of fetch() calls waiting for dl, the
+  // download of key, if fetch() started it (running is what ran under key
+  // before) and the app did not join it with download(): only then may an
+  // abort pause it, once no call waits any more. A download of the app's
+  // is the app's to pause; an aborted fetch() just stops waiting for it.
+  #waitersOf(key, dl, running) {
+    const w = this.#fetching.get(key);
+    if (w && w.dl === dl) return w;
+    if (dl === running) return null;
+    const mine = { dl, count: 0 };
+    this.#fetching.set(key, mine);
+    const forget = () => {
+      if (this.#fetching.get(key) === mine) this.#fetching.delete(key);
+    };
+    dl.done.then(forget, forget);
+    return mine;
+  }
+
+  /**
+   * A finished download as a Response, or undefined when none is stored
+   * under keyOrUrl (its key, or the URL it was fetched from). range: a
+   * Range header value ("bytes=0-99"), answered with 206, or 416 when it
+   * cannot be satisfied; ifRange: an If-Range value, the range applying
+   * only if it names the stored version; method: "GET" or "HEAD".
+   * @param {string | URL} keyOrUrl
+   * @param {{range?: string, ifRange?: string, method?: string}} [options]
+   * @returns {Promise<Response | undefined>}
+   */
+  async response(keyOrUrl, options = {}) {
+    const method = String(options.method ?? "GET").toUpperCase();
+    const serve = async (key) => {
+      try {
+        return await this.#api.serve(this.#handle, key, method, String(options.range ?? ""), String(options.ifRange ?? ""));
+      } catch (e) {
+        const err = toError(e);
+        if (err.code === "not-found") return null;
+        throw err;
+      }
+    };
+    // A key is taken as given; a relative URL is also tried absolute.
+    const given = String(keyOrUrl);
+    let s = await serve(given);
+    if (!s) {
+      const abs = tryAbsolute(given);
+      if (abs && abs !== given) s = await serve(abs);
+    }
+    if (!s) return undefined;
+    return new Response(s.blob ?? null, { status: s.status, headers: s.headers });
+  }
+
+  /**
+   * How much is stored: {stored, downloads} from resumer's own records,
+   * and the browser's estimate of the origin's {usage, quota} (null where
+   * navigator.storage.estimate is missing).
+   * @returns {Promise<{stored: number, downloads: number, usage: number | null, quota: number | null}>}
+   */
+  async usage() {
+    let u;
+    try {
+      u = await this.#api.usage(this.#handle);
+    } catch (e) {
+      throw toError(e);
+    }
+    let usage = null;
+    let quota = null;
+    const storage = globalThis.navigator && navigator.storage;
+    if (storage && typeof storage.estimate === "function") {
+      try {
+        const est = await storage.estimate();
+        usage = typeof est.usage === "number" ? est.usage : null;
+        quota = typeof est.quota === "number" ? est.quota : null;
+      } catch {
+        // no estimate: the fields stay null
+      }
+    }
+    return { stored: u.stored, downloads: u.downloads, usage, quota };
+  }
+
+  /**
+   * Removes every stored download, canceling those running here. Rejects
+   * with "locked-elsewhere" if another tab writes one (after removing the
+   * rest).
+   */
+  async clear() {
+    let keys = [];
+    try {
+      keys = (await this.list()).map((e) => e.key);
+      await this.#api.clear(this.#handle);
+    } catch (e) {
+      throw toError(e);
+    } finally {
+      for (const k of keys) this.#announce(k, false);
+    }
+  }
+
+  /**
+   * Asks the browser, once, to keep this origin's storage under pressure
+   * (navigator.storage.persist()); resolves to whether it does, false
+   * where the browser cannot.
+   * @returns {Promise<boolean>}
+   */
+  persist() {
+    this.#askPersist();
+    return this.persisted;
+  }
+
+  /** Pauses every download of this Resumer. */
+  pauseAll() {
+    this.#api.pauseAll(this.#handle);
+  }
+
+  /**
+   * A Cache-API-shaped object over the same storage, for libraries that
+   * take a custom cache (transformers.js env.customCache): match() honours
+   * a Range header; put() stores a 200 Response's body as a finished
+   * download; keys() lists the finished ones.
+   */
+  get cache() {
+    const self = this;
+    const keyOf = (r) => (typeof Request === "function" && r instanceof Request ? r.url : String(r));
+    return {
+      async match(request) {
+        const range = typeof Request === "function" && request instanceof Request ? request.headers.get("Range") ?? "" : "";
+        return self.response(keyOf(request), { range });
+      },
+      async put(request, response) {
+        if (!(response instanceof Response) || response.status !== 200) {
+          // What the Cache API does with a partial or failed response.
+          throw new TypeError(`resumer cache: put() takes a 200 Response, not ${response && response.status}`);
+        }
+        const url = absolute(keyOf(request));
+        const blob = await response.blob();
+        try {
+          await self.#api.put(self.#handle, url, {
+            url, blob, contentType: response.headers.get("Content-Type") ?? blob.type,
+            etag: response.headers.get("ETag") ?? "", lastModified: response.headers.get("Last-Modified") ?? "",
+          });
+        } catch (e) {
+          throw toError(e);
+        }
+        self.#announce(url, true);
+      },
+      async delete(request) {
+        const key = absolute(keyOf(request));
+        const had = (await self.list()).some((e) => e.key === key);
+        if (had) await self.remove(key);
+        return had;
+      },
+      async keys() {
+        return (await self.list()).filter((e) => e.state === "done").map((e) => new Request(e.url));
+      },
+    };
+  }
+
+  /**
+   * Lists every stored download: {key, url, size, received, etag,
+   * lastModified, resumable, reason, reasonCode, state, restarts,
+   * contentType, errorCode, errorMessage, created, updated, evicted,
+   * verified}. state is "idle", "running", "paused", "queued", "done",
+   * "failed", "locked-elsewhere" (another tab writes it), "interrupted"
+   * (running when its tab went away) or "damaged". size is null while
+   * unknown; evicted is true when the browser removed stored bytes (they
+   * are fetched again); verified when the bytes matched a digest.
    */
   async list() {
     try {
@@ -368,12 +749,18 @@ export class Resumer {
    * Deletes a download and its stored bytes, canceling it if it runs here.
    * Rejects with "locked-elsewhere" if another tab is writing it.
    */
-  async remove(url) {
+  async remove(keyOrUrl) {
+    let key = String(keyOrUrl);
+    const abs = tryAbsolute(key);
+    if (abs && abs !== key && !this.#active.has(key) && !(await this.list()).some((e) => e.key === key)) {
+      key = abs; // a relative URL, not a key
+    }
     try {
-      await this.#api.remove(this.#handle, absolute(url));
+      await this.#api.remove(this.#handle, key);
     } catch (e) {
       throw toError(e);
     }
+    this.#announce(key, false);
   }
 }
 
@@ -403,7 +790,9 @@ export class Download extends EventTarget {
     this._id = 0;
     /** The absolute URL. */
     this.url = url;
-    /** "idle", "running", "paused", "locked-elsewhere", "done", "failed" or "canceled". */
+    /** The download's key (options.key, or the absolute URL). */
+    this.key = url;
+    /** "idle", "queued", "running", "paused", "locked-elsewhere", "done", "failed" or "canceled". */
     this.state = "idle";
     /** The latest progress: {received, stored, total, speed, attempt, retryAt}. */
     this.progress = { received: 0, stored: 0, total: null, speed: 0, attempt: 0, retryAt: null };

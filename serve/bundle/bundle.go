@@ -1,9 +1,10 @@
 //go:build !js && !wasip1
 
 // Package bundle builds the static bundle a web server hosts: the demo page,
-// resumer.js, the WebAssembly module, a gzip copy of it, and the
-// wasm_exec.js of the same Go toolchain. `make build`, `go run ./serve
-// -build` and the browser tests all build it through Build.
+// resumer.js and its TypeScript declarations, the WebAssembly module, a
+// gzip copy of it, and the wasm_exec.js of the same Go toolchain. `make
+// build`, `go run ./serve -build` and the browser tests all build it
+// through Build.
 package bundle
 
 import (
@@ -73,14 +74,29 @@ func Build(ctx context.Context, root, out string) error {
 		return fmt.Errorf("bundle: %w", err)
 	}
 	for _, e := range entries {
-		switch filepath.Ext(e.Name()) {
-		case ".html", ".js", ".css", ".svg", ".ico":
+		if !e.IsDir() && Shipped(e.Name()) {
 			if err := copyFile(filepath.Join(root, "web", e.Name()), filepath.Join(out, e.Name())); err != nil {
 				return fmt.Errorf("bundle: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// Shipped reports whether the file of web/ with this name goes into the
+// bundle: the pages, scripts and styles, and the TypeScript declarations
+// (resumer.d.ts), which ship next to the module they describe so that a
+// project copying the bundle gets its types. The TypeScript example, and any
+// other .ts source, stays out: nothing in a browser runs it.
+func Shipped(name string) bool {
+	if strings.HasSuffix(name, ".d.ts") {
+		return true
+	}
+	switch filepath.Ext(name) {
+	case ".html", ".js", ".css", ".svg", ".ico":
+		return true
+	}
+	return false
 }
 
 // goTool is the go command running this program's build, or go on PATH.

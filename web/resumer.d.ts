@@ -1,0 +1,642 @@
+// Type declarations for resumer.js: resumable, verified HTTP downloads in the
+// browser. They describe the module next to them (web/resumer.js) and ship
+// with it; `make typecheck` checks them against web/ts-example with a
+// pinned TypeScript.
+//
+//   import { load } from "./resumer.js";
+//   const resumer = await load();
+//   const dl = resumer.download("https://example.com/big.iso");
+//   const { blob } = await dl.done;
+
+// ---------------------------------------------------------------- errors
+
+/**
+ * The stable `code` of a {@link ResumerError}: programs branch on it, the
+ * message is for people.
+ *
+ * - `"network"`: the connection failed and retrying did not help; the stored
+ *   bytes are kept and `download()` again resumes.
+ * - `"http-status"`: the server answered 404, 403, … ({@link ResumerError.status}
+ *   has it), or kept answering 5xx/429 past the retries.
+ * - `"bad-response"`: the server's answers contradict the requests (a wrong
+ *   `Content-Range`, a file that keeps changing); nothing inconsistent was stored.
+ * - `"quota-exceeded"`: the browser's storage is full. Mid-download this
+ *   pauses the download (state `"paused"`, `errorCode` set) rather than
+ *   failing it.
+ * - `"aborted"`: canceled by `cancel()`, `remove()` or `clear()`; the stored
+ *   bytes are deleted.
+ * - `"storage"`: IndexedDB failed for another reason.
+ * - `"invalid-argument"`: a bad URL or option (including a `Range`,
+ *   `If-Range` or `If-Match` header in `headers`: resumer owns those).
+ * - `"locked-elsewhere"`: `remove()` of a download another tab is writing.
+ * - `"unexpected-content"`: the server answered a resume with content of
+ *   another type than the stored bytes, most often an HTML login or error
+ *   page a redirect led to; the stored bytes are kept.
+ * - `"too-large"`: the file is larger than the `maxBytes` option.
+ * - `"integrity"`: the file does not match the `integrity` option, or the
+ *   `Repr-Digest` the server sent (RFC 9530); its bytes were discarded.
+ * - `"not-found"`: no finished download is stored under that key
+ *   ({@link Resumer.response} and `cache.match` answer undefined instead).
+ * - `"unsupported"`: this browser lacks WebAssembly, IndexedDB or fetch.
+ * - `"internal"`: resumer broke one of its own rules (a bug: please report it).
+ */
+export type ErrorCode =
+  | "network"
+  | "http-status"
+  | "bad-response"
+  | "quota-exceeded"
+  | "aborted"
+  | "storage"
+  | "invalid-argument"
+  | "locked-elsewhere"
+  | "unexpected-content"
+  | "too-large"
+  | "integrity"
+  | "not-found"
+  | "unsupported"
+  | "internal";
+
+/** Every {@link ErrorCode}, frozen. */
+export const ErrorCodes: readonly ErrorCode[];
+
+/**
+ * The error of every rejection and of every `"error"` event: an `Error`
+ * whose message starts with `resumer:`, with a stable {@link code}.
+ */
+export class ResumerError extends Error {
+  /**
+   * @param code what went wrong, for programs.
+   * @param message what went wrong, for people (prefixed with `resumer: `).
+   * @param status the HTTP status that caused it, if any; 0 leaves
+   *   {@link status} out.
+   */
+  constructor(code: ErrorCode, message: string, status?: number);
+  /** Always `"ResumerError"`. */
+  name: "ResumerError";
+  /** What went wrong; see {@link ErrorCode}. */
+  code: ErrorCode;
+  /**
+   * The HTTP status the server answered, for `"http-status"` (404, 403, or
+   * the last 5xx/429 after the retries); absent when no status caused the
+   * error.
+   */
+  status?: number;
+}
+
+// ---------------------------------------------------------------- loading
+
+/** Reports whether this browser has what resumer needs: WebAssembly, IndexedDB, fetch and streams. */
+export function isSupported(): boolean;
+
+/**
+ * The size in bytes of the WebAssembly module's linear memory (the Go heap
+ * and stacks), 0 before {@link load}. For measurements: resumer keeps the
+ * downloaded bytes out of it.
+ */
+export function wasmMemoryBytes(): number;
+
+/** How many downloads run at once unless {@link LoadOptions.maxConcurrent} says otherwise. */
+export const DEFAULT_MAX_CONCURRENT: 3;
+
+/** Options of {@link load}. */
+export interface LoadOptions {
+  /** The IndexedDB database that holds the downloads. Default `"resumer"`. */
+  dbName?: string;
+  /**
+   * How many downloads of this Resumer transfer at once; the others wait in
+   * state `"queued"` for a slot. Default {@link DEFAULT_MAX_CONCURRENT}; 0:
+   * no limit.
+   */
+  maxConcurrent?: number;
+}
+
+/**
+ * Loads resumer (resumer.wasm and wasm_exec.js, from next to resumer.js) and
+ * opens its IndexedDB database. Rejects with a {@link ResumerError}:
+ * `"unsupported"` where the browser lacks what resumer needs, `"storage"`
+ * when the database cannot be opened.
+ */
+export function load(options?: LoadOptions): Promise<Resumer>;
+
+// ---------------------------------------------------------------- options
+
+/** How failed requests are retried (capped exponential backoff with jitter). */
+export interface RetryOptions {
+  /** The first delay, in milliseconds (at least 10). Default 500. */
+  baseMs?: number;
+  /** The longest delay, in milliseconds (at most 10 minutes). Default 30000. */
+  maxMs?: number;
+  /** Failures in a row, with no byte stored between them, that end the download. Default 10. */
+  attempts?: number;
+  /** The share of each delay that is random, from 0 to 1 (a negative value: none). Default 0.5. */
+  jitter?: number;
+}
+
+/** Options of {@link Resumer.download}. */
+export interface DownloadOptions {
+  /**
+   * The stable identity of the file when its URL changes (a signed CDN link
+   * that expires): stored downloads, `list()`, `remove()`, `cache`,
+   * `response()` and the Service Worker address a download by its key.
+   * Default: the absolute URL.
+   */
+  key?: string;
+  /**
+   * Headers sent with every request (e.g. `Authorization`). They are never
+   * written to IndexedDB. `Range`, `If-Range` and `If-Match` are refused
+   * with `"invalid-argument"`: resumer owns them.
+   */
+  headers?: Record<string, string> | Headers;
+  /** Passed to fetch. Default `"same-origin"`. */
+  credentials?: RequestCredentials;
+  /**
+   * Subresource Integrity of the whole file, e.g. `"sha256-BASE64"`
+   * (sha256, sha384 and sha512; of several, space-separated, the strongest
+   * supported one counts). The bytes are hashed as they are stored; a
+   * mismatch rejects with `"integrity"` and discards them. Without it, a
+   * `Repr-Digest` the server sends is checked the same way.
+   */
+  integrity?: string;
+  /** Bytes per range request. Default 8 MiB; from 16 KiB to 1 GiB. */
+  chunkSize?: number;
+  /** Ranges fetched at once. Default 1; from 1 to 16. A resume fills the holes. */
+  connections?: number;
+  /**
+   * How often a streamed body is stored, in milliseconds (default 500); a
+   * body expected to arrive faster is taken whole. A reload or a drop loses
+   * at most about this much transfer.
+   */
+  flushIntervalMs?: number;
+  /**
+   * A response that sends nothing for this long, in milliseconds, is given
+   * up, and the download backs off and resumes. Default 30000; at least 10.
+   */
+  stallTimeoutMs?: number;
+  /** Refuse a larger file with `"too-large"`. Default: no limit. */
+  maxBytes?: number;
+  /** How failed requests are retried. */
+  retry?: RetryOptions;
+}
+
+/** The `resumer` member of {@link ResumerRequestInit}: how {@link Resumer.fetch} downloads. */
+export interface FetchResumerOptions extends DownloadOptions {
+  /** Told each progress of the download behind the fetch; an exception in it is reported, not thrown. */
+  onprogress?: (progress: Progress) => void;
+}
+
+/**
+ * The init of {@link Resumer.fetch}: a `RequestInit` (or the `Request`'s own
+ * fields), of which resumer reads
+ * - `method`: `"GET"` and `"HEAD"` are answered from storage; any other
+ *   method goes to the global `fetch()` untouched;
+ * - `headers`: a single `Range: bytes=a-b` (with `If-Range`) answers 206
+ *   with `Content-Range`, an unsatisfiable one 416; the other conditional
+ *   headers are dropped (resumer checks versions itself); the rest are sent
+ *   with the download's requests, like {@link DownloadOptions.headers};
+ * - `signal`: an abort rejects with its reason and pauses the download,
+ *   keeping its bytes for the next call, unless another `fetch()` call
+ *   still waits for it or the app started or joined it with `download()`;
+ * - `credentials` and `integrity`, as in {@link DownloadOptions};
+ * - `resumer`: its own options.
+ */
+export interface ResumerRequestInit extends RequestInit {
+  /** How the file is downloaded: {@link DownloadOptions} and `onprogress`. */
+  resumer?: FetchResumerOptions;
+}
+
+/** Options of {@link Resumer.response}. */
+export interface ResponseOptions {
+  /**
+   * A `Range` header value, `"bytes=0-99"`: a 206 with `Content-Range`, or
+   * 416 when unsatisfiable. Absent or null: the whole file.
+   */
+  range?: string | null;
+  /**
+   * An `If-Range` value: the range applies only if it names the stored
+   * version (its `ETag` or `Last-Modified`); otherwise the whole file, 200.
+   */
+  ifRange?: string | null;
+  /** `"HEAD"` answers the headers without a body. Default `"GET"`. */
+  method?: "GET" | "HEAD";
+}
+
+// ---------------------------------------------------------------- states and codes
+
+/**
+ * Where a {@link Download} is in its life:
+ * - `"idle"`: created, not started yet;
+ * - `"queued"`: waiting for one of the Resumer's `maxConcurrent` slots;
+ * - `"running"`: transferring, or waiting to retry (`retryAt`);
+ * - `"paused"`: stopped by `pause()`, or by a full storage
+ *   (`errorCode: "quota-exceeded"`); every stored byte is kept;
+ * - `"locked-elsewhere"`: another tab is writing this download; this one
+ *   shows that tab's progress and takes over when it lets go;
+ * - `"done"`, `"failed"`, `"canceled"`: ended.
+ */
+export type DownloadState =
+  | "idle"
+  | "queued"
+  | "running"
+  | "paused"
+  | "locked-elsewhere"
+  | "done"
+  | "failed"
+  | "canceled";
+
+/**
+ * The state of a stored download in {@link Resumer.list}: that of the state
+ * machine (a canceled download is not stored), or
+ * - `"interrupted"`: it was running when its tab went away;
+ * - `"damaged"`: the stored record cannot be trusted; `download()` starts it
+ *   over, `remove()` deletes it.
+ */
+export type EntryState = Exclude<DownloadState, "canceled"> | "interrupted" | "damaged";
+
+/**
+ * Why a download is not resumable; `""` when it is.
+ * - `"no-validators"`: the server sent neither `ETag` nor `Last-Modified`;
+ * - `"weak-etag"`: only a weak `W/"…"` ETag;
+ * - `"weak-last-modified"`: no strong ETag, and a `Last-Modified` less than a
+ *   second older than `Date`;
+ * - `"no-ranges"`: it answered a range request with the whole file;
+ * - `"content-encoding"`: it compressed the body;
+ * - `"unknown-length"`: it did not say how long the file is;
+ * - `"hidden-headers"`: it is on another origin and does not expose the
+ *   headers resumer must check;
+ * - `"long-validator"`: its `ETag` is longer than 8 KiB.
+ */
+export type ReasonCode =
+  | "no-validators"
+  | "weak-etag"
+  | "weak-last-modified"
+  | "no-ranges"
+  | "content-encoding"
+  | "unknown-length"
+  | "hidden-headers"
+  | "long-validator";
+
+/**
+ * What kind of thing resumer did on its own (a progress event's
+ * `noticeCode`):
+ * - `"evicted"`: stored bytes vanished (the browser evicted them to free
+ *   space) and are fetched again.
+ */
+export type NoticeCode = "evicted";
+
+// ---------------------------------------------------------------- reports
+
+/** The counters of a download's progress; all that {@link Download.progress} has before the first event. */
+export interface ProgressCounts {
+  /** Bytes received: stored plus in flight. */
+  readonly received: number;
+  /** Bytes committed to IndexedDB: what survives a reload. */
+  readonly stored: number;
+  /** The file's length, null while unknown. */
+  readonly total: number | null;
+  /** The recent transfer rate, in bytes per second. */
+  readonly speed: number;
+  /** Failed attempts in a row; 0 when all is well. */
+  readonly attempt: number;
+  /** When the next attempt starts, in milliseconds since the epoch, while waiting to retry; else null. */
+  readonly retryAt: number | null;
+}
+
+/** What a `"progress"` or `"statechange"` event says of a download. */
+export interface Progress extends ProgressCounts {
+  /** The state the download is in. */
+  readonly state: DownloadState;
+  /** The error that caused the wait or pause (e.g. `"quota-exceeded"`), `""` if none. */
+  readonly errorCode: ErrorCode | "";
+  /** Its message, `""` if none. */
+  readonly errorMessage: string;
+  /** The server's `ETag`, exactly as sent, once it said it (`""` if none). */
+  readonly etag: string;
+  /** The server's `Last-Modified`, exactly as sent (`""` if none). */
+  readonly lastModified: string;
+  /** Whether an interruption can resume from the stored bytes. */
+  readonly resumable: boolean;
+  /** Why it is not resumable, in plain words; `""` if it is. */
+  readonly reason: string;
+  /** Why it is not resumable, for programs; `""` if it is. */
+  readonly reasonCode: ReasonCode | "";
+  /**
+   * The last thing resumer did on its own that a person may want to know
+   * (stored data it repaired or discarded, a CORS fallback); `""` if none.
+   */
+  readonly notice: string;
+  /** The kind of {@link notice}, for programs; `""` when it has none. */
+  readonly noticeCode: NoticeCode | "";
+  /**
+   * In state `"locked-elsewhere"`: the state of the download in the tab
+   * that writes it, whose progress this event relays.
+   */
+  readonly elsewhere?: DownloadState;
+}
+
+/** What a finished download measured of itself. */
+export interface DownloadStats {
+  /** HTTP requests sent. */
+  readonly requests: number;
+  /** Pieces stored, one IndexedDB transaction each. */
+  readonly commits: number;
+  /** Time spent waiting for those transactions to commit, in milliseconds (they overlap when written in parallel). */
+  readonly commitMs: number;
+  /** Bodies taken whole (`Response.blob()`). */
+  readonly whole: number;
+  /** Bodies streamed and stored piece by piece. */
+  readonly streamed: number;
+  /** Time from the start to the first request (reading what is stored), in milliseconds. */
+  readonly setupMs: number;
+  /** Time from the last byte stored to the result (checking and joining the pieces), in milliseconds. */
+  readonly finishMs: number;
+}
+
+/** What {@link Download.done} resolves with. */
+export interface Result {
+  /** The whole file, checked piece by piece against the server's validators. */
+  readonly blob: Blob;
+  /** Its length in bytes. */
+  readonly size: number;
+  /** The URL it was downloaded from (after redirects). */
+  readonly url: string;
+  /** Its identity: the `key` option, or the absolute URL. */
+  readonly key: string;
+  /**
+   * Whether the bytes matched a digest: the `integrity` option, or the
+   * server's `Repr-Digest`.
+   */
+  readonly verified: boolean;
+  /** The server's `Content-Type`. */
+  readonly contentType: string;
+  /** The server's `ETag`, `""` if none. */
+  readonly etag: string;
+  /** The server's `Last-Modified`, `""` if none. */
+  readonly lastModified: string;
+  /** Whether the download could have been resumed. */
+  readonly resumable: boolean;
+  /** Why not, in plain words; `""` if it could. */
+  readonly reason: string;
+  /** Why not, for programs; `""` if it could. */
+  readonly reasonCode: ReasonCode | "";
+  /** How often stored bytes were discarded because the file changed on the server. */
+  readonly restarts: number;
+  /** Counts and timings of the download. */
+  readonly stats: DownloadStats;
+}
+
+/** A stored download, as {@link Resumer.list} reports it. */
+export interface Entry {
+  /** Its identity: the `key` option, or the absolute URL. */
+  readonly key: string;
+  /** The absolute URL it was last downloaded from. */
+  readonly url: string;
+  /** The file's length, null while unknown. */
+  readonly size: number | null;
+  /** Bytes stored. */
+  readonly received: number;
+  /** Where it is. */
+  readonly state: EntryState;
+  /** The server's `ETag`, `""` if none. */
+  readonly etag: string;
+  /** The server's `Last-Modified`, `""` if none. */
+  readonly lastModified: string;
+  /** The server's `Content-Type`, `""` until known. */
+  readonly contentType: string;
+  /** Whether it can resume from the stored bytes. */
+  readonly resumable: boolean;
+  /** Why not, in plain words; `""` if it can. */
+  readonly reason: string;
+  /** Why not, for programs; `""` if it can. */
+  readonly reasonCode: ReasonCode | "";
+  /** How often stored bytes were discarded because the file changed on the server. */
+  readonly restarts: number;
+  /** The error it failed or paused with, `""` if none. */
+  readonly errorCode: ErrorCode | "";
+  /** Its message, `""` if none. */
+  readonly errorMessage: string;
+  /** When it was created, in milliseconds since the epoch. */
+  readonly created: number;
+  /** When it was last written, in milliseconds since the epoch. */
+  readonly updated: number;
+  /**
+   * Whether stored bytes the record counted are gone (the browser evicted
+   * them): the next `download()` fetches them again.
+   */
+  readonly evicted: boolean;
+  /** Whether the finished file's bytes matched a digest. */
+  readonly verified: boolean;
+}
+
+/** What {@link Resumer.usage} reports. */
+export interface Usage {
+  /** Bytes resumer stores in this database. */
+  readonly stored: number;
+  /** Downloads stored in it. */
+  readonly downloads: number;
+  /** This origin's storage use (`navigator.storage.estimate()`), null where the browser does not say. */
+  readonly usage: number | null;
+  /** This origin's quota, null where the browser does not say. */
+  readonly quota: number | null;
+}
+
+// ---------------------------------------------------------------- Resumer
+
+/**
+ * Cache-API-shaped access to the finished downloads of a {@link Resumer}
+ * (for `env.customCache` of transformers.js, and the like). A request is
+ * matched by its URL, which is a download's key or URL.
+ */
+export interface ResumerCache {
+  /**
+   * The finished download as a Response; a `Range` header on a `Request`
+   * answers 206 (or 416). Undefined if none is stored or it is not finished.
+   */
+  match(request: RequestInfo | URL): Promise<Response | undefined>;
+  /**
+   * Stores `response.blob()` as a finished download under the request's
+   * absolute URL, with the response's `Content-Type`, `ETag` and
+   * `Last-Modified`. Rejects with a `TypeError` for a response that is not
+   * a 200, as the Cache API does.
+   */
+  put(request: RequestInfo | URL, response: Response): Promise<void>;
+  /**
+   * Deletes the download; resolves false if there was none. Rejects with
+   * `"locked-elsewhere"` if another tab is writing it.
+   */
+  delete(request: RequestInfo | URL): Promise<boolean>;
+  /** Requests for every finished download. */
+  keys(): Promise<Request[]>;
+}
+
+/** A resumer bound to one IndexedDB database. Create it with {@link load}. */
+export class Resumer {
+  private constructor();
+
+  /** The IndexedDB database's name. */
+  readonly dbName: string;
+
+  /**
+   * How many downloads transfer at once; the others wait in state
+   * `"queued"`. 0: no limit. Set from {@link LoadOptions.maxConcurrent}; a
+   * new value applies at once.
+   */
+  maxConcurrent: number;
+
+  /**
+   * Null until the first download (or {@link persist}), then whether the browser made this
+   * origin's storage persistent (`navigator.storage.persist()`, asked then so
+   * that a browser that prompts does so when the user acts); false where the
+   * browser cannot. Firefox leaves it pending until the user answers.
+   */
+  persisted: Promise<boolean> | null;
+
+  /**
+   * Starts, or resumes, the download of url. A download with stored bytes
+   * (same key) resumes from them, also after a reload or a browser restart;
+   * one of the same key already running in this page is returned, resumed
+   * and pointed at this URL. A bad URL or option gives a Download that fails
+   * with `"invalid-argument"`.
+   */
+  download(url: string | URL, options?: DownloadOptions): Download;
+
+  /** Every stored download. */
+  list(): Promise<Entry[]>;
+
+  /**
+   * Deletes a download and its stored bytes, canceling it if it runs here.
+   * Rejects with `"locked-elsewhere"` if another tab is writing it.
+   */
+  remove(keyOrUrl: string | URL): Promise<void>;
+
+  /**
+   * A drop-in `fetch` for big files: downloads (or resumes) the whole file
+   * through resumer, then answers from storage: 200 with `Content-Length`,
+   * `Content-Type`, `ETag`, `Last-Modified` and `Accept-Ranges: bytes`, the
+   * body being the stored Blob (never one big ArrayBuffer). A file already
+   * stored is answered without the network. Rejects with a
+   * {@link ResumerError}, or the signal's reason on abort.
+   *
+   * It is bound to its Resumer: hand it to a library as a plain function,
+   * `env.fetch = resumer.fetch`.
+   */
+  fetch(input: RequestInfo | URL, init?: ResumerRequestInit): Promise<Response>;
+
+  /**
+   * A stored, finished download as a Response (what the Service Worker and
+   * {@link cache} answer with); undefined if none is stored under that key or
+   * URL, or it is not finished.
+   */
+  response(keyOrUrl: string | URL, options?: ResponseOptions): Promise<Response | undefined>;
+
+  /** The finished downloads through the Cache API's shape. */
+  readonly cache: ResumerCache;
+
+  /** How much is stored. */
+  usage(): Promise<Usage>;
+
+  /**
+   * Removes every download; running ones are canceled (their `done` rejects
+   * with `"aborted"`). Rejects with `"locked-elsewhere"` if another tab
+   * writes one, after removing the rest.
+   */
+  clear(): Promise<void>;
+
+  /**
+   * Asks for persistent storage (`navigator.storage.persist()`, asked once
+   * per Resumer: the same promise as {@link persisted}); resolves false where
+   * the browser cannot. Call it from a user's action in browsers that prompt.
+   */
+  persist(): Promise<boolean>;
+
+  /** Pauses every download of this Resumer. */
+  pauseAll(): void;
+}
+
+// ---------------------------------------------------------------- Download and its events
+
+/** The event a {@link Download} dispatches; it carries the fields of its detail. */
+export class DownloadEvent extends Event {
+  /** @param detail copied onto the event. */
+  constructor(type: string, detail: object);
+}
+
+/** A `"progress"` or `"statechange"` event. */
+export interface DownloadProgressEvent extends DownloadEvent, Progress {}
+
+/** The `"done"` event: it carries the {@link Result}. */
+export interface DownloadDoneEvent extends DownloadEvent, Result {}
+
+/** The `"error"` event. */
+export interface DownloadErrorEvent extends DownloadEvent {
+  /** Why the download failed; `done` rejects with it too. */
+  readonly error: ResumerError;
+}
+
+/** The events of a {@link Download}, by type. */
+export interface DownloadEventMap {
+  /** More bytes, a retry, a notice: at most every 100 ms unless something else changed. */
+  progress: DownloadProgressEvent;
+  /** The state changed (dispatched before the `"progress"` event that carries it). */
+  statechange: DownloadProgressEvent;
+  /** The download finished. */
+  done: DownloadDoneEvent;
+  /** The download failed or was canceled. */
+  error: DownloadErrorEvent;
+}
+
+/** One download. Get it from {@link Resumer.download}. */
+export class Download extends EventTarget {
+  private constructor();
+
+  /**
+   * A Download that has already failed with err (how `download()` reports a
+   * bad argument).
+   * @internal
+   */
+  static failed(url: string, err: ResumerError): Download;
+
+  /** The absolute URL. */
+  readonly url: string;
+  /** Its identity: the `key` option, or the absolute URL. */
+  readonly key: string;
+  /** Where the download is; see {@link DownloadState}. */
+  readonly state: DownloadState;
+  /** The latest progress event's fields; only the counters before the first. */
+  readonly progress: ProgressCounts | Progress;
+  /** Called with each `"progress"` event, like `addEventListener("progress", …)`. */
+  onprogress: ((this: Download, ev: DownloadProgressEvent) => unknown) | null;
+  /**
+   * Resolves with the {@link Result}; rejects with a {@link ResumerError}
+   * (`"aborted"` after `cancel()`). A rejection nobody awaits is not
+   * reported as unhandled: it is also an `"error"` event.
+   */
+  readonly done: Promise<Result>;
+
+  /** Stops the transfer, keeping every byte received so far. */
+  pause(): void;
+  /** Continues a paused download. */
+  resume(): void;
+  /** Stops the download and deletes its stored bytes; `done` rejects with `"aborted"`. */
+  cancel(): void;
+
+  addEventListener<K extends keyof DownloadEventMap>(
+    type: K,
+    listener: (this: Download, ev: DownloadEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof DownloadEventMap>(
+    type: K,
+    listener: (this: Download, ev: DownloadEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}

@@ -1,0 +1,83 @@
+// Checks that every public name of web/resumer.js is declared in
+// web/resumer.d.ts: the module's exports, both ways; the methods, static
+// methods and Download fields that the module has; and that the ErrorCode
+// union lists exactly the module's ErrorCodes. The declarations may run
+// ahead of the module in members (a method the API's spec adds and the
+// module does not have yet), never behind it.
+//
+//   node web/ts-example/check-exports.mjs <path of the typescript package>
+//
+// `make typecheck` runs it with the pinned TypeScript. It imports resumer.js
+// under Node: the module only starts fetching resumer.wasm at import, and
+// handles the failure there.
+
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ts = createRequire(import.meta.url)(path.resolve(process.argv[2] ?? "typescript"));
+const web = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dts = path.join(web, "resumer.d.ts");
+
+// What the declarations say: the exports, and for each class its instance
+// and static members.
+const program = ts.createProgram([dts], { noEmit: true, lib: ["lib.es2022.d.ts", "lib.dom.d.ts"], types: [] });
+const checker = program.getTypeChecker();
+const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(dts));
+const declared = new Map();
+let errorCodeUnion = [];
+for (const sym of checker.getExportsOfModule(moduleSymbol)) {
+  if (sym.name === "ErrorCode") {
+    errorCodeUnion = checker.getDeclaredTypeOfSymbol(sym).types.map((t) => t.value);
+  }
+  if (!(sym.flags & ts.SymbolFlags.Value)) continue; // a type, not in the JS
+  const members = new Set();
+  if (sym.flags & ts.SymbolFlags.Class) {
+    for (const m of checker.getDeclaredTypeOfSymbol(sym).getProperties()) members.add(m.name);
+    for (const m of checker.getTypeOfSymbol(sym).getProperties()) members.add(`static ${m.name}`);
+  }
+  declared.set(sym.name, members);
+}
+
+const mod = await import(pathToFileURL(path.join(web, "resumer.js")).href);
+const problems = [];
+for (const name of Object.keys(mod)) {
+  if (!declared.has(name)) problems.push(`resumer.js exports ${name}; resumer.d.ts does not declare it`);
+}
+for (const name of declared.keys()) {
+  if (!(name in mod)) problems.push(`resumer.d.ts declares export ${name}; resumer.js has none`);
+}
+
+const codes = new Set(mod.ErrorCodes);
+for (const c of errorCodeUnion) {
+  if (!codes.has(c)) problems.push(`resumer.d.ts's ErrorCode has "${c}"; resumer.js's ErrorCodes does not`);
+}
+for (const c of codes) {
+  if (!errorCodeUnion.includes(c)) problems.push(`resumer.js's ErrorCodes has "${c}"; resumer.d.ts's ErrorCode does not`);
+}
+
+// Names starting with "_" are the module's own (set by Resumer, called from
+// Go); the rest is the API.
+const isPublic = (n) => !n.startsWith("_") && n !== "constructor";
+function check(cls, names) {
+  const members = declared.get(cls) ?? new Set();
+  for (const n of names) {
+    if (isPublic(n) && !members.has(n)) problems.push(`resumer.js has ${cls} ${n}; resumer.d.ts does not declare it`);
+  }
+}
+for (const [name, value] of Object.entries(mod)) {
+  if (typeof value !== "function" || !value.prototype) continue;
+  check(name, Object.getOwnPropertyNames(value.prototype));
+  check(name, Object.getOwnPropertyNames(value)
+    .filter((n) => !["length", "name", "prototype"].includes(n))
+    .map((n) => `static ${n}`));
+}
+// A Download's own fields, from the one instance made without the Go side.
+check("Download", Object.keys(mod.Download.failed("x", new mod.ResumerError("internal", "check"))));
+check("ResumerError", Object.keys(new mod.ResumerError("http-status", "check", 404)));
+
+if (problems.length > 0) {
+  for (const p of problems) console.error(p);
+  process.exit(1);
+}
+console.log(`resumer.d.ts declares all of resumer.js (${declared.size} exports, ${codes.size} error codes)`);
