@@ -81,6 +81,26 @@ func (t *cdpTab) Eval(ctx context.Context, expr string) (json.RawMessage, error)
 	return json.RawMessage(s), nil
 }
 
+// Screenshot captures the viewport (Page.captureScreenshot) as a PNG.
+func (t *cdpTab) Screenshot(ctx context.Context) ([]byte, error) {
+	var b []byte
+	err := t.within(ctx, func(c context.Context) error {
+		var err error
+		b, err = chromedp.Run(c, chromedp.CaptureScreenshot())
+		return err
+	})
+	return b, err
+}
+
+// SetViewport overrides the tab's device metrics
+// (Emulation.setDeviceMetricsOverride): headless Chromium has no window
+// to size.
+func (t *cdpTab) SetViewport(ctx context.Context, width, height int) error {
+	return t.within(ctx, func(c context.Context) error {
+		return chromedp.Do(c, chromedp.EmulateViewport(int64(width), int64(height)))
+	})
+}
+
 func (t *cdpTab) Close(ctx context.Context) error {
 	err := t.within(ctx, func(c context.Context) error {
 		_, err := chromedp.CallBrowser(c, cdptarget.CloseTarget, cdptarget.CloseTargetParams{TargetID: chromedp.FromContext(c).Target.TargetID})

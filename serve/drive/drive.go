@@ -11,14 +11,17 @@
 //     WebDriver: WebKitWebDriver drives MiniBrowser, on an Xvfb display.
 //
 // A Browser opens Tabs; a Tab navigates, reloads, evaluates JavaScript
-// (awaiting promises, results as JSON) and closes. Everything else the
+// (awaiting promises, results as JSON), takes a screenshot of what it shows,
+// sets the size of its viewport, and closes. Everything else the
 // tests need is done from the page itself, so that no engine-specific
 // protocol leaks into them; what only one engine can do (Chromium's quota
 // override) is asked through an optional interface.
 package drive
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +66,13 @@ type Tab interface {
 	// is a Promise, and returns its value as JSON ("null" for undefined).
 	// A thrown exception or a rejection is an error.
 	Eval(ctx context.Context, expr string) (json.RawMessage, error)
+	// Screenshot returns a PNG of the page's viewport, as a person would
+	// see it; ErrNoScreenshots from a browser started without
+	// Options.Screenshots that needs it.
+	Screenshot(ctx context.Context) ([]byte, error)
+	// SetViewport sizes the page's viewport (window.innerWidth and
+	// innerHeight), in CSS pixels, for screenshots of a known size.
+	SetViewport(ctx context.Context, width, height int) error
 	// Close closes the tab.
 	Close(ctx context.Context) error
 }
@@ -83,6 +93,23 @@ type Options struct {
 	// FirefoxPrefs are more preferences for Firefox (user.js), such as a
 	// small storage quota for a test that fills it.
 	FirefoxPrefs map[string]any
+	// Screenshots makes every engine answer Tab.Screenshot. Chromium and
+	// Firefox always do; WebKitGTK then composites its pages (in
+	// software: CPU a busy test notices) and opens each Tab as a window
+	// of its own.
+	Screenshots bool
+}
+
+// ErrNoScreenshots is Tab.Screenshot's error in a browser that paints
+// only with Options.Screenshots (WebKitGTK).
+var ErrNoScreenshots = errors.New("drive: this browser was started without Options.Screenshots")
+
+// TakesScreenshots reports whether the Tabs of b answer Screenshot.
+func TakesScreenshots(b Browser) bool {
+	if w, ok := b.(*webkit); ok {
+		return w.s.shots
+	}
+	return true
 }
 
 // Start starts a browser of engine e.
@@ -147,6 +174,77 @@ func asyncResult(raw json.RawMessage) (json.RawMessage, error) {
 		return json.RawMessage("null"), nil
 	}
 	return json.RawMessage(r.V), nil
+}
+
+// decodePNG decodes the base64 PNG that WebDriver's Take Screenshot
+// (§17.1) and Marionette answer.
+func decodePNG(b64 string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("drive: screenshot: %w", err)
+	}
+	if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
+		return nil, fmt.Errorf("drive: screenshot: not a PNG (%d bytes)", len(b))
+	}
+	return b, nil
+}
+
+// fitViewport sizes a window whose protocol can only set its outer size
+// (WebDriver's Set Window Rect, §11.8.2) so that its viewport is
+// width×height: the window's frame and toolbars are what the page
+// measures between its outer and inner size. The page sees a new size
+// when its resize event fires, which can be after Set Window Rect
+// returned: viewport waits for that event.
+func fitViewport(ctx context.Context, t Tab, setRect func(ctx context.Context, w, h int) error, width, height int) error {
+	var frame [2]int
+	raw, err := t.Eval(ctx, "[window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+	if err == nil {
+		err = json.Unmarshal(raw, &frame)
+	}
+	if err != nil {
+		return fmt.Errorf("drive: measure the window: %w", err)
+	}
+	want := [2]int{width, height}
+	outer := [2]int{width + frame[0], height + frame[1]}
+	for try := 0; ; try++ {
+		if err := setRect(ctx, outer[0], outer[1]); err != nil {
+			return fmt.Errorf("drive: set window size: %w", err)
+		}
+		got, err := viewport(ctx, t, want)
+		if err != nil {
+			return fmt.Errorf("drive: measure the viewport: %w", err)
+		}
+		if got == want {
+			return nil
+		}
+		if try == 1 {
+			return fmt.Errorf("drive: asked for a %dx%d viewport, got %dx%d", width, height, got[0], got[1])
+		}
+		// The frame measured wrong (a toolbar that appeared): correct by
+		// what the page got.
+		outer = [2]int{outer[0] + width - got[0], outer[1] + height - got[1]}
+	}
+}
+
+// viewport returns the page's viewport size once it is want, or what it
+// is when no resize event came for a second.
+func viewport(ctx context.Context, t Tab, want [2]int) ([2]int, error) {
+	var got [2]int
+	raw, err := t.Eval(ctx, fmt.Sprintf(`new Promise((res) => {
+  const size = () => [window.innerWidth, window.innerHeight];
+  const ok = () => window.innerWidth === %d && window.innerHeight === %d;
+  let timer = 0;
+  const done = () => { window.removeEventListener("resize", onResize); clearTimeout(timer); res(size()); };
+  const quiet = () => { clearTimeout(timer); timer = setTimeout(done, 1000); };
+  const onResize = () => (ok() ? done() : quiet());
+  if (ok()) return res(size());
+  window.addEventListener("resize", onResize);
+  quiet();
+})`, want[0], want[1]))
+	if err == nil {
+		err = json.Unmarshal(raw, &got)
+	}
+	return got, err
 }
 
 // ScriptError is an exception thrown, or a rejection, in the page.

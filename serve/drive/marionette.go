@@ -175,6 +175,45 @@ func (t *mnTab) Eval(ctx context.Context, expr string) (json.RawMessage, error) 
 	return asyncResult(r.Value)
 }
 
+// show makes the tab the one its window shows. Tabs are opened in the
+// background, where Firefox neither lays a page out at the window's new
+// size nor paints it as a person sees it.
+func (t *mnTab) show(ctx context.Context) error {
+	t.m.mu.Lock()
+	defer t.m.mu.Unlock()
+	if err := t.m.call(ctx, "WebDriver:SwitchToWindow", map[string]any{"handle": t.handle, "focus": true}, nil); err != nil {
+		return err
+	}
+	t.m.cur = t.handle
+	return nil
+}
+
+// Screenshot is Marionette's WebDriver:TakeScreenshot of the viewport
+// (full: false; its default is the whole document), of the tab shown.
+func (t *mnTab) Screenshot(ctx context.Context) ([]byte, error) {
+	if err := t.show(ctx); err != nil {
+		return nil, err
+	}
+	var r struct {
+		Value string `json:"value"`
+	}
+	if err := t.command(ctx, "WebDriver:TakeScreenshot", map[string]any{"full": false, "hash": false}, &r); err != nil {
+		return nil, err
+	}
+	return decodePNG(r.Value)
+}
+
+// SetViewport shows the tab and sets its window's outer size
+// (WebDriver:SetWindowRect) so that its viewport has the size asked.
+func (t *mnTab) SetViewport(ctx context.Context, width, height int) error {
+	if err := t.show(ctx); err != nil {
+		return err
+	}
+	return fitViewport(ctx, t, func(ctx context.Context, w, h int) error {
+		return t.command(ctx, "WebDriver:SetWindowRect", map[string]any{"width": w, "height": h}, nil)
+	}, width, height)
+}
+
 func (t *mnTab) Close(ctx context.Context) error {
 	t.m.mu.Lock()
 	defer t.m.mu.Unlock()
@@ -275,7 +314,10 @@ func startFirefox(ctx context.Context, o Options) (Browser, error) {
 		return nil, err
 	}
 	proc, err := startProcess(path, []string{"--headless", "--marionette", "--no-remote", "--profile", o.Profile, "about:blank"},
-		[]string{"MOZ_CRASHREPORTER_DISABLE=1", "MOZ_DISABLE_AUTO_SAFE_MODE=1"}, o.Log)
+		// A headless screen as large as WebKit's Xvfb one: windows are
+		// capped at the screen's size (1366x768 by default), which would
+		// leave a 700 px tall viewport out of reach.
+		[]string{"MOZ_CRASHREPORTER_DISABLE=1", "MOZ_DISABLE_AUTO_SAFE_MODE=1", "MOZ_HEADLESS_WIDTH=1280", "MOZ_HEADLESS_HEIGHT=1024"}, o.Log)
 	if err != nil {
 		return nil, err
 	}

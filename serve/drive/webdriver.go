@@ -28,6 +28,9 @@ type wdSession struct {
 	client  *http.Client
 	mu      sync.Mutex
 	current string // handle of the current window
+	// shots: the browser paints its pages (Options.Screenshots), so Take
+	// Screenshot answers; each Tab is then a window of its own.
+	shots bool
 }
 
 // wdError is an error the remote end answered (§6.6 of the spec).
@@ -153,6 +156,27 @@ func (t *wdTab) Eval(ctx context.Context, expr string) (json.RawMessage, error) 
 	return asyncResult(raw)
 }
 
+// Screenshot is WebDriver's Take Screenshot (§17.1): the viewport of the
+// tab's window, a base64 PNG.
+func (t *wdTab) Screenshot(ctx context.Context) ([]byte, error) {
+	if !t.s.shots {
+		return nil, ErrNoScreenshots
+	}
+	var b64 string
+	if err := t.command(ctx, http.MethodGet, "/screenshot", nil, &b64); err != nil {
+		return nil, err
+	}
+	return decodePNG(b64)
+}
+
+// SetViewport sets the window's outer size with Set Window Rect (§11.8.2)
+// until its viewport has the size asked.
+func (t *wdTab) SetViewport(ctx context.Context, width, height int) error {
+	return fitViewport(ctx, t, func(ctx context.Context, w, h int) error {
+		return t.command(ctx, http.MethodPost, "/window/rect", map[string]any{"width": w, "height": h}, nil)
+	}, width, height)
+}
+
 func (t *wdTab) Close(ctx context.Context) error {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
@@ -174,16 +198,23 @@ func (t *wdTab) Close(ctx context.Context) error {
 	return nil
 }
 
-// newTab opens a window in the session. The window the session started
+// newTab opens a tab in the session. The window the session started
 // with is never handed out: closing a session's last window ends the
-// session (WebDriver §11.3), so it stays open, on about:blank.
+// session (WebDriver §11.3), so it stays open, on about:blank. With
+// screenshots, each Tab is a window of its own: MiniBrowser keeps a new tab
+// in the background (document.visibilityState "hidden") whatever Switch To
+// Window says, and never paints it, so Take Screenshot of it waits forever.
 func (s *wdSession) newTab(ctx context.Context) (Tab, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var w struct {
 		Handle string `json:"handle"`
 	}
-	if err := s.do(ctx, http.MethodPost, "/window/new", map[string]any{"type": "tab"}, &w); err != nil {
+	kind := "tab"
+	if s.shots {
+		kind = "window"
+	}
+	if err := s.do(ctx, http.MethodPost, "/window/new", map[string]any{"type": kind}, &w); err != nil {
 		return nil, err
 	}
 	return &wdTab{s: s, handle: w.Handle}, nil
@@ -241,11 +272,19 @@ func startWebKit(ctx context.Context, o Options) (Browser, error) {
 		w.Close()
 		return nil, err
 	}
-	env := []string{"DISPLAY=" + display, "WEBKIT_DISABLE_COMPOSITING_MODE=1", "LIBGL_ALWAYS_SOFTWARE=1",
+	env := []string{"DISPLAY=" + display, "LIBGL_ALWAYS_SOFTWARE=1",
 		// MiniBrowser keeps its data (IndexedDB among it) under the XDG
 		// folders: the profile.
 		"XDG_DATA_HOME=" + filepath.Join(o.Profile, "data"), "XDG_CACHE_HOME=" + filepath.Join(o.Profile, "cache"),
 		"XDG_CONFIG_HOME=" + filepath.Join(o.Profile, "config")}
+	if !o.Screenshots {
+		// Without compositing WebKitGTK paints nothing it is not asked to
+		// show, and answers no Take Screenshot; with it, it composites
+		// every frame of every visible window in software, which a 2-core
+		// machine running long downloads notices (TestChaos misses its
+		// deadline).
+		env = append(env, "WEBKIT_DISABLE_COMPOSITING_MODE=1")
+	}
 	if w.driver, err = startProcess("WebKitWebDriver", []string{fmt.Sprintf("--port=%d", port)}, env, o.Log); err != nil {
 		w.Close()
 		return nil, err
@@ -261,5 +300,6 @@ func startWebKit(ctx context.Context, o Options) (Browser, error) {
 		w.Close()
 		return nil, fmt.Errorf("drive: WebKit session: %w", err)
 	}
+	w.s.shots = o.Screenshots
 	return w, nil
 }
