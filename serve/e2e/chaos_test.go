@@ -81,11 +81,12 @@ func TestChaos(t *testing.T) {
 				gone++
 			}
 		}
-		// Every reload and every cut ends a request; each one after it
-		// resumes (a reload during a retry's wait ends none, hence "at least").
-		// A cut may end two requests: on one connection the next request goes
-		// out just before a body ends.
-		if cut < cuts || len(log) < 1+cuts+reloads/2 || gone+cut < cuts+reloads/2 {
+		// Every cut ends a request and a later one resumes (a cut may end
+		// two: on one connection the next request goes out just before a
+		// body ends). How many requests a reload ends depends on when it
+		// lands: between two requests, or during a retry's wait, it ends
+		// none; the reloads are shown by the page, and only logged here.
+		if cut < cuts || len(log) < 1+cuts {
 			t.Fatalf("%d requests, %d cut by the server (want %d or more), %d left by the client", len(log), cut, cuts, gone)
 		}
 		t.Logf("chaos: %d requests, %d cut by the server, %d by reloads; %d bytes sent for a %d-byte file: %.3f×",
