@@ -33,6 +33,7 @@ type liveConn struct {
 type liveSet struct {
 	mu    sync.Mutex
 	files map[string]map[*liveConn]struct{}
+	added chan struct{} // closed and replaced each time a response starts
 }
 
 // track registers the response to r for file name and returns a func that
@@ -51,6 +52,10 @@ func (s *Server) track(r interface{ Context() context.Context }, name string) fu
 		s.live.files[name] = map[*liveConn]struct{}{}
 	}
 	s.live.files[name][lc] = struct{}{}
+	if s.live.added != nil {
+		close(s.live.added)
+		s.live.added = nil
+	}
 	s.live.mu.Unlock()
 	return func() bool {
 		s.live.mu.Lock()
@@ -65,6 +70,34 @@ func (s *Server) track(r interface{ Context() context.Context }, name string) fu
 func (s *Server) CutNow(name string) int {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
+	return s.cutLocked(name)
+}
+
+// CutNext is CutNow, except that when nothing is sending file name it
+// waits for the next response of it to start (between a failure and its
+// retry, no request is live) and cuts that, or returns ctx's error.
+func (s *Server) CutNext(ctx context.Context, name string) (int, error) {
+	for {
+		s.live.mu.Lock()
+		if n := s.cutLocked(name); n > 0 {
+			s.live.mu.Unlock()
+			return n, nil
+		}
+		if s.live.added == nil {
+			s.live.added = make(chan struct{})
+		}
+		added := s.live.added
+		s.live.mu.Unlock()
+		select {
+		case <-added:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// cutLocked closes the connections sending name; s.live.mu is held.
+func (s *Server) cutLocked(name string) int {
 	n := 0
 	for lc := range s.live.files[name] {
 		if lc.cut.CompareAndSwap(false, true) {

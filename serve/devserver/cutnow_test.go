@@ -31,13 +31,11 @@ func TestCutNow(t *testing.T) {
 			if _, err := io.ReadFull(resp.Body, one); err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(5 * time.Second)
-			n := 0
-			for n == 0 && time.Now().Before(deadline) {
-				n = e.s.CutNow("b.bin")
-			}
-			if n != 1 {
-				t.Fatalf("CutNow cut %d connections, want 1", n)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			n, err := e.s.CutNext(ctx, "b.bin")
+			if err != nil || n != 1 {
+				t.Fatalf("CutNext cut %d connections (%v), want 1", n, err)
 			}
 			rest, err := io.ReadAll(resp.Body)
 			if err == nil && int64(len(rest))+1 == bSize {
@@ -51,6 +49,45 @@ func TestCutNow(t *testing.T) {
 				t.Fatal("a finished response was cut again")
 			}
 		})
+	}
+}
+
+// TestCutNext: with nothing sending the file, CutNext waits for the next
+// response of it and cuts that one; with none, it gives up with ctx.
+func TestCutNext(t *testing.T) {
+	e := newEnv(t, Sample{Name: "b.bin", Size: 4 << 20})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if _, err := e.s.CutNext(ctx, "b.bin"); err == nil {
+		t.Fatal("CutNext with no request returned no error")
+	}
+	cancel()
+	type cut struct {
+		n   int
+		err error
+	}
+	done := make(chan cut, 1)
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		n, err := e.s.CutNext(ctx, "b.bin")
+		done <- cut{n, err}
+	}()
+	// The cut may come before the headers (the request fails) or during
+	// the body (it ends short); either way the whole file never arrives.
+	resp, err := e.client.Get(e.ts.URL + "/files/b.bin?rate=65536")
+	got := <-done
+	if got.err != nil || got.n != 1 {
+		t.Fatalf("CutNext = %d, %v; want 1 cut", got.n, got.err)
+	}
+	if err == nil {
+		rest, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if int64(len(rest)) == 4<<20 {
+			t.Fatal("the whole body arrived after the cut")
+		}
+	}
+	if log := waitLog(t, e, 1); !log[0].Cut {
+		t.Fatalf("log %+v, want Cut", log[0])
 	}
 }
 

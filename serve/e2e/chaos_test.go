@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -52,13 +53,12 @@ func TestChaos(t *testing.T) {
 				p.start(u, opts)
 			} else {
 				// Cut the transfer now; between a failure and its retry no
-				// request is live, so wait for the next one.
-				deadline := time.Now().Add(10 * time.Second)
-				for env.srv.CutNow(big) == 0 {
-					if time.Now().After(deadline) {
-						t.Fatal("no live request to cut")
-					}
-					time.Sleep(5 * time.Millisecond)
+				// request is live, so CutNext waits for the next one.
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, err := env.srv.CutNext(ctx, big)
+				cancel()
+				if err != nil {
+					t.Fatalf("no live request to cut: %v", err)
 				}
 			}
 		}
