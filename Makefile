@@ -85,7 +85,7 @@ test-native:
 STRESS ?= 5
 
 stress: deps
-	$(GO) test -count=$(STRESS) -shuffle=on ./serve/e2e/
+	$(GO) test -count=$(STRESS) -shuffle=on -timeout $$(( $(STRESS) * 30 + 10 ))m ./serve/e2e/
 
 test-wasm: tools
 	PATH=$(TOOLS):$$PATH GOOS=js GOARCH=wasm $(GO) test -count=1 ./wasm/...

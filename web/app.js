@@ -178,9 +178,12 @@ function facts(r) {
   const res = r.result;
   if (res) return { ...i, ...res, size: res.size };
   const p = r.progress || {};
-  const answered = p.etag || p.lastModified || p.reason || p.total != null;
+  const answered = p.decidedBy || p.etag || p.lastModified || p.reason || p.total != null;
   if (!answered) return i;
-  return { ...i, etag: p.etag, lastModified: p.lastModified, resumable: p.resumable, reason: p.reason, reasonCode: p.reasonCode, size: p.total };
+  return {
+    ...i, etag: p.etag, lastModified: p.lastModified, resumable: p.resumable, reason: p.reason, reasonCode: p.reasonCode,
+    size: p.total, decidedBy: p.decidedBy || i.decidedBy || null,
+  };
 }
 
 function render(r) {
@@ -260,18 +263,30 @@ function renderDetails(r, f) {
   if (f.evicted && !notices.length) notices.push("stored bytes were evicted");
   set("notices", notices.length ? notices.join("; ") : "none");
   set("url", f.url || r.url);
-  const headers = [];
-  if (decided || f.contentType) {
-    headers.push(f.etag ? `ETag: ${f.etag}` : "(no ETag)");
-    headers.push(f.lastModified ? `Last-Modified: ${f.lastModified}` : "(no Last-Modified)");
-    if (f.contentType) headers.push(`Content-Type: ${f.contentType}`);
-  }
-  set("headers", headers.length ? headers.join("\n") : "(no answer yet)");
+  set("headers", proofText(f.decidedBy));
   set("asks", !decided
     ? "The first request asks for the first 64 KiB (Range: bytes=0-65535); its answer decides."
     : f.resumable
       ? "Each request asks for a range (Range) with If-Range naming this version; if the file changed, the server answers 200 with the new file and the download starts over (counted in Restarts)."
       : "The file comes in one request without Range; an interruption starts it over from byte 0.");
+}
+
+// proofText writes the exchange that decided resumability as the lines
+// went over the wire: what was asked, the status, the deciding headers of
+// the answer, and those it lacked.
+function proofText(x) {
+  if (!x) return "(no answer yet)";
+  const line = (h) => `${h.name}: ${h.value}`;
+  const out = ["GET", ...x.request.map(line)];
+  if (!x.request.length) out.push("(no Range: the whole file)");
+  out.push("", `HTTP ${x.status}`, ...x.response.map(line));
+  if (x.missing.length) {
+    out.push(x.crossOrigin
+      ? `(not sent, or not exposed to this page by Access-Control-Expose-Headers: ${x.missing.join(", ")})`
+      : `(not sent: ${x.missing.join(", ")})`);
+  }
+  if (x.url) out.push("", `from ${x.url}`);
+  return out.join("\n");
 }
 
 // refresh reads the stored records and the storage numbers; calls while

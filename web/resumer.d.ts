@@ -301,6 +301,40 @@ export interface ProgressCounts {
   readonly retryAt: number | null;
 }
 
+/** One header line, its name as RFC 9110 spells it and its value as sent. */
+export interface HeaderLine {
+  readonly name: string;
+  /** The value; one over 256 bytes is cut and ends with its real length, e.g. `"… (9000 bytes)"`. */
+  readonly value: string;
+}
+
+/**
+ * The request and the answer that decided whether a download resumes: the
+ * proof behind `resumable` and `reason`, as the lines were, to show a
+ * person (the demo's details panel shows it).
+ */
+export interface Exchange {
+  /** The answer's status code (206 when ranges work). */
+  readonly status: number;
+  /** Where the answer came from, after redirects; `""` if unknown. */
+  readonly url: string;
+  /**
+   * True for a CORS answer: a header in {@link missing} may be one the
+   * server did not expose (`Access-Control-Expose-Headers`).
+   */
+  readonly crossOrigin: boolean;
+  /** The `Range` and `If-Range` sent; empty for a request without `Range`. */
+  readonly request: readonly HeaderLine[];
+  /**
+   * The deciding response headers present, in this order: `Accept-Ranges`,
+   * `Content-Range`, `Content-Length`, `Content-Encoding`, `Content-Type`,
+   * `ETag`, `Last-Modified`, `Date`, `Repr-Digest`, `Content-Digest`.
+   */
+  readonly response: readonly HeaderLine[];
+  /** Those of the headers above that the answer did not carry (or let the page read). */
+  readonly missing: readonly string[];
+}
+
 /** What a `"progress"` or `"statechange"` event says of a download. */
 export interface Progress extends ProgressCounts {
   /** The state the download is in. */
@@ -326,6 +360,8 @@ export interface Progress extends ProgressCounts {
   readonly notice: string;
   /** The kind of {@link notice}, for programs; `""` when it has none. */
   readonly noticeCode: NoticeCode | "";
+  /** The request and answer that decided {@link resumable}; null until the server answered. */
+  readonly decidedBy: Exchange | null;
   /**
    * In state `"locked-elsewhere"`: the state of the download in the tab
    * that writes it, whose progress this event relays.
@@ -414,6 +450,8 @@ export interface Entry {
   readonly errorCode: ErrorCode | "";
   /** Its message, `""` if none. */
   readonly errorMessage: string;
+  /** The request and answer that decided {@link resumable}; null until the server answered. */
+  readonly decidedBy: Exchange | null;
   /** When it was created, in milliseconds since the epoch. */
   readonly created: number;
   /** When it was last written, in milliseconds since the epoch. */

@@ -620,7 +620,12 @@ export class Resumer {
       if (abs && abs !== given) s = await serve(abs);
     }
     if (!s) return undefined;
-    return new Response(s.blob ?? null, { status: s.status, headers: s.headers });
+    const resp = new Response(s.blob ?? null, { status: s.status, headers: s.headers });
+    // A constructed Response has url "": give it the one fetch() would
+    // have (after redirects), for code that resolves links against it.
+    // An own property shadows the prototype's getter; clone() drops it.
+    if (s.url) Object.defineProperty(resp, "url", { value: s.url, enumerable: true });
+    return resp;
   }
 
   /**
@@ -731,7 +736,10 @@ export class Resumer {
    * Lists every stored download: {key, url, size, received, etag,
    * lastModified, resumable, reason, reasonCode, state, restarts,
    * contentType, errorCode, errorMessage, created, updated, evicted,
-   * verified}. state is "idle", "running", "paused", "queued", "done",
+   * verified, decidedBy}. decidedBy is the request and answer that decided
+   * resumable ({status, url, crossOrigin, request, response, missing},
+   * request and response as [{name, value}]), null until the server
+   * answered. state is "idle", "running", "paused", "queued", "done",
    * "failed", "locked-elsewhere" (another tab writes it), "interrupted"
    * (running when its tab went away) or "damaged". size is null while
    * unknown; evicted is true when the browser removed stored bytes (they
@@ -774,7 +782,8 @@ export class DownloadEvent extends Event {
 
 /**
  * One download. Events: "progress" ({state, received, stored, total, speed,
- * attempt, retryAt, errorCode, errorMessage}), "statechange" (same fields),
+ * attempt, retryAt, errorCode, errorMessage, etag, lastModified, resumable,
+ * reason, reasonCode, notice, noticeCode, decidedBy}), "statechange" (same fields),
  * "done" (the Result), "error" ({error}).
  */
 export class Download extends EventTarget {

@@ -50,6 +50,16 @@ func TestCrossOrigin(t *testing.T) {
 			if preflight < 0 || cut < preflight || resumed < cut {
 				t.Fatalf("want a preflight for if-range, a cut and a resume with If-Range:\n%s", lines(log))
 			}
+			// The proof a page is shown is the probe's answer, marked
+			// cross-origin (a missing header may be one not exposed).
+			ls := p.list()
+			if len(ls) != 1 || ls[0].DecidedBy == nil {
+				t.Fatalf("list %+v: want one entry with its proof", ls)
+			}
+			x := ls[0].DecidedBy
+			if !x.CrossOrigin || x.Status != log[0].Status || len(x.Request) != 1 || x.Request[0].Value != log[0].Range {
+				t.Fatalf("proof %+v; the probe was %s", *x, lines(log[:1]))
+			}
 		})
 		t.Run("preflight refuses If-Range: plain Range checked by ETag", func(t *testing.T) {
 			p := newPage(t, e, "/blank.html")

@@ -11,6 +11,8 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -375,8 +377,18 @@ func TestDemoTwoAtOnce(t *testing.T) {
 		if got := d.field(u1, "resumable"); !strings.HasPrefix(got, "resumable") {
 			t.Errorf("details say %q, want resumable", got)
 		}
-		if got := d.field(u1, "headers"); !strings.Contains(got, "ETag: "+etag) {
-			t.Errorf("details' headers %q lack the ETag %s", got, etag)
+		// The proof is the first exchange, line for line as the server
+		// log has it: the probe's Range, the 206 and its Content-Range.
+		proof := d.field(u1, "headers")
+		lines := strings.Split(proof, "\n")
+		for _, line := range []string{"Range: " + log[0].Range, fmt.Sprintf("HTTP %d", log[0].Status),
+			"Content-Range: " + log[0].ContentRange, "ETag: " + etag, "Accept-Ranges: bytes"} {
+			if !slices.Contains(lines, line) {
+				t.Errorf("details' proof lacks %q:\n%s", line, proof)
+			}
+		}
+		if log[0].Status != 206 || log[0].Range != "bytes=0-65535" {
+			t.Errorf("first request %+v: want the probe answered 206", devReqs(log[:1]))
 		}
 		if got := d.field(u1, "verified"); !strings.HasPrefix(got, "yes") {
 			t.Errorf("details say verified %q; the dev server sends Repr-Digest, so want yes", got)
@@ -483,10 +495,23 @@ func TestDemoNotResumable(t *testing.T) {
 		if got := d.field(u, "etag"); got != "none sent" {
 			t.Errorf("details show ETag %q; the server sent none", got)
 		}
-		for _, g := range gets(t, u, 1) {
+		log := gets(t, u, 2)
+		for _, g := range log {
 			if g.ETag != "" {
 				t.Fatalf("the server sent ETag %q despite validators=none", g.ETag)
 			}
+		}
+		// The proof is the probe's answer, not the later request without
+		// Range that fetched the file: a 206 with no validator at all.
+		proof := d.field(u, "headers")
+		lines := strings.Split(proof, "\n")
+		if log[0].Status != 206 || !slices.Contains(lines, "Range: "+log[0].Range) ||
+			!slices.Contains(lines, "HTTP 206") || !slices.Contains(lines, "Content-Range: "+log[0].ContentRange) ||
+			!regexp.MustCompile(`\(not sent: [^)]*ETag, Last-Modified`).MatchString(proof) {
+			t.Errorf("details' proof does not show the probe's 206 without validators (first answer %+v):\n%s", devReqs(log[:1]), proof)
+		}
+		if log[1].Range != "" || log[1].Status != 200 {
+			t.Errorf("second request %+v: want the file without Range", devReqs(log[1:2]))
 		}
 	})
 }

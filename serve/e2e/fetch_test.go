@@ -103,8 +103,9 @@ type read struct {
 	Chunks  int               `json:"chunks"`
 	SHA     string            `json:"sha"`
 	Hex     string            `json:"hex"`
-	// Fields no test relies on, logged where resumer.fetch's Response is
-	// not the browser's: it is made, not fetched.
+	// URL is Response.url. Type and StatusText no test relies on: they
+	// are logged where resumer.fetch's Response is not the browser's (it
+	// is made, not fetched).
 	URL        string `json:"url"`
 	Type       string `json:"type"`
 	StatusText string `json:"statusText"`
@@ -137,8 +138,12 @@ func TestFetch(t *testing.T) {
 			// The same file fetched by the browser itself: the headers a
 			// consumer reads must be the server's.
 			plain := eval[read](p, fmt.Sprintf(`fetch(%q).then(F.answer)`, u+"&plain=1"))
-			t.Logf("made, not fetched: url %q, type %q, statusText %q (the browser's fetch: %q, %q, %q)",
-				r.URL, r.Type, r.StatusText, plain.URL, plain.Type, plain.StatusText)
+			t.Logf("made, not fetched: type %q, statusText %q (the browser's fetch: %q, %q)",
+				r.Type, r.StatusText, plain.Type, plain.StatusText)
+			// Response.url is the one the browser's fetch would give.
+			if r.URL != u || plain.URL != u+"&plain=1" {
+				t.Errorf("Response.url %q, want %q (the browser's own: %q)", r.URL, u, plain.URL)
+			}
 			h, ph := r.Headers, plain.Headers
 			if plain.Status != 200 || ph["etag"] == "" || ph["last-modified"] == "" {
 				t.Fatalf("the browser's own fetch: %+v", plain)

@@ -429,6 +429,16 @@ type entry struct {
 	LastModified string `json:"lastModified"`
 	Resumable    bool   `json:"resumable"`
 	Reason       string `json:"reason"`
+	DecidedBy    *struct {
+		Status      int    `json:"status"`
+		URL         string `json:"url"`
+		CrossOrigin bool   `json:"crossOrigin"`
+		Request     []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"request"`
+		Missing []string `json:"missing"`
+	} `json:"decidedBy"`
 }
 
 func (p *page) list() []entry {

@@ -136,10 +136,11 @@ func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Respon
 		Response: protocol.Response{
 			Status: status, ContentRange: header("Content-Range"), ContentLength: header("Content-Length"),
 			ContentEncoding: header("Content-Encoding"), ContentType: header("Content-Type"), RetryAfter: header("Retry-After"),
-			Validators:  protocol.Validators{ETag: header("ETag"), LastModified: header("Last-Modified"), Date: header("Date")},
-			URL:         finalURL,
-			CrossOrigin: typ == "cors",
-			ReprDigest:  header("Repr-Digest"), ContentDigest: header("Content-Digest"),
+			AcceptRanges: header("Accept-Ranges"),
+			Validators:   protocol.Validators{ETag: header("ETag"), LastModified: header("Last-Modified"), Date: header("Date")},
+			URL:          finalURL,
+			CrossOrigin:  typ == "cors",
+			ReprDigest:   header("Repr-Digest"), ContentDigest: header("Content-Digest"),
 		},
 		Body: b,
 	}

@@ -58,7 +58,10 @@ type Response struct {
 	ContentEncoding string
 	ContentType     string
 	RetryAfter      string
-	Validators      Validators
+	// AcceptRanges is shown as proof (Exchange); Decide does not read it:
+	// only a 206 proves that ranges work (RFC 9110 §14.3).
+	AcceptRanges string
+	Validators   Validators
 	// URL is the URL the response came from, after redirects ("" if the
 	// platform cannot tell).
 	URL string

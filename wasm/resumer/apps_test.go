@@ -373,6 +373,18 @@ func TestServe(t *testing.T) {
 	if _, err := m.Serve(ctx, f.url+"none.bin", protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
 		t.Errorf("Serve of nothing stored: %v, want not-found", err)
 	}
+	if s, _ := m.Serve(ctx, url, protocol.ServeRequest{}); s.URL != url {
+		t.Errorf("served URL %q, want %q", s.URL, url)
+	}
+	// Behind a redirect, the URL is the one the bytes came from, as
+	// fetch() reports it in Response.url.
+	moved := url + "?redirect=same"
+	res, err = f.download(m, moved, fast)
+	mustOK(t, f, res, err)
+	s, err := m.Serve(ctx, moved, protocol.ServeRequest{})
+	if err != nil || s.URL != url+"?redirected=1" || s.Key != moved {
+		t.Errorf("served %q (key %q), %v; want the redirect's target %q", s.URL, s.Key, err, url+"?redirected=1")
+	}
 }
 
 func TestServeUnfinished(t *testing.T) {

@@ -661,7 +661,7 @@ func (r *run) apply(f *flight, dec protocol.Decision, resp *Response) bodyPlan {
 	switch dec.Action {
 	case protocol.Append:
 		if mode == protocol.ModeNew {
-			if !r.establish(dec, resp, next) {
+			if !r.establish(f, dec, resp, next) {
 				return bodyPlan{}
 			}
 			if next == protocol.ModeSingle && !(dec.Start == 0 && dec.Length == dec.Total) {
@@ -682,7 +682,7 @@ func (r *run) apply(f *flight, dec protocol.Decision, resp *Response) bodyPlan {
 				return bodyPlan{}
 			}
 		}
-		if !r.establish(dec, resp, next) {
+		if !r.establish(f, dec, resp, next) {
 			return bodyPlan{}
 		}
 		if next == protocol.ModeSingle && dec.Length != protocol.UnknownSize && dec.Length != dec.Total {
@@ -706,6 +706,7 @@ func (r *run) apply(f *flight, dec protocol.Decision, resp *Response) bodyPlan {
 			}
 		}
 		r.rec.Mode, r.rec.Reason = protocol.ModeSingle, dec.Reason
+		r.rec.Decided = protocol.NewExchange(f.req, resp.Response)
 		r.notice("not resumable: " + dec.Reason.Text)
 		if err := r.save(); err != nil {
 			r.fatal = err
@@ -731,7 +732,7 @@ func (r *run) apply(f *flight, dec protocol.Decision, resp *Response) bodyPlan {
 			if dec.Resumable {
 				empty = protocol.ModeRanged
 			}
-			r.establish(dec, resp, empty)
+			r.establish(f, dec, resp, empty)
 			return bodyPlan{}
 		}
 		if r.rec.Total == protocol.UnknownSize || f.req.Start < r.rec.Total {
@@ -789,28 +790,34 @@ func (r *run) read(f *flight, resp *Response, start, length int64) bodyPlan {
 	return p
 }
 
-// establish takes what a first (or adopted) answer says about the file,
-// records it, and checks that it fits: under MaxBytes, and in the storage
-// left. It returns false (with r.fatal set) when it does not.
-func (r *run) establish(dec protocol.Decision, resp *Response, mode protocol.Mode) bool {
+// establish takes what a first (or adopted) answer to f says about the
+// file, records it with the exchange as proof, and checks that it fits:
+// under MaxBytes, and in the storage left. It returns false (with r.fatal
+// set) when it does not.
+func (r *run) establish(f *flight, dec protocol.Decision, resp *Response, mode protocol.Mode) bool {
 	prior := r.rec.Mode
 	r.rec.Mode = mode
 	r.rec.Validators = dec.Validators
 	r.rec.Total = dec.Total
 	r.rec.FinalURL = bounded(resp.URL)
 	r.rec.ContentType = bounded(resp.ContentType)
+	// Why it is not resumable, and the exchange that proves it: what made
+	// the download single, when an earlier answer did (the answer to a
+	// request without Range shows nothing about ranges), or else this
+	// answer.
+	earlier := !mode.Ranged() && prior == protocol.ModeSingle && !r.rec.Reason.None()
 	reason := protocol.Reason{}
 	if !mode.Ranged() {
-		// Why it is not resumable: what made the download single, when
-		// an earlier answer did (the answer to a request without Range
-		// shows nothing about ranges), or else what this answer shows.
-		reason = r.rec.Reason
-		if reason.None() || prior != protocol.ModeSingle {
-			reason = dec.Reason
+		reason = dec.Reason
+		if earlier {
+			reason = r.rec.Reason
 		}
 		if reason.None() {
 			reason = protocol.Reason{Code: protocol.ReasonNoRanges, Text: "the server does not support byte ranges"}
 		}
+	}
+	if !earlier || r.rec.Decided.Empty() {
+		r.rec.Decided = protocol.NewExchange(f.req, resp.Response)
 	}
 	r.rec.Reason = reason
 	r.rec.Source = bounded(r.d.URL())
@@ -1009,11 +1016,11 @@ func (r *run) notice(text string) {
 
 // progress reports the current byte counts and what is known of the file.
 func (r *run) progress(force bool) {
-	total, v, resumable, reason := r.rec.Total, r.rec.Validators, r.rec.Resumable(), r.rec.Reason
+	total, v, resumable, reason, decided := r.rec.Total, r.rec.Validators, r.rec.Resumable(), r.rec.Reason, r.rec.Decided
 	attempt := r.attempt
 	r.d.report(force, func(p *Progress) {
 		r.counts(p)
-		p.Total, p.Validators, p.Resumable, p.Reason = total, v, resumable, reason
+		p.Total, p.Validators, p.Resumable, p.Reason, p.Decided = total, v, resumable, reason, decided
 		if p.Stored > 0 && attempt == 0 {
 			p.Attempt, p.ErrCode, p.Err = 0, "", nil
 		}

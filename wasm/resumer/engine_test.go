@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -358,5 +359,62 @@ func TestJoinTrimsOverlaps(t *testing.T) {
 	res, err := f.download(f.manager(), url, resumer.Options{})
 	if err != nil || !bytes.Equal(res.Blob.(memstore.Bytes), want) {
 		t.Fatalf("join with an overlap: %v", err)
+	}
+}
+
+// TestDecidedIsTheProof: the exchange a download keeps as the proof of its
+// mode is the answer that decided it, with the lines that decided, and
+// survives the later requests (and a listing from the store).
+func TestDecidedIsTheProof(t *testing.T) {
+	for _, tt := range []struct {
+		name, query string
+		resumable   bool
+		status      int
+		// has and missing are response headers the proof must show, and
+		// must name as missing.
+		has, missing []string
+	}{
+		{"resumable", "", true, 206, []string{"Accept-Ranges", "Content-Range", "ETag", "Last-Modified", "Date", "Repr-Digest"}, nil},
+		{"no validators", "?validators=none", false, 206, []string{"Content-Range"}, []string{"ETag", "Last-Modified"}},
+		{"server ignores ranges", "?ranges=none", false, 200, []string{"Accept-Ranges", "ETag", "Content-Length"}, []string{"Content-Range"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			m := f.manager()
+			res, err := f.download(m, f.url+file+tt.query, resumer.Options{})
+			mustOK(t, f, res, err)
+			if res.Resumable != tt.resumable {
+				t.Fatalf("resumable %v, want %v", res.Resumable, tt.resumable)
+			}
+			if n := len(f.gets()); (tt.status == 206) != (n > 1) {
+				// A 200 to the probe is the whole file; after a 206, the
+				// proof must outlast the later requests.
+				t.Fatalf("%d requests after a %d", n, tt.status)
+			}
+			infos, err := m.List(context.Background())
+			if err != nil || len(infos) != 1 {
+				t.Fatalf("List: %v, %v", infos, err)
+			}
+			x, first := infos[0].Decided, f.logged()[0]
+			if x.Status != tt.status || first.Status != tt.status {
+				t.Fatalf("proof status %d, first answer %d; want %d", x.Status, first.Status, tt.status)
+			}
+			if len(x.Request) != 1 || x.Request[0] != (protocol.Field{Name: "Range", Value: first.Range}) || first.Range != "bytes=0-65535" {
+				t.Fatalf("proof request %v; the probe sent %q", x.Request, first.Range)
+			}
+			for _, h := range tt.has {
+				if x.Get(h) == "" {
+					t.Errorf("proof lacks %s: %+v", h, x.Response)
+				}
+			}
+			for _, h := range tt.missing {
+				if x.Get(h) != "" || !slices.Contains(x.Missing, h) {
+					t.Errorf("proof shows %s %q, missing %v", h, x.Get(h), x.Missing)
+				}
+			}
+			if x.Get("ETag") != first.ETag {
+				t.Errorf("proof ETag %q, the server sent %q", x.Get("ETag"), first.ETag)
+			}
+		})
 	}
 }

@@ -178,6 +178,9 @@ type Info struct {
 	Evicted bool
 	// Verified is true when the file's bytes matched its digest.
 	Verified bool
+	// Decided is the request and answer that decided Resumable (zero
+	// until the server answered).
+	Decided protocol.Exchange
 }
 
 // List describes every stored download.
@@ -207,7 +210,7 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 			Evicted:  rec.Established() && rec.Received > ext.Len() && (rec.Resumable() || rec.State == protocol.Done),
 			Verified: !rec.Digest.Empty() && rec.State == protocol.Done && rec.Hashed == rec.Total, Total: rec.Total, Received: ext.Len(),
 			Validators: rec.Validators, ContentType: rec.ContentType, Resumable: rec.Resumable(), Reason: rec.Reason,
-			Restarts: rec.Restarts, ErrCode: rec.ErrCode, ErrMessage: rec.ErrMessage,
+			Restarts: rec.Restarts, ErrCode: rec.ErrCode, ErrMessage: rec.ErrMessage, Decided: rec.Decided,
 			Created: time.UnixMilli(rec.Created), Updated: time.UnixMilli(rec.Updated),
 		}
 		if d, ok := m.Active(rec.URL); ok {

@@ -188,6 +188,9 @@ type Progress struct {
 	Validators protocol.Validators
 	Resumable  bool
 	Reason     protocol.Reason
+	// Decided is the request and answer that decided Resumable: the
+	// header lines to show as proof.
+	Decided protocol.Exchange
 	// Notice is the last thing the engine did on its own that a person may
 	// want to know: stored data it discarded or repaired, a fallback.
 	// NoticeCode names the kind for programs: NoticeEvicted, or "".

@@ -1,6 +1,7 @@
 package resumer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,10 @@ type Served struct {
 	Body store.Blob
 	// Key is the download's key.
 	Key string
+	// URL is where the bytes came from: the URL after redirects of the
+	// answer that established them (what fetch() reports as
+	// Response.url), else the link they were last fetched from.
+	URL string
 }
 
 // stored finds the finished download of key, or of a download whose last
@@ -88,7 +93,7 @@ func (m *Manager) Serve(ctx context.Context, key string, req protocol.ServeReque
 		return Served{}, err
 	}
 	s := protocol.ServeRange(req, rec.Total, rec.Validators)
-	out := Served{Status: s.Status, Key: rec.URL, Header: map[string]string{"Accept-Ranges": "bytes"}}
+	out := Served{Status: s.Status, Key: rec.URL, URL: cmp.Or(rec.FinalURL, rec.Source, rec.URL), Header: map[string]string{"Accept-Ranges": "bytes"}}
 	h := out.Header
 	if rec.ContentType != "" {
 		h["Content-Type"] = rec.ContentType

@@ -101,6 +101,12 @@ type Record struct {
 	// (protocol.MarshalHash), so that a resume hashes only what is new.
 	Hashed    int64
 	HashState []byte
+
+	// Decided is the request and answer that decided Mode: the first
+	// answer of the generation, or the one that showed ranges do not
+	// work. It is kept to be shown as proof, never to decide anything.
+	// Zero in records written before it was kept.
+	Decided protocol.Exchange
 }
 
 // DigestIntegrity is Record.DigestFrom for a digest the app gave.

@@ -11,6 +11,8 @@ import type {
   DownloadProgressEvent,
   Entry,
   ErrorCode,
+  Exchange,
+  HeaderLine,
   Progress,
   ReasonCode,
   Result,
@@ -116,6 +118,15 @@ const onState = (ev: DownloadProgressEvent): void => {
       show(ev.state);
   }
   if (!ev.resumable && ev.reasonCode !== "") show(`will not resume: ${ev.reason}`);
+  // The proof: what was asked, and the lines of the answer that decided.
+  const proof: Exchange | null = ev.decidedBy;
+  if (proof) {
+    const line = (h: HeaderLine) => `${h.name}: ${h.value}`;
+    console.info([...proof.request.map(line), `HTTP ${proof.status}`, ...proof.response.map(line)].join("\n"));
+    if (proof.crossOrigin && proof.missing.includes("ETag")) console.warn("the server may not expose ETag");
+    // @ts-expect-error: the proof is read-only
+    proof.status = 200;
+  }
   if (ev.noticeCode === "evicted") show("the browser freed space: fetching the lost part again");
   else if (ev.notice) console.info(ev.notice);
 };
@@ -205,7 +216,7 @@ const entries: Entry[] = await resumer.list();
 for (const e of entries) {
   const why: ReasonCode | "" = e.reasonCode;
   if (e.evicted || e.state === "damaged") await resumer.remove(e.key);
-  else if (why === "no-ranges") console.warn(`${e.url} will start over if interrupted: ${e.reason}`);
+  else if (why === "no-ranges") console.warn(`${e.url} will start over if interrupted: ${e.reason} (HTTP ${e.decidedBy?.status})`);
   else if (e.state === "interrupted" && e.size !== null) console.info(`${e.key}: ${e.received}/${e.size}`);
 }
 const usage: Usage = await resumer.usage();

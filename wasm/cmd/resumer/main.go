@@ -276,7 +276,7 @@ func progressObject(p resumer.Progress) js.Value {
 		"speed": p.Speed, "attempt": p.Attempt, "retryAt": nil, "errorCode": p.ErrCode, "errorMessage": "",
 		"etag": p.Validators.ETag, "lastModified": p.Validators.LastModified,
 		"resumable": p.Resumable, "reason": p.Reason.Text, "reasonCode": p.Reason.Code, "notice": p.Notice,
-		"noticeCode": p.NoticeCode,
+		"noticeCode": p.NoticeCode, "decidedBy": jsutil.ExchangeValue(p.Decided),
 	}
 	if !p.RetryAt.IsZero() {
 		o["retryAt"] = p.RetryAt.UnixMilli()
@@ -330,7 +330,7 @@ func (b *bridge) list(_ js.Value, args []js.Value) any {
 				"key": in.Key, "url": in.URL, "evicted": in.Evicted, "verified": in.Verified, "size": sizeOrNull(in.Total), "received": in.Received, "state": string(in.State),
 				"etag": in.Validators.ETag, "lastModified": in.Validators.LastModified, "contentType": in.ContentType,
 				"resumable": in.Resumable, "reason": in.Reason.Text, "reasonCode": in.Reason.Code, "restarts": in.Restarts,
-				"errorCode": in.ErrCode, "errorMessage": in.ErrMessage,
+				"errorCode": in.ErrCode, "errorMessage": in.ErrMessage, "decidedBy": jsutil.ExchangeValue(in.Decided),
 				"created": in.Created.UnixMilli(), "updated": in.Updated.UnixMilli(),
 			}
 		}
@@ -374,7 +374,7 @@ func (b *bridge) serve(_ js.Value, args []js.Value) any {
 		for k, v := range s.Header {
 			h[k] = v
 		}
-		o := js.ValueOf(map[string]any{"status": s.Status, "headers": h, "key": s.Key, "blob": nil})
+		o := js.ValueOf(map[string]any{"status": s.Status, "headers": h, "key": s.Key, "url": s.URL, "blob": nil})
 		if jb, ok := s.Body.(jsutil.Blob); ok {
 			o.Set("blob", jb.Value())
 		}

@@ -58,9 +58,10 @@ func (p Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Resp
 		Response: protocol.Response{
 			Status: resp.StatusCode, ContentRange: h.Get("Content-Range"), ContentLength: contentLength(resp),
 			ContentEncoding: h.Get("Content-Encoding"), ContentType: h.Get("Content-Type"), RetryAfter: h.Get("Retry-After"),
-			Validators: protocol.Validators{ETag: h.Get("ETag"), LastModified: h.Get("Last-Modified"), Date: h.Get("Date")},
-			URL:        resp.Request.URL.String(),
-			ReprDigest: h.Get("Repr-Digest"), ContentDigest: h.Get("Content-Digest"),
+			AcceptRanges: h.Get("Accept-Ranges"),
+			Validators:   protocol.Validators{ETag: h.Get("ETag"), LastModified: h.Get("Last-Modified"), Date: h.Get("Date")},
+			URL:          resp.Request.URL.String(),
+			ReprDigest:   h.Get("Repr-Digest"), ContentDigest: h.Get("Content-Digest"),
 		},
 		Body: &body{rc: resp.Body},
 	}, nil

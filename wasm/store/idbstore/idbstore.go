@@ -569,6 +569,7 @@ func recordToJS(r store.Record) js.Value {
 		"errCode": r.ErrCode, "errMessage": r.ErrMessage, "created": r.Created, "updated": r.Updated,
 		"source": r.Source, "digest": digestString(r.Digest), "digestFrom": r.DigestFrom,
 		"hashed": r.Hashed, "hashState": base64.StdEncoding.EncodeToString(r.HashState),
+		"decided": jsutil.ExchangeValue(r.Decided),
 	})
 }
 
@@ -585,57 +586,36 @@ func digestString(d protocol.Digest) string {
 // upgraded (store.FromV1) from the flags it was written with.
 func recordFromJS(v safejs.Value) store.Record {
 	rec := store.Record{
-		URL: getString(v, "url"), Schema: int(getInt(v, "schema")), Gen: getInt(v, "gen"),
-		Mode: protocol.Mode(getString(v, "mode")), Total: getInt(v, "total"),
-		Validators: protocol.Validators{ETag: getString(v, "etag"), LastModified: getString(v, "lastModified"), Date: getString(v, "date")},
-		FinalURL:   getString(v, "finalURL"), ContentType: getString(v, "contentType"), ChunkSize: getInt(v, "chunkSize"),
-		State:    protocol.State(getString(v, "state")),
-		Reason:   protocol.Reason{Code: getString(v, "reasonCode"), Text: getString(v, "reasonText")},
+		URL: jsutil.GetString(v, "url"), Schema: int(getInt(v, "schema")), Gen: getInt(v, "gen"),
+		Mode: protocol.Mode(jsutil.GetString(v, "mode")), Total: getInt(v, "total"),
+		Validators: protocol.Validators{ETag: jsutil.GetString(v, "etag"), LastModified: jsutil.GetString(v, "lastModified"), Date: jsutil.GetString(v, "date")},
+		FinalURL:   jsutil.GetString(v, "finalURL"), ContentType: jsutil.GetString(v, "contentType"), ChunkSize: getInt(v, "chunkSize"),
+		State:    protocol.State(jsutil.GetString(v, "state")),
+		Reason:   protocol.Reason{Code: jsutil.GetString(v, "reasonCode"), Text: jsutil.GetString(v, "reasonText")},
 		Restarts: int(getInt(v, "restarts")), Received: getInt(v, "received"),
-		ErrCode: getString(v, "errCode"), ErrMessage: getString(v, "errMessage"),
+		ErrCode: jsutil.GetString(v, "errCode"), ErrMessage: jsutil.GetString(v, "errMessage"),
 		Created: getInt(v, "created"), Updated: getInt(v, "updated"),
-		Source: getString(v, "source"), DigestFrom: getString(v, "digestFrom"), Hashed: getInt(v, "hashed"),
+		Source: jsutil.GetString(v, "source"), DigestFrom: jsutil.GetString(v, "digestFrom"), Hashed: getInt(v, "hashed"),
 	}
 	// A digest or hash state that does not read is dropped: Check then
 	// distrusts a record that counts hashed bytes without them.
-	if d, err := protocol.ParseIntegrity(getString(v, "digest")); err == nil {
+	if d, err := protocol.ParseIntegrity(jsutil.GetString(v, "digest")); err == nil {
 		rec.Digest = d
 	}
-	if st, err := base64.StdEncoding.DecodeString(getString(v, "hashState")); err == nil && len(st) > 0 {
+	if st, err := base64.StdEncoding.DecodeString(jsutil.GetString(v, "hashState")); err == nil && len(st) > 0 {
 		rec.HashState = st
+	}
+	if d, err := v.Get("decided"); err == nil {
+		rec.Decided = jsutil.ExchangeOf(d)
 	}
 	if rec.Schema == 1 {
 		rec = store.FromV1(rec, store.V1Flags{
-			Established: getBool(v, "established"), Resumable: getBool(v, "resumable"),
-			NoRanges: getBool(v, "noRanges"), NoIfRange: getBool(v, "noIfRange"),
+			Established: jsutil.GetBool(v, "established"), Resumable: jsutil.GetBool(v, "resumable"),
+			NoRanges: jsutil.GetBool(v, "noRanges"), NoIfRange: jsutil.GetBool(v, "noIfRange"),
 		})
 	}
 	return rec
 }
 
-func getString(v safejs.Value, k string) string {
-	f, err := v.Get(k)
-	if err != nil || f.Type() != safejs.TypeString {
-		return ""
-	}
-	s, _ := f.String()
-	return s
-}
-
-func getInt(v safejs.Value, k string) int64 {
-	f, err := v.Get(k)
-	if err != nil || f.Type() != safejs.TypeNumber {
-		return 0
-	}
-	n, _ := f.Float()
-	return int64(n)
-}
-
-func getBool(v safejs.Value, k string) bool {
-	f, err := v.Get(k)
-	if err != nil || f.Type() != safejs.TypeBoolean {
-		return false
-	}
-	b, _ := f.Bool()
-	return b
-}
+// getInt reads v[k] as an integer (0 if it is not a number).
+func getInt(v safejs.Value, k string) int64 { return int64(jsutil.GetNumber(v, k)) }

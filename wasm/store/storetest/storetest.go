@@ -45,6 +45,11 @@ func sampleRecord(url string) store.Record {
 		Created: 1700000000000, Updated: 1700000000001,
 		Source: url + "&sig=2", Digest: protocol.Digest{Alg: "sha-256", Sum: pattern(32, 1)}, DigestFrom: store.DigestIntegrity,
 		Hashed: 1 << 33, HashState: pattern(108, 9),
+		Decided: protocol.Exchange{
+			Request: []protocol.Field{{Name: "Range", Value: "bytes=0-65535"}}, Status: 200,
+			Response: []protocol.Field{{Name: "Content-Length", Value: "1099511627776"}, {Name: "ETag", Value: `"e1"`}},
+			Missing:  []string{"Accept-Ranges"}, URL: url + "&redirected=ü", CrossOrigin: true,
+		},
 	}
 }
 
