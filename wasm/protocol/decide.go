@@ -78,7 +78,17 @@ type Response struct {
 // the field that stated it: Repr-Digest (RFC 9530 §3), or Content-Digest
 // on a 200 without content coding, whose content is the file (§2). ok is
 // false when it states none this package can check.
+//
+// A digest is only taken where the bytes fetch hands over are the ones it
+// covers: never with a Content-Encoding (fetch decodes the body, and the
+// digest covers the encoded bytes, RFC 9530 §3), nor on a cross-origin
+// answer other than a 206, whose Content-Encoding the page may not be
+// allowed to see (a 206 is never encoded: Fetch asks for identity with
+// Range, and Decide refuses an encoded one).
 func (resp Response) FileDigest() (d Digest, field string, ok bool) {
+	if encoded(resp) || (resp.CrossOrigin && resp.Status != 206) {
+		return Digest{}, "", false
+	}
 	if d, ok := ParseDigestField(resp.ReprDigest); ok {
 		return d, "Repr-Digest", true
 	}

@@ -321,3 +321,28 @@ func TestParseDictionaryMembers(t *testing.T) {
 		t.Fatalf("members %q, %v; want %q", got, ok, want)
 	}
 }
+
+// TestFileDigest: a digest is taken only where the bytes fetch hands over
+// are the ones it covers.
+func TestFileDigest(t *testing.T) {
+	const repr = "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:"
+	for _, tt := range []struct {
+		name  string
+		resp  Response
+		field string // "" for none
+	}{
+		{"Repr-Digest on a 200", Response{Status: 200, ReprDigest: repr}, "Repr-Digest"},
+		{"Repr-Digest on a 206", Response{Status: 206, ReprDigest: repr}, "Repr-Digest"},
+		{"Content-Digest on a 200", Response{Status: 200, ContentDigest: repr}, "Content-Digest"},
+		{"Content-Digest on a 206: of the part", Response{Status: 206, ContentDigest: repr}, ""},
+		{"gzip: the digest covers bytes fetch decodes", Response{Status: 200, ContentEncoding: "gzip", ReprDigest: repr}, ""},
+		{"identity is no coding", Response{Status: 200, ContentEncoding: "identity", ReprDigest: repr}, "Repr-Digest"},
+		{"cross-origin 200: a coding may be hidden", Response{Status: 200, CrossOrigin: true, ReprDigest: repr}, ""},
+		{"cross-origin 206: never coded", Response{Status: 206, CrossOrigin: true, ReprDigest: repr}, "Repr-Digest"},
+	} {
+		_, field, ok := tt.resp.FileDigest()
+		if field != tt.field || ok != (tt.field != "") {
+			t.Errorf("%s: field %q, ok %v; want %q", tt.name, field, ok, tt.field)
+		}
+	}
+}

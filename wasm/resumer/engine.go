@@ -677,6 +677,9 @@ func (r *run) apply(f *flight, dec protocol.Decision, resp *Response) bodyPlan {
 	case protocol.Adopt:
 		// The body is the file from byte 0, of a version that may be new.
 		if r.rec.Established() || r.ext.Len() > 0 || len(r.pending) > 0 {
+			if dec.Changed && !r.restart() {
+				return bodyPlan{}
+			}
 			if err := r.newGeneration(dec.Changed, f); err != nil {
 				r.fatal = err
 				return bodyPlan{}
@@ -714,9 +717,7 @@ func (r *run) apply(f *flight, dec protocol.Decision, resp *Response) bodyPlan {
 		return bodyPlan{}
 
 	case protocol.Restart:
-		r.restarts++
-		if r.restarts > maxRestarts {
-			r.fatal = newError(CodeBadResponse, fmt.Errorf("the file changed %d times in a row while downloading", r.restarts))
+		if !r.restart() {
 			return bodyPlan{}
 		}
 		if err := r.newGeneration(dec.Changed, nil); err != nil {
@@ -765,6 +766,19 @@ func (r *run) apply(f *flight, dec protocol.Decision, resp *Response) bodyPlan {
 		}
 		return bodyPlan{}
 	}
+}
+
+// restart counts a change of the file that throws stored bytes away, and
+// reports whether another is allowed: a server whose every answer names a
+// new version (with 200s, or 206s from byte 0) must not make the download
+// start over forever, one request after the other.
+func (r *run) restart() bool {
+	r.restarts++
+	if r.restarts > maxRestarts {
+		r.fatal = newError(CodeBadResponse, fmt.Errorf("the file changed %d times in a row while downloading", r.restarts))
+		return false
+	}
+	return true
 }
 
 // read returns the plan for a body that carries length bytes from start,

@@ -450,7 +450,7 @@ func (r *run) discard(f *flight) {
 		if r.ext.Contains(s.Start, s.End) {
 			r.ext.Remove(s.Start, s.End)
 			r.deleteChunk(r.rec.Gen, s.Start)
-			hashed = hashed || (r.hash != nil && s.Start < r.hash.next)
+			hashed = r.unhash(s) || hashed
 		}
 	}
 	r.stored.Store(r.ext.Len())

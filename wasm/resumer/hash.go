@@ -58,10 +58,11 @@ type hashJob struct {
 	blob store.Blob
 }
 
-// evHashed: the worker hashed up to upTo bytes of generation gen; state and
-// sum are the hash's after them. err ends the download (the bytes could not
-// be read).
+// evHashed: the worker w hashed up to upTo bytes of generation gen; state
+// and sum are the hash's after them. err ends the download (the bytes could
+// not be read).
 type evHashed struct {
+	w         *hashWorker
 	gen, upTo int64
 	state     []byte
 	sum       []byte
@@ -70,7 +71,9 @@ type evHashed struct {
 
 func (ev evHashed) handle(r *run) {
 	h := r.hash
-	if h == nil || ev.gen != h.gen || ev.gen != r.rec.Gen {
+	// Only the current worker's word counts: one stopped by rehash (same
+	// generation) may still deliver a result, of bytes taken back.
+	if h == nil || ev.w != h.w || ev.gen != h.gen || ev.gen != r.rec.Gen {
 		return
 	}
 	if ev.err != nil {
@@ -211,6 +214,23 @@ func (r *run) offerHash(pos int64, b store.Blob) {
 	}
 }
 
+// unhash takes a committed piece that was discarded out of the hash: a
+// piece waiting to be hashed is dropped (its replacement will be offered),
+// and it reports whether bytes already handed over were among it, which
+// the hash must then start over without (rehash).
+func (r *run) unhash(s protocol.Span) bool {
+	h := r.hash
+	if h == nil {
+		return false
+	}
+	for p, b := range h.ahead {
+		if p < s.End && s.Start < p+b.Size() {
+			delete(h.ahead, p)
+		}
+	}
+	return s.Start < h.next
+}
+
 // offerChunks hands the committed chunks of the current generation to the
 // hash: after a load, and after bytes already hashed were taken back.
 func (r *run) offerChunks(chunks []store.Chunk) {
@@ -230,6 +250,11 @@ func (r *run) rehash() error {
 	}
 	r.rec.Hashed, r.rec.HashState = 0, nil
 	if err := r.startHash(); err != nil {
+		return err
+	}
+	// The saved state covers bytes taken back: a reload must not take it
+	// up.
+	if err := r.save(); err != nil {
 		return err
 	}
 	sctx, cancel := storageCtx()
@@ -288,23 +313,30 @@ func (r *run) hashLoop(w *hashWorker, hasher BlobHasher, gen, at int64, alg stri
 			return
 		}
 		if j.pos != at {
-			send(evHashed{gen: gen, err: fmt.Errorf("internal: piece at %d handed to a hash at %d", j.pos, at)})
+			send(evHashed{w: w, gen: gen, err: fmt.Errorf("internal: piece at %d handed to a hash at %d", j.pos, at)})
 			return
 		}
-		ctx, cancel := storageCtx()
-		next, sum, err := hasher.HashBlob(ctx, alg, state, j.blob)
-		cancel()
-		if err != nil {
-			send(evHashed{gen: gen, err: err})
-			return
-		}
-		at += j.blob.Size()
-		state = next
-		if !send(evHashed{gen: gen, upTo: at, state: next, sum: sum}) {
-			return
+		// In steps, each with its own deadline: a piece may be a whole
+		// file (Put) of gigabytes, which no one deadline fits.
+		for off := int64(0); off < j.blob.Size(); {
+			n := min(hashJobStep, j.blob.Size()-off)
+			ctx, cancel := storageCtx()
+			next, sum, err := hasher.HashBlob(ctx, alg, state, j.blob.Slice(off, off+n))
+			cancel()
+			if err != nil {
+				send(evHashed{w: w, gen: gen, err: err})
+				return
+			}
+			off, at, state = off+n, at+n, next
+			if !send(evHashed{w: w, gen: gen, upTo: at, state: next, sum: sum}) {
+				return
+			}
 		}
 	}
 }
+
+// hashJobStep is the most bytes hashed under one deadline.
+const hashJobStep int64 = 16 << 20
 
 // verify waits until every byte of the file is hashed and compares the
 // hash with the digest. A file that does not match is discarded.
