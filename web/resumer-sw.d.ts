@@ -11,7 +11,8 @@
 // and leaves the requests to the app:
 //
 //   import { handle } from "/resumer-sw.js?passive";
-//   self.addEventListener("fetch", (e) => { if (!handle(e)) { /* the app's own routes */ } });
+//   const yours = (req) => caches.match(req).then((r) => r ?? fetch(req)); // the app's own
+//   self.addEventListener("fetch", (e) => { if (!handle(e, yours)) e.respondWith(yours(e.request)); });
 
 /**
  * The part of a Service Worker's `FetchEvent` that {@link handle} uses. A
@@ -29,10 +30,16 @@ export interface ResumerFetchEvent {
  * Serves a request from resumer's storage when it can: a GET or HEAD whose
  * URL is the key of a finished download (the URL it was started with, or
  * its `key` option when that is a URL) is answered with
- * `resumer.response(url, {range, ifRange, method})`; anything else goes to
- * the network untouched.
- * @returns true when it called `event.respondWith` (it answers the request,
- *   from the network if the download turns out to be gone); false when it
- *   left the request to other listeners and the network.
+ * `resumer.response(url, {range, ifRange, method})`; anything else is left
+ * to the caller.
+ *
+ * Until the worker has read which downloads are finished (just after it
+ * starts, each time the browser wakes it), it cannot tell at once, so it
+ * takes every GET and HEAD and answers those that are not stored with
+ * `otherwise(request)`: pass the app's own handling there, or such a
+ * request skips it. The default is `fetch`, the network.
+ * @param otherwise answers a request `handle` took that is not stored.
+ * @returns true when it called `event.respondWith`; false when it left the
+ *   request to the caller.
  */
-export function handle(event: ResumerFetchEvent): boolean;
+export function handle(event: ResumerFetchEvent, otherwise?: (request: Request) => Response | Promise<Response>): boolean;

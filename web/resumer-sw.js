@@ -7,7 +7,7 @@
 //
 //   // or in the app's own (module) worker:
 //   import { handle } from "/resumer-sw.js?passive";
-//   self.addEventListener("fetch", (event) => { if (!handle(event)) { /* yours */ } });
+//   self.addEventListener("fetch", (event) => { if (!handle(event, yours)) event.respondWith(yours(event.request)); });
 //
 // A GET or HEAD whose URL is the key of a finished download (the URL it was
 // started with, or options.key when that is a URL) is answered from the
@@ -113,19 +113,24 @@ if (typeof BroadcastChannel === "function") {
 
 /**
  * Answers event from storage if its URL is a finished download, and
- * reports whether it did (called event.respondWith).
+ * reports whether it did (called event.respondWith). Until the worker has
+ * read which downloads are finished (just after it starts), it takes every
+ * GET and HEAD and answers those it does not hold with otherwise(request):
+ * an app's own worker passes its own handling there, so that nothing skips
+ * it. Without otherwise they go to the network.
  * @param {FetchEvent} event
+ * @param {(request: Request) => Response | Promise<Response>} [otherwise]
  * @returns {boolean}
  */
-export function handle(event) {
+export function handle(event, otherwise = fetch) {
   const req = event.request;
   if (req.method !== "GET" && req.method !== "HEAD") return false;
   if (finished && !finished.has(req.url)) return false;
-  event.respondWith(answer(req));
+  event.respondWith(answer(req, otherwise));
   return true;
 }
 
-async function answer(req) {
+async function answer(req, otherwise) {
   if (!finished) await reading;
   if (finished.has(req.url)) {
     try {
@@ -139,7 +144,7 @@ async function answer(req) {
       (globalThis.reportError || console.error)(e);
     }
   }
-  return fetch(req);
+  return otherwise(req);
 }
 
 // As the worker script itself (not imported with ?passive): take every

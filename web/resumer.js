@@ -523,18 +523,22 @@ export class Resumer {
     const signal = init.signal ?? (req ? req.signal : undefined);
     if (signal && signal.aborted) throw abortError(signal);
     const answer = () => this.response(key, { range, ifRange, method });
-    const stored = await answer();
+    const integrity = init.integrity ?? (req ? req.integrity : "");
+    // With integrity, a stored file is answered only once a download has
+    // checked it against that digest (a finished one is hashed again if
+    // it was stored without it): never unchecked from storage.
+    const stored = integrity ? undefined : await answer();
     // Aborted while storage was asked: no "abort" listener was there yet.
     if (signal && signal.aborted) throw abortError(signal);
     if (stored) return stored;
     const { onprogress, ...options } = extra;
-    const integrity = init.integrity ?? (req ? req.integrity : "");
     const credentials = init.credentials ?? (req ? req.credentials : undefined);
     const running = this.#active.get(key);
-    const dl = this.#start(url, {
+    const opts = {
       ...options, key, headers: plainHeaders(headers),
       ...(integrity ? { integrity } : {}), ...(credentials ? { credentials } : {}),
-    });
+    };
+    const dl = this.#start(url, opts);
     const waiters = this.#waitersOf(key, dl, running);
     if (waiters) waiters.count++;
     let waiting = !!waiters;
@@ -547,9 +551,21 @@ export class Resumer {
     } : null;
     if (onProgress) dl.addEventListener("progress", onProgress);
     let onAbort = null;
+    let onPaused = null;
     try {
       await new Promise((resolve, reject) => {
         dl.done.then(resolve, reject);
+        // A pause (pauseAll(), the app's pause(), a full storage) ends
+        // the wait, as a network error would end fetch(): the bytes are
+        // kept, and the next call resumes.
+        onPaused = (ev) => {
+          if (ev.state !== "paused") return;
+          leave();
+          reject(ev.errorCode
+            ? new ResumerError(ev.errorCode, `the download of ${url} paused: ${ev.errorMessage || ev.errorCode}`)
+            : new ResumerError("aborted", `the download of ${url} was paused`));
+        };
+        dl.addEventListener("statechange", onPaused);
         if (signal) {
           // Like fetch(): the promise rejects with the signal's reason.
           // The download pauses, keeping its bytes for the next call,
@@ -566,7 +582,13 @@ export class Resumer {
     } finally {
       leave();
       if (onProgress) dl.removeEventListener("progress", onProgress);
+      if (onPaused) dl.removeEventListener("statechange", onPaused);
       if (onAbort) signal.removeEventListener("abort", onAbort);
+    }
+    if (integrity && dl === running) {
+      // Joined a download started with other options: check the file
+      // against this call's digest now that it is stored.
+      await this.#start(url, opts).done;
     }
     const resp = await answer();
     if (!resp) throw new ResumerError("not-found", `the download of ${url} finished but is not stored`);

@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"testing"
@@ -312,6 +314,63 @@ func TestFetch(t *testing.T) {
 				t.Fatalf("want the resume to ask from byte %d on, with If-Range; before the abort:\n%safter:\n%s", a.Stored, lines(before), lines(after))
 			}
 			okStatuses(t, after)
+		})
+
+		t.Run("pauseAll rejects a waiting fetch, and the next call resumes", func(t *testing.T) {
+			p := fetchPage(t, e)
+			u := fileURL(t, medium, rate)
+			type paused struct {
+				Code     string `json:"code"`
+				Stored   int64  `json:"stored"`
+				Resolved bool   `json:"resolved"`
+			}
+			got := eval[paused](p, fmt.Sprintf(`(async (u) => {
+			  let stored = 0;
+			  const onprogress = (ev) => { stored = ev.stored; if (ev.stored >= (1 << 20)) R.pauseAll(); };
+			  try {
+			    await F.within(R.fetch(u, {resumer: {onprogress}}), 60000, "a paused fetch to settle");
+			    return { resolved: true, stored, code: "" };
+			  } catch (e) { return { code: e.code || String(e), stored, resolved: false }; }
+			})(%q)`, u))
+			if got.Resolved || got.Code != "aborted" || got.Stored < 1<<20 || got.Stored >= mediumSize {
+				t.Fatalf("a fetch whose download paused: %+v; want code aborted, with part of the file stored", got)
+			}
+			before := gets(t, u, 1)
+			r := eval[read](p, fmt.Sprintf(`R.fetch(%q).then(F.read)`, u))
+			if r.Status != 200 || r.SHA != fileSHA(t, medium) {
+				t.Fatalf("the next resumer.fetch: %+v; want sha %s", r, fileSHA(t, medium))
+			}
+			after := gets(t, u, len(before)+1)[len(before):]
+			if after[0].Start < got.Stored || after[0].IfRange == "" {
+				t.Fatalf("want the resume to ask from byte %d on, with If-Range:\n%s", got.Stored, lines(after))
+			}
+		})
+
+		t.Run("integrity is checked against a file already stored without it", func(t *testing.T) {
+			p := fetchPage(t, e)
+			u := fileURL(t, small, "digest=none")
+			type checked struct {
+				Wrong string `json:"wrong"` // the code a wrong digest rejects with
+				Right string `json:"right"` // the sha the right one answers
+			}
+			sum := fileSHA(t, small)
+			raw, err := hex.DecodeString(sum)
+			if err != nil {
+				t.Fatal(err)
+			}
+			right := "sha256-" + base64.StdEncoding.EncodeToString(raw)
+			raw[0] ^= 1
+			wrong := "sha256-" + base64.StdEncoding.EncodeToString(raw)
+			got := eval[checked](p, fmt.Sprintf(`(async (u, wrong, right) => {
+			  await R.download(u).done; // stored, checked against nothing
+			  const out = {};
+			  try { await R.fetch(u, {integrity: wrong}); out.wrong = "resolved"; } catch (e) { out.wrong = e.code || String(e); }
+			  out.right = (await F.read(await R.fetch(u, {integrity: right}))).sha;
+			  return out;
+			})(%q, %q, %q)`, u, wrong, right))
+			if got.Wrong != "integrity" || got.Right != sum {
+				t.Fatalf("resumer.fetch with integrity of a stored file: %+v; want integrity, then sha %s", got, sum)
+			}
 		})
 
 		t.Run("aborting one fetch leaves the others and the app download running", func(t *testing.T) {

@@ -10,12 +10,16 @@ import { load } from "../../resumer.js";
 
 declare const self: ServiceWorkerGlobalScope;
 
+// The app's own handling: its routes, then its cache, then the network.
+async function mine(request: Request): Promise<Response> {
+  if (new URL(request.url).pathname === "/stored-size") return storedSize();
+  return (await caches.match(request)) ?? fetch(request);
+}
+
 self.addEventListener("fetch", (event) => {
-  if (handle(event)) return; // a finished download: answered from IndexedDB
-  const url = new URL(event.request.url);
-  if (url.pathname === "/stored-size") {
-    event.respondWith(storedSize());
-  }
+  // A finished download is answered from IndexedDB; a request the worker
+  // takes before it knows what is stored, and that is not, goes to mine.
+  if (!handle(event, mine)) event.respondWith(mine(event.request));
 });
 
 // A worker can use the page's API too: here, to report what is stored.
@@ -27,3 +31,5 @@ async function storedSize(): Promise<Response> {
 
 // @ts-expect-error: handle takes the event, not its request
 self.addEventListener("fetch", (event) => handle(event.request));
+// @ts-expect-error: otherwise answers with a Response, not a URL
+self.addEventListener("fetch", (event) => handle(event, (req: Request) => req.url));
