@@ -15,10 +15,17 @@
 // -addr2 serves the same site on a second address: another origin, for
 // cross-origin tests. SIGINT or SIGTERM stops it cleanly, also while the
 // samples are being generated.
+//
+//	go run ./serve check [--origin ORIGIN] [--json] [--timeout 15s] URL
+//
+// check tells whether downloads of URL can resume, and why not, with a few
+// small requests (package doctor). Exit status: 0 resumable, 1 not
+// resumable (from ORIGIN, with --origin), 2 could not check.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,9 +39,59 @@ import (
 
 	"github.com/go-resumer/resumer/serve/bundle"
 	"github.com/go-resumer/resumer/serve/devserver"
+	"github.com/go-resumer/resumer/serve/doctor"
 )
 
+// runCheck runs "serve check" and returns its exit status.
+func runCheck(args []string) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	origin := fs.String("origin", "", "also check as a page on this origin would (CORS), e.g. https://app.example")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	timeout := fs.Duration("timeout", 15*time.Second, "how long to wait for each answer's headers")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: serve check [--origin ORIGIN] [--json] [--timeout 15s] URL")
+		fs.PrintDefaults()
+	}
+	// Flags may come before or after the URL.
+	var rest []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return doctor.ExitNotChecked
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest, args = append(rest, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(rest) != 1 {
+		fs.Usage()
+		return doctor.ExitNotChecked
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := doctor.Check(ctx, rest[0], doctor.Options{Origin: *origin, Timeout: *timeout})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "resumer check:", err)
+		return doctor.ExitNotChecked
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(res)
+	} else {
+		err = res.WriteText(os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "resumer check:", err)
+		return doctor.ExitNotChecked
+	}
+	return res.Exit()
+}
+
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		os.Exit(runCheck(os.Args[2:]))
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "resumer dev server:", err)
 		os.Exit(1)
