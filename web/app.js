@@ -121,6 +121,7 @@ async function act_(r, act) {
     case "pause": r.dl?.pause(); break;
     case "resume": r.dl && r.dl.state === "paused" ? r.dl.resume() : start(r.url, r.key); break;
     case "save": await save(r); break;
+    case "check": await checkRow(r); break;
     case "remove":
       await resumer.remove(r.key);
       dropRow(r);
@@ -269,6 +270,86 @@ function renderDetails(r, f) {
     : f.resumable
       ? "Each request asks for a range (Range) with If-Range naming this version; if the file changed, the server answers 200 with the new file and the download starts over (counted in Restarts)."
       : "The file comes in one request without Range; an interruption starts it over from byte 0.");
+}
+
+// showReport draws a check's report: the verdict for browsers and each
+// finding with its proof and, where something is wrong, the fixes.
+function showReport(verdictEl, list, rep) {
+  verdictEl.dataset.browser = rep.browser;
+  setText(verdictEl, `${rep.browser}: ${rep.browserText}. iOS URLSession: ${rep.iosText}.`);
+  const items = rep.findings.map((f) => {
+    const li = document.createElement("li");
+    li.dataset.finding = f.id;
+    li.dataset.verdict = f.verdict;
+    const v = document.createElement("span");
+    v.className = "verdict";
+    v.textContent = f.verdict;
+    li.append(v, ` ${f.id}: ${f.text}`);
+    if (f.verdict !== "ok") {
+      const pre = document.createElement("pre");
+      pre.textContent = f.proof.join("\n");
+      li.append(pre);
+    }
+    for (const x of f.fix) {
+      const p = document.createElement("p");
+      p.className = "fix";
+      p.textContent = `Fix (${x.server}): ${x.text}`;
+      li.append(p);
+    }
+    return li;
+  });
+  list.replaceChildren(...items);
+}
+
+// checkRow checks the URL of a row's download, into its details panel.
+async function checkRow(r) {
+  const el = $('[data-field="check"]', r.el);
+  const list = $(".dl-findings", r.el);
+  delete el.dataset.browser;
+  setText(el, "Checking…");
+  list.replaceChildren();
+  try {
+    showReport(el, list, await resumer.check(r.info?.url || r.url));
+  } catch (err) {
+    setText(el, `Could not check: ${err.message}`);
+  }
+}
+
+// checkTyped checks the URL typed into the form, before it is started:
+// a download that will not resume is announced before it begins. The
+// newest URL wins; an older check that ends later is dropped.
+let checkSeq = 0;
+async function checkTyped() {
+  const input = $("#url");
+  const box = $("#check");
+  const seq = ++checkSeq;
+  let url;
+  try {
+    url = new URL(input.value, location.href).href;
+  } catch {
+    box.hidden = true;
+    return;
+  }
+  if (!input.checkValidity() || !resumer) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const verdict = $("#check-verdict");
+  delete verdict.dataset.browser;
+  setText(verdict, "Checking whether it can resume…");
+  $("#check-findings").replaceChildren();
+  try {
+    const rep = await resumer.check(url);
+    if (seq !== checkSeq) return;
+    box.dataset.url = url;
+    showReport(verdict, $("#check-findings"), rep);
+    if (rep.browser !== "resumable") {
+      verdict.textContent = `Will not resume if interrupted: ${rep.browserText}.`;
+    }
+  } catch (err) {
+    if (seq === checkSeq) setText(verdict, `Could not check: ${err.message}`);
+  }
 }
 
 // proofText writes the exchange that decided resumability as the lines
@@ -450,6 +531,12 @@ async function main() {
   $("#url-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     start(new URL($("#url").value, location.href).href);
+  });
+  // A URL typed or pasted is checked once the typing pauses.
+  let typing = 0;
+  $("#url").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(checkTyped, 400);
   });
   showSamples();
   setStatus("Loading…");

@@ -301,6 +301,56 @@ export interface ProgressCounts {
   readonly retryAt: number | null;
 }
 
+/** Options of {@link Resumer.check}. */
+export interface CheckOptions {
+  /** The fetch() credentials mode of the requests (default `"same-origin"`). */
+  credentials?: RequestCredentials;
+}
+
+/** How a finding of a check bears on resuming. */
+export type Verdict = "ok" | "warning" | "blocks";
+
+/** What a check found about, for programs. */
+export type FindingId =
+  | "reachable" | "redirect" | "ranges" | "accept-ranges" | "validators"
+  | "if-range" | "if-range-stale" | "if-match" | "compression" | "cors";
+
+/** What to change on one kind of server. */
+export interface Fix {
+  /** `"nginx"`, `"Apache"`, `"Caddy"`, `"S3/CloudFront"`, `"Go"`, `"Express"` or `"any server"`. */
+  readonly server: string;
+  readonly text: string;
+}
+
+/** One thing a check found. */
+export interface Finding {
+  readonly id: FindingId;
+  readonly verdict: Verdict;
+  /** What was found, in plain words. */
+  readonly text: string;
+  /** The lines of the requests and answers that show it. */
+  readonly proof: readonly string[];
+  /** What to change on the server; empty for `"ok"`. */
+  readonly fix: readonly Fix[];
+}
+
+/** Whether a browser download resumes. */
+export type BrowserVerdict = "resumable" | "resumable same-origin only" | "not resumable" | "could not check";
+
+/** What {@link Resumer.check} concludes. */
+export interface CheckReport {
+  /** The URL checked, and where its answers came from after redirects. */
+  readonly url: string;
+  readonly finalURL: string;
+  readonly findings: readonly Finding[];
+  /** The verdict for a download from this page, and why. */
+  readonly browser: BrowserVerdict;
+  readonly browserText: string;
+  /** Whether iOS URLSession would produce resume data for the URL, and why. */
+  readonly ios: boolean;
+  readonly iosText: string;
+}
+
 /** One header line, its name as RFC 9110 spells it and its value as sent. */
 export interface HeaderLine {
   readonly name: string;
@@ -568,6 +618,15 @@ export class Resumer {
 
   /** The finished downloads through the Cache API's shape. */
   readonly cache: ResumerCache;
+
+  /**
+   * Checks whether downloads of `url` can resume from this page's origin,
+   * with a few small requests (`HEAD`; `Range: bytes=0-0`; a range in the
+   * middle, alone, with `If-Range` naming the server's version and with a
+   * stale one; `If-Match`), never reading a body. The rules are the ones
+   * downloads follow, and `go run ./serve check` in a terminal.
+   */
+  check(url: string | URL, options?: CheckOptions): Promise<CheckReport>;
 
   /** How much is stored. */
   usage(): Promise<Usage>;

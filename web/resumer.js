@@ -651,6 +651,32 @@ export class Resumer {
   }
 
   /**
+   * Checks whether downloads of url can resume, from this page's origin,
+   * with a few small requests (no body is read): the findings (each {id,
+   * verdict: "ok" | "warning" | "blocks", text, proof, fix}) and the
+   * verdict for browsers ({browser: "resumable" | "resumable same-origin
+   * only" | "not resumable" | "could not check", browserText}), and
+   * whether iOS URLSession would produce resume data ({ios, iosText}). The
+   * same rules as the terminal's `serve check`, and as the downloads
+   * themselves.
+   * @param {string | URL} url
+   * @param {{credentials?: RequestCredentials}} [options]
+   */
+  async check(url, options = {}) {
+    let abs;
+    try {
+      abs = absolute(url);
+    } catch {
+      throw new ResumerError("invalid-argument", `not a valid URL: ${url}`);
+    }
+    try {
+      return await this.#api.check(abs, String(options.credentials ?? ""));
+    } catch (e) {
+      throw toError(e);
+    }
+  }
+
+  /**
    * How much is stored: {stored, downloads} from resumer's own records,
    * and the browser's estimate of the origin's {usage, quota} (null where
    * navigator.storage.estimate is missing).

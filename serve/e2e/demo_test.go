@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/go-resumer/resumer/serve/bundle"
+	"github.com/go-resumer/resumer/serve/devserver"
 	"github.com/go-resumer/resumer/serve/drive"
+	"github.com/go-resumer/resumer/wasm/protocol"
 )
 
 // The demo page's tests drive it as a person would, through its form and
@@ -559,6 +561,61 @@ func TestDemoClearAll(t *testing.T) {
 		// Its requests have ended: nothing came back into storage.
 		if en := d.entries(); len(en) != 0 {
 			t.Errorf("stored after Clear all: %+v", en)
+		}
+	})
+}
+
+// TestDemoCheck: a URL typed into the form is checked before anything is
+// started, and one that will not resume says so; a download's details
+// panel checks its URL on request, with the findings and their fixes.
+func TestDemoCheck(t *testing.T) {
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		d := openDemo(t, e)
+		u := fileURL(t, medium, "validators=none&"+rate)
+		// Typed as a person types: the value, then an input event.
+		d.js(fmt.Sprintf(`(() => { const i = document.querySelector("#url"); i.value = %q; i.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`, u), nil)
+		d.until(`document.querySelector("#check-verdict").dataset.browser === "not resumable"`)
+		if got := d.text("#check-verdict"); !strings.HasPrefix(got, "Will not resume if interrupted") || !strings.Contains(got, "ETag") {
+			t.Errorf("the form's check says %q", got)
+		}
+		var blocks string
+		d.js(`[...document.querySelectorAll("#check-findings [data-verdict=blocks]")].map((li) => li.dataset.finding).join(",")`, &blocks)
+		if blocks != protocol.FindingValidators {
+			t.Errorf("findings that block: %q, want validators", blocks)
+		}
+		var fix string
+		d.js(`document.querySelector("#check-findings [data-finding=validators] .fix")?.textContent ?? ""`, &fix)
+		if !strings.HasPrefix(fix, "Fix (nginx)") {
+			t.Errorf("the finding's first fix: %q", fix)
+		}
+		var started int
+		d.js(`document.querySelectorAll("#downloads .dl").length`, &started)
+		if started != 0 {
+			t.Fatalf("%d downloads started by typing a URL", started)
+		}
+		// The server saw the check's small requests, not a download's.
+		for _, g := range gets(t, u, 2) {
+			if g.Range == "bytes=0-65535" || (g.Range == "" && g.Method == "GET") {
+				t.Fatalf("typing a URL sent a download's request: %+v", devReqs([]devserver.LogEntry{g}))
+			}
+		}
+		d.shot("check")
+
+		// Started, its details check it again on request.
+		r := fileURL(t, small, "")
+		d.js(fmt.Sprintf("DT.type(%q)", r), nil)
+		d.until(fmt.Sprintf("DT.state(%q) === 'done'", r))
+		if !toggle(d, r) {
+			t.Fatal("clicking the row did not open its details")
+		}
+		d.js(fmt.Sprintf("DT.act(%q, 'check')", r), nil)
+		d.until(fmt.Sprintf(`DT.row(%q).querySelector('[data-field="check"]').dataset.browser === "resumable"`, r))
+		var verdicts string
+		d.js(fmt.Sprintf(`[...DT.row(%q).querySelectorAll(".dl-findings li")].map((li) => li.dataset.finding + "=" + li.dataset.verdict).join(",")`, r), &verdicts)
+		for _, want := range []string{"ranges=ok", "validators=ok", "if-range=ok", "if-range-stale=ok"} {
+			if !strings.Contains(","+verdicts+",", ","+want+",") {
+				t.Errorf("details' findings %q lack %s", verdicts, want)
+			}
 		}
 	})
 }

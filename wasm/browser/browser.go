@@ -56,19 +56,6 @@ func (Platform) ReadBlob(ctx context.Context, b store.Blob) ([]byte, error) {
 // stay out of the way (cache: "no-store"): a cache that stitches ranges of
 // its own would defeat the checks of every response.
 func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
-	g := safejs.Global()
-	acCtor, err := g.Get("AbortController")
-	if err != nil {
-		return nil, err
-	}
-	ac, err := acCtor.New()
-	if err != nil {
-		return nil, err
-	}
-	signal, err := ac.Get("signal")
-	if err != nil {
-		return nil, err
-	}
 	headers := map[string]any{}
 	for k, v := range req.Header {
 		headers[k] = v
@@ -79,23 +66,9 @@ func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Respon
 	if req.IfRange != "" {
 		headers["If-Range"] = req.IfRange
 	}
-	credentials := req.Credentials
-	if credentials == "" {
-		credentials = "same-origin"
-	}
-	init, err := safejs.ValueOf(map[string]any{
-		"method": "GET", "headers": headers, "cache": "no-store", "mode": "cors",
-		"credentials": credentials, "redirect": "follow",
-	})
+	p, ac, err := send("GET", req.URL, headers, req.Credentials)
 	if err != nil {
 		return nil, err
-	}
-	if err := init.Set("signal", signal); err != nil {
-		return nil, err
-	}
-	p, err := g.Call("fetch", req.URL, init)
-	if err != nil {
-		return nil, fmt.Errorf("fetch: %w", err)
 	}
 	b := &body{ac: ac, closed: make(chan struct{}), length: protocol.UnknownSize}
 	go b.abortOn(ctx)
@@ -105,10 +78,60 @@ func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Respon
 		return nil, err
 	}
 	b.resp = rv
-	h, err := rv.Get("headers")
+	r, err := responseOf(rv, req.URL)
 	if err != nil {
 		b.Close()
 		return nil, err
+	}
+	resp := &resumer.Response{Response: r, Body: b}
+	if resp.ContentEncoding == "" {
+		// With a Content-Encoding, Content-Length counts encoded bytes.
+		b.length = protocol.ParseContentLength(resp.ContentLength)
+	}
+	return resp, nil
+}
+
+// send starts fetch(url) with method, headers and credentials (default
+// "same-origin"), and returns its promise and AbortController.
+func send(method, url string, headers map[string]any, credentials string) (promise, ac safejs.Value, err error) {
+	g := safejs.Global()
+	acCtor, err := g.Get("AbortController")
+	if err != nil {
+		return safejs.Value{}, safejs.Value{}, err
+	}
+	if ac, err = acCtor.New(); err != nil {
+		return safejs.Value{}, safejs.Value{}, err
+	}
+	signal, err := ac.Get("signal")
+	if err != nil {
+		return safejs.Value{}, safejs.Value{}, err
+	}
+	if credentials == "" {
+		credentials = "same-origin"
+	}
+	init, err := safejs.ValueOf(map[string]any{
+		"method": method, "headers": headers, "cache": "no-store", "mode": "cors",
+		"credentials": credentials, "redirect": "follow",
+	})
+	if err != nil {
+		return safejs.Value{}, safejs.Value{}, err
+	}
+	if err := init.Set("signal", signal); err != nil {
+		return safejs.Value{}, safejs.Value{}, err
+	}
+	if promise, err = g.Call("fetch", url, init); err != nil {
+		return safejs.Value{}, safejs.Value{}, fmt.Errorf("fetch: %w", err)
+	}
+	return promise, ac, nil
+}
+
+// responseOf reads what the engine checks of a fetch() Response: the
+// status, the headers the page may read, and the URL after redirects
+// (url if the Response does not tell).
+func responseOf(rv safejs.Value, url string) (protocol.Response, error) {
+	h, err := rv.Get("headers")
+	if err != nil {
+		return protocol.Response{}, err
 	}
 	header := func(name string) string {
 		v, err := h.Call("get", name)
@@ -126,29 +149,21 @@ func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Respon
 	if tv, err := rv.Get("type"); err == nil {
 		typ, _ = tv.String()
 	}
-	finalURL := req.URL
+	finalURL := url
 	if uv, err := rv.Get("url"); err == nil {
 		if s, err := uv.String(); err == nil && s != "" {
 			finalURL = s
 		}
 	}
-	resp := &resumer.Response{
-		Response: protocol.Response{
-			Status: status, ContentRange: header("Content-Range"), ContentLength: header("Content-Length"),
-			ContentEncoding: header("Content-Encoding"), ContentType: header("Content-Type"), RetryAfter: header("Retry-After"),
-			AcceptRanges: header("Accept-Ranges"),
-			Validators:   protocol.Validators{ETag: header("ETag"), LastModified: header("Last-Modified"), Date: header("Date")},
-			URL:          finalURL,
-			CrossOrigin:  typ == "cors",
-			ReprDigest:   header("Repr-Digest"), ContentDigest: header("Content-Digest"),
-		},
-		Body: b,
-	}
-	if resp.ContentEncoding == "" {
-		// With a Content-Encoding, Content-Length counts encoded bytes.
-		b.length = protocol.ParseContentLength(resp.ContentLength)
-	}
-	return resp, nil
+	return protocol.Response{
+		Status: status, ContentRange: header("Content-Range"), ContentLength: header("Content-Length"),
+		ContentEncoding: header("Content-Encoding"), ContentType: header("Content-Type"), RetryAfter: header("Retry-After"),
+		AcceptRanges: header("Accept-Ranges"),
+		Validators:   protocol.Validators{ETag: header("ETag"), LastModified: header("Last-Modified"), Date: header("Date")},
+		URL:          finalURL,
+		CrossOrigin:  typ == "cors",
+		ReprDigest:   header("Repr-Digest"), ContentDigest: header("Content-Digest"),
+	}, nil
 }
 
 // body reads a Response body in pieces without copying bytes into Go.

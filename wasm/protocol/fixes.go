@@ -7,13 +7,14 @@ package protocol
 
 // Servers a fix may name.
 const (
-	ServerNginx   = "nginx"
-	ServerApache  = "Apache"
-	ServerCaddy   = "Caddy"
-	ServerS3      = "S3/CloudFront"
-	ServerGo      = "Go"
-	ServerExpress = "Express"
-	ServerAny     = "any server"
+	ServerNginx    = "nginx"
+	ServerApache   = "Apache"
+	ServerCaddy    = "Caddy"
+	ServerS3       = "S3/CloudFront"
+	ServerGo       = "Go"
+	ServerExpress  = "Express"
+	ServerLighttpd = "lighttpd"
+	ServerAny      = "any server"
 )
 
 var fixes = map[string][]Fix{
@@ -24,6 +25,7 @@ var fixes = map[string][]Fix{
 		{ServerS3, "S3 sends both; a CloudFront response headers policy or function must not remove them"},
 		{ServerGo, "serve with `http.ServeContent(w, r, name, modtime, f)` and the file's real modification time (not `time.Time{}`), or set an ETag header before calling it; `http.FileServer` does both"},
 		{ServerExpress, "`express.static` and `res.sendFile` send both unless `etag: false` or `lastModified: false` is set; a handler that pipes a stream sends neither"},
+		{ServerLighttpd, "`static-file.etags = \"enable\"` (the default) keeps the ETag; Last-Modified is always sent for static files"},
 	},
 	FindingValidators + "/" + ReasonWeakETag: {
 		{ServerAny, "send a strong ETag (without `W/`), or a Last-Modified: a weak ETag cannot prove that two byte ranges belong to one version (RFC 9110 §8.8.3)"},
@@ -53,6 +55,7 @@ var fixes = map[string][]Fix{
 		{ServerS3, "S3 and CloudFront answer ranges; a function that makes the body itself must too"},
 		{ServerGo, "use `http.ServeContent` or `http.FileServer` (an `io.ReadSeeker`); `io.Copy(w, f)` ignores Range"},
 		{ServerExpress, "`express.static` and `res.sendFile` answer ranges (`acceptRanges: true`, the default); piping a stream does not"},
+		{ServerLighttpd, "remove `server.range-requests = \"disable\"` (ranges are on by default)"},
 	},
 	FindingRanges + "/": {
 		{ServerAny, "a 206 must carry `Content-Range: bytes FIRST-LAST/SIZE` naming exactly the bytes of its body, starting where the Range asked (RFC 9110 §14.4, §15.3.7); a proxy or handler that rewrites ranges gets this wrong"},

@@ -10,6 +10,7 @@ import type {
   DownloadOptions,
   DownloadProgressEvent,
   Entry,
+  CheckReport,
   ErrorCode,
   Exchange,
   HeaderLine,
@@ -209,6 +210,18 @@ const seenETag = localStorage.getItem("model-etag");
 const stored = await resumer.response(MODEL_KEY, { range: "bytes=100-199", ifRange: seenETag, method: "GET" });
 const whole = await resumer.response(MODEL_KEY);
 if (stored && whole && model) console.info(stored.headers.get("Content-Range"), whole.headers.get("ETag"), length, dropped);
+
+// ---- why won't it resume? check before starting
+
+const report: CheckReport = await resumer.check(modelURL);
+if (report.browser !== "resumable") {
+  for (const f of report.findings) {
+    if (f.verdict === "blocks") console.warn(`${f.id}: ${f.text}`, f.proof.join("\n"), f.fix.map((x) => `${x.server}: ${x.text}`));
+  }
+}
+// @ts-expect-error: "maybe" is not a verdict
+if (report.findings[0]?.verdict === "maybe") show("never");
+console.info(report.iosText, report.ios ? "iOS resumes it too" : "iOS would not");
 
 // ---- storage: list, usage, clear, persist, pauseAll
 

@@ -64,6 +64,7 @@ func main() {
 	api.Set("clear", js.FuncOf(b.clear))
 	api.Set("pauseAll", js.FuncOf(b.pauseAll))
 	api.Set("setMaxConcurrent", js.FuncOf(b.setMaxConcurrent))
+	api.Set("check", js.FuncOf(b.check))
 	hook, _ := syscall.Getenv("RESUMER_HOOK")
 	if ready := js.Global().Get(hook); hook != "" && ready.Type() == js.TypeFunction {
 		if h := ready.Get("helpers"); h.Type() == js.TypeObject {
@@ -311,6 +312,39 @@ func resultObject(r resumer.Result) js.Value {
 		o.Set("blob", b.Value())
 	}
 	return o
+}
+
+// check(url, credentials) → Promise<report>: whether downloads of url can
+// resume from this page, and why not (browser.Check).
+func (b *bridge) check(_ js.Value, args []js.Value) any {
+	url, credentials := args[0].String(), ""
+	if len(args) > 1 && args[1].Type() == js.TypeString {
+		credentials = args[1].String()
+	}
+	return promise(func(ctx context.Context) (any, error) {
+		return reportObject(browser.Check(ctx, url, credentials)), nil
+	})
+}
+
+// reportObject converts a check's report for JS, in the shape of its JSON
+// (protocol.Report's tags), which resumer.d.ts declares.
+func reportObject(r protocol.Report) js.Value {
+	findings := make([]any, len(r.Findings))
+	for i, f := range r.Findings {
+		proof := make([]any, len(f.Proof))
+		for j, p := range f.Proof {
+			proof[j] = p
+		}
+		fix := make([]any, len(f.Fix))
+		for j, x := range f.Fix {
+			fix[j] = map[string]any{"server": x.Server, "text": x.Text}
+		}
+		findings[i] = map[string]any{"id": f.ID, "verdict": string(f.Verdict), "text": f.Text, "proof": proof, "fix": fix}
+	}
+	return js.ValueOf(map[string]any{
+		"url": r.URL, "finalURL": r.FinalURL, "findings": findings,
+		"browser": string(r.Browser), "browserText": r.BrowserText, "ios": r.IOS, "iosText": r.IOSText,
+	})
 }
 
 // list(handle) → Promise<entries>

@@ -1,0 +1,82 @@
+//go:build !js && !wasip1
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/go-resumer/resumer/serve/devserver"
+)
+
+// TestCheckCommand: "serve check" exits 0, 1 or 2 as the README says,
+// takes its flags before or after the URL, and prints JSON with --json.
+func TestCheckCommand(t *testing.T) {
+	srv, err := devserver.New(devserver.Config{DataDir: t.TempDir(), Samples: []devserver.Sample{{Name: "f.bin", Size: 1 << 20}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	u := hs.URL + "/files/f.bin"
+	for _, tt := range []struct {
+		args []string
+		exit int
+		out  string // printed text it must hold
+	}{
+		{[]string{u}, 0, "browsers: resumable"},
+		{[]string{u + "?validators=none"}, 1, "browsers: not resumable"},
+		{[]string{u + "?status=503"}, 2, "browsers: could not check"},
+		{[]string{u + "?cors=noexpose", "--origin", "http://app.example"}, 1, "browsers: resumable same-origin only"},
+		{[]string{"--json", u + "?validators=none"}, 1, `"browser": "not resumable"`},
+		{[]string{}, 2, ""},
+		{[]string{u, u}, 2, ""},
+	} {
+		out := capture(t, func() int { return runCheck(tt.args) })
+		if out.code != tt.exit || !strings.Contains(out.stdout, tt.out) {
+			t.Errorf("check %q: exit %d, want %d; output:\n%s", tt.args, out.code, tt.exit, out.stdout)
+		}
+		if len(tt.args) > 0 && tt.args[0] == "--json" {
+			var v map[string]any
+			if err := json.Unmarshal([]byte(out.stdout), &v); err != nil {
+				t.Errorf("--json printed no JSON: %v\n%s", err, out.stdout)
+			}
+		}
+	}
+}
+
+type captured struct {
+	code   int
+	stdout string
+}
+
+// capture runs fn with os.Stdout and os.Stderr going to a pipe.
+func capture(t *testing.T, fn func() int) captured {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = w, w
+	var buf bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		io.Copy(&buf, r)
+		close(done)
+	}()
+	code := fn()
+	os.Stdout, os.Stderr = stdout, stderr
+	w.Close()
+	<-done
+	r.Close()
+	return captured{code, buf.String()}
+}
