@@ -282,3 +282,41 @@ func TestIntegrityOfOneBigPiece(t *testing.T) {
 		})
 	}
 }
+
+// neverEnds hands over its body's bytes, then neither ends nor sends more:
+// a server that keeps the connection open after the last byte.
+type neverEnds struct{ resumer.Body }
+
+func (n *neverEnds) Next(ctx context.Context, max int64, flush time.Duration, onData func(int64)) (store.Blob, error) {
+	blob, err := n.Body.Next(ctx, max, flush, onData)
+	if errors.Is(err, io.EOF) {
+		if blob != nil && blob.Size() > 0 {
+			return blob, nil
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return blob, err
+}
+
+// TestBodyThatNeverEnds: a body whose announced bytes are all in, but that
+// never ends, costs its piece no StallTimeout: the download finishes with
+// the right bytes, each answer used once.
+func TestBodyThatNeverEnds(t *testing.T) {
+	f := newFixture(t)
+	p := &scripted{counts: map[string]int{}, streamed: true, answer: func(_ context.Context, _ string, _ int, b resumer.Body) resumer.Body {
+		return &neverEnds{b}
+	}}
+	m := resumer.NewManager(f.st, p)
+	m.Rand = func() float64 { return 0 }
+	// A stall would take a minute per piece: longer than wait allows.
+	res, err := f.download(m, f.url+f.name, resumer.Options{ChunkSize: 512 << 10, StallTimeout: time.Minute})
+	mustOK(t, f, res, err)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for rng, n := range p.counts {
+		if n != 1 {
+			t.Errorf("%s asked %d times: a body that did not end was taken as failed", rng, n)
+		}
+	}
+}
