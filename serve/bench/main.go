@@ -716,15 +716,11 @@ func (b *bench) reloadOnce(path, query string, size, target int64, mod module) (
 		return 0, 0, err
 	}
 	defer stop()
-	var v []float64 // received, ms since the start
-	for {
-		if v, err = chrome.Eval[[]float64](ctx, `[window.dl.progress.received || 0, performance.now() - window.t0]`); err != nil {
-			return 0, 0, err
-		}
-		if int64(v[0]) >= target {
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
+	// The page answers at the first progress event that reaches target:
+	// received, ms since the start.
+	v, err := chrome.Eval[[]float64](ctx, fmt.Sprintf(`%s.then(() => [window.dl.progress.received || 0, performance.now() - window.t0])`, progressReaches("received", target)))
+	if err != nil {
+		return 0, 0, err
 	}
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		return 0, 0, err
@@ -798,15 +794,8 @@ func (b *bench) resumeOnce(i int) (first, loaded float64, err error) {
 		return 0, 0, err
 	}
 	defer stop()
-	for {
-		n, err := chrome.Eval[float64](ctx, `window.dl.progress.stored || 0`)
-		if err != nil {
-			return 0, 0, err
-		}
-		if n >= 4*mib {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	if _, err := chrome.Eval[bool](ctx, progressReaches("stored", 4*mib)+".then(() => true)"); err != nil {
+		return 0, 0, err
 	}
 	hash := neturl.Values{"db": {db}, "url": {url}}.Encode()
 	if err := chromedp.Do(ctx, chromedp.Navigate(b.base+"/resume.html#"+hash)); err != nil {
@@ -921,4 +910,17 @@ func buildBaseline(ctx context.Context, root, rev, src, out string) error {
 		return fmt.Errorf("extract %s: %w", rev, err)
 	}
 	return bundle.Build(ctx, src, out)
+}
+
+// progressReaches is a JS promise that resolves at the first progress
+// event of window.dl whose field is at least n (at once if it already
+// is), and rejects if the download ends first.
+func progressReaches(field string, n int64) string {
+	return fmt.Sprintf(`new Promise((resolve, reject) => {
+  const d = window.dl;
+  const check = () => { if ((d.progress[%[1]q] || 0) >= %[2]d) { d.removeEventListener("progress", check); resolve(); } };
+  d.addEventListener("progress", check);
+  d.done.then(() => { check(); reject(new Error("the download ended before %[1]s reached %[2]d")); }, reject);
+  check();
+})`, field, n)
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-resumer/resumer/serve/doctor"
+	"github.com/go-resumer/resumer/serve/internal/procwait"
 	"github.com/go-resumer/resumer/wasm/protocol"
 )
 
@@ -159,7 +160,8 @@ func (s realServer) start(t *testing.T, extra string) string {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := waitFile(ctx, ready, func() error {
+	// The pid file is written once the server listens.
+	if err := procwait.Until(ctx, dir, func() error {
 		if err := cmd.Start(); err != nil {
 			return err
 		}
@@ -168,14 +170,13 @@ func (s realServer) start(t *testing.T, extra string) string {
 			cancel() // it ended: stop waiting for it
 		}()
 		return nil
-	}); err != nil {
+	}, procwait.NonEmpty(ready)); err != nil {
 		t.Fatalf("%s did not start: %v\n%s", s.name, err, out.String())
 	}
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Process.Wait()
 	})
-	// The pid file is written once the server listens: the port answers.
 	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		t.Fatalf("%s wrote %s but does not listen: %v\n%s", s.name, ready, err, out.String())
@@ -192,37 +193,6 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// waitFile runs start, then waits until path exists and is not empty, by
-// inotify: no polling. It ends with ctx.
-func waitFile(ctx context.Context, path string, start func() error) error {
-	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
-	if err != nil {
-		return fmt.Errorf("inotify: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "inotify")
-	defer f.Close()
-	if _, err := syscall.InotifyAddWatch(fd, filepath.Dir(path), syscall.IN_CREATE|syscall.IN_CLOSE_WRITE|syscall.IN_MOVED_TO|syscall.IN_MODIFY); err != nil {
-		return fmt.Errorf("watch %s: %w", filepath.Dir(path), err)
-	}
-	if err := start(); err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Now()) })
-	defer stop()
-	buf := make([]byte, 64<<10)
-	for {
-		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
-			return nil
-		}
-		if _, err := f.Read(buf); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("no %s: %w", path, context.Cause(ctx))
-			}
-			return err
-		}
-	}
 }
 
 // TestCheckRealServers: each real server's default is resumable, and a

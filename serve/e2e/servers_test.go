@@ -4,8 +4,10 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +17,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/go-resumer/resumer/serve/internal/procwait"
 )
 
 // req is one logged GET, the same for every server.
@@ -95,20 +99,6 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitPort waits until something accepts connections on port.
-func waitPort(port int) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("nothing listens on port %d", port)
-}
-
 // nginx is Debian's nginx, run by the tests with a config of their own.
 type nginx struct {
 	dir, data string
@@ -187,13 +177,13 @@ func startNginx(tmp, web string) (*nginx, error) {
 	}
 	n.cmd = exec.Command(path, "-c", confPath, "-p", n.dir)
 	n.cmd.Stderr = os.Stderr
-	if err := n.cmd.Start(); err != nil {
-		return nil, err
-	}
-	if err := waitPort(n.port); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// nginx writes its pid file once it listens.
+	if err := procwait.Until(ctx, n.dir, n.cmd.Start, procwait.NonEmpty(filepath.Join(n.dir, "nginx.pid"))); err != nil {
 		n.stop()
 		b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
-		return nil, fmt.Errorf("%w\n%s", err, b)
+		return nil, fmt.Errorf("nginx did not start: %w\n%s", err, b)
 	}
 	return n, nil
 }
@@ -243,17 +233,18 @@ func (n *nginx) target() target {
 		sha: func(t *testing.T) string { return sha(t, filepath.Join(n.data, medium)) },
 		reqs: func(t *testing.T, u string, want int) []req {
 			t.Helper()
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				out := n.log(u)
-				if len(out) >= want {
-					return out
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("nginx logged %d requests for %s, want %d", len(out), u, want)
-				}
-				time.Sleep(20 * time.Millisecond)
+			// nginx writes a line to its access log as each request ends.
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			var out []req
+			err := procwait.Until(ctx, n.dir, nil, func() (bool, error) {
+				out = n.log(u)
+				return len(out) >= want, nil
+			})
+			if err != nil {
+				t.Fatalf("nginx logged %d requests for %s, want %d: %v", len(out), u, want, err)
 			}
+			return out
 		},
 	}
 }
@@ -317,14 +308,21 @@ func startPython(tmp, web string) (*python, error) {
 	if p.port, err = freePort(); err != nil {
 		return nil, err
 	}
-	p.cmd = exec.Command(path, "-m", "http.server", strconv.Itoa(p.port), "--bind", "127.0.0.1", "--directory", p.dir)
+	p.cmd = exec.Command(path, "-u", "-m", "http.server", strconv.Itoa(p.port), "--bind", "127.0.0.1", "--directory", p.dir)
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
-	if err := waitPort(p.port); err != nil {
+	// It says so once it listens; then its output is not needed.
+	lines := bufio.NewReader(out)
+	if line, err := lines.ReadString('\n'); err != nil || !strings.HasPrefix(line, "Serving HTTP") {
 		p.stop()
-		return nil, err
+		return nil, fmt.Errorf("python3 http.server said %q: %v", line, err)
 	}
+	go io.Copy(io.Discard, lines)
 	return p, nil
 }
 
