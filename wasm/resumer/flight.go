@@ -263,21 +263,12 @@ func (r *run) readBody(ctx context.Context, body Body, plan bodyPlan, early earl
 	}
 	// Every byte the answer announced has arrived: the body must end here.
 	// (A Content-Length body ends at once; a chunked one with its last
-	// chunk. A connection that fails now has delivered all it owed.) One
-	// that neither ends nor runs on within endGrace is taken as ended: a
-	// server that holds its connection open after the last byte must not
-	// hold the download for a StallTimeout at every piece.
-	gctx, cancel := context.WithTimeout(ctx, endGrace)
-	b, _ := body.Next(gctx, 1, 0, nil)
-	cancel()
-	if b != nil && b.Size() > 0 {
+	// chunk. A connection that fails now has delivered all it owed.)
+	if b, _ := body.Next(ctx, 1, 0, nil); b != nil && b.Size() > 0 {
 		return fmt.Errorf("more than the %d bytes announced: %w", plan.length, errLongBody)
 	}
 	return nil
 }
-
-// endGrace is how long a body whose bytes are all in may take to end.
-const endGrace = time.Second
 
 func (ev evAnswer) handle(r *run) {
 	f := ev.f
