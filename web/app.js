@@ -301,17 +301,20 @@ function showReport(verdictEl, list, rep) {
   list.replaceChildren(...items);
 }
 
-// checkRow checks the URL of a row's download, into its details panel.
+// checkRow checks the URL of a row's download, into its details panel;
+// the newest click wins.
 async function checkRow(r) {
   const el = $('[data-field="check"]', r.el);
   const list = $(".dl-findings", r.el);
+  const seq = r.checkSeq = (r.checkSeq || 0) + 1;
   delete el.dataset.browser;
   setText(el, "Checking…");
   list.replaceChildren();
   try {
-    showReport(el, list, await resumer.check(r.info?.url || r.url));
+    const rep = await resumer.check(r.info?.url || r.url);
+    if (seq === r.checkSeq) showReport(el, list, rep);
   } catch (err) {
-    setText(el, `Could not check: ${err.message}`);
+    if (seq === r.checkSeq) setText(el, `Could not check: ${err.message}`);
   }
 }
 
@@ -325,7 +328,10 @@ async function checkTyped() {
   const seq = ++checkSeq;
   let url;
   try {
-    url = new URL(input.value, location.href).href;
+    const u = new URL(input.value, location.href);
+    // A URL still being typed ("https://e") names no file yet.
+    if (u.pathname === "/" || u.pathname.endsWith("/")) throw new Error("no file");
+    url = u.href;
   } catch {
     box.hidden = true;
     return;
@@ -344,7 +350,7 @@ async function checkTyped() {
     if (seq !== checkSeq) return;
     box.dataset.url = url;
     showReport(verdict, $("#check-findings"), rep);
-    if (rep.browser !== "resumable") {
+    if (rep.browser === "not resumable" || rep.browser === "resumable same-origin only") {
       verdict.textContent = `Will not resume if interrupted: ${rep.browserText}.`;
     }
   } catch (err) {

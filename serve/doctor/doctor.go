@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,7 +60,7 @@ func Check(ctx context.Context, url string, opts Options) (Result, error) {
 		opts.Timeout = 15 * time.Second
 	}
 	if opts.Transport == nil {
-		opts.Transport = newTransport()
+		opts.Transport = newTransport(opts.Timeout)
 	}
 	if _, err := http.NewRequest("GET", url, nil); err != nil {
 		return Result{}, fmt.Errorf("check %q: %w", url, err)
@@ -116,12 +117,21 @@ func send(ctx context.Context, url string, q protocol.CheckRequest, opts Options
 		req.Header.Set("Access-Control-Request-Headers", protocol.PreflightHeaders)
 	}
 	client := &http.Client{Transport: opts.Transport, CheckRedirect: func(r *http.Request, via []*http.Request) error {
+		if q.Kind == protocol.CheckPreflight {
+			// A browser fails a preflight that is redirected (and
+			// net/http would follow it as a GET of the whole file).
+			return http.ErrUseLastResponse
+		}
 		if len(via) >= maxRedirects {
 			return fmt.Errorf("more than %d redirects", maxRedirects)
 		}
 		*hops = append(*hops, r.URL.String())
 		// A browser keeps Range and If-Range across a redirect; net/http
-		// copies the headers set on the first request.
+		// copies the headers set on the first request. Redirected to
+		// another origin, a page's request says Origin: null.
+		if opts.Origin != "" && origin(r.URL) != origin(via[len(via)-1].URL) {
+			r.Header.Set("Origin", "null")
+		}
 		return nil
 	}}
 	resp, err := client.Do(req)
@@ -149,6 +159,9 @@ func send(ctx context.Context, url string, q protocol.CheckRequest, opts Options
 	return a
 }
 
+// origin is the scheme://host[:port] of u.
+func origin(u *neturl.URL) string { return u.Scheme + "://" + u.Host }
+
 // describe says in a few words why a request got no answer.
 func describe(err error) string {
 	var ne net.Error
@@ -172,7 +185,7 @@ const recvBuffer = 4 << 10
 // newTransport returns a transport that opens one connection per request
 // (closing it drops an unread body) with a small receive buffer, and never
 // asks for HTTP/2, whose streams would let a body run on after its close.
-func newTransport() *http.Transport {
+func newTransport(timeout time.Duration) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
@@ -187,6 +200,6 @@ func newTransport() *http.Transport {
 		// An empty, non-nil map turns HTTP/2 off.
 		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
 		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 15 * time.Second,
+		ResponseHeaderTimeout: timeout,
 	}
 }

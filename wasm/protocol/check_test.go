@@ -10,16 +10,17 @@ import (
 // model answers a check's requests as a server of a file of size bytes
 // would, by ServeRange, with faults that real servers have.
 type model struct {
-	size       int64
-	v          Validators
-	noRanges   bool   // answer every request 200 (Range ignored)
-	ignoreIf   bool   // drop If-Range before serving
-	stripOn206 bool   // no validators on a 206 to If-Range
-	gzip       bool   // compress when the client accepts gzip
-	ifRange200 bool   // answer every If-Range with 200 (a CDN)
-	badCR      bool   // 206 with a Content-Range shifted by one
-	status     int    // answer this instead of the file
-	acceptR    string // Accept-Ranges value ("" none)
+	size        int64
+	v           Validators
+	noRanges    bool   // answer every request 200 (Range ignored)
+	ignoreIf    bool   // drop If-Range before serving
+	stripOn206  bool   // no validators on a 206 to If-Range
+	stripRanged bool   // no validators on a 206 that does not start at 0
+	gzip        bool   // compress when the client accepts gzip
+	ifRange200  bool   // answer every If-Range with 200 (a CDN)
+	badCR       bool   // 206 with a Content-Range shifted by one
+	status      int    // answer this instead of the file
+	acceptR     string // Accept-Ranges value ("" none)
 	// CORS: acao is Access-Control-Allow-Origin, aceh the exposed
 	// headers, acah the preflight's allowed headers.
 	acao, aceh, acah string
@@ -49,7 +50,7 @@ func (m model) answer(q CheckRequest) CheckAnswer {
 	if q.IfMatch != "" && !StrongMatchString(q.IfMatch, m.v.ETag) {
 		resp = Response{Status: 412}
 	}
-	if s.Status == 206 && m.stripOn206 && q.IfRange != "" {
+	if s.Status == 206 && ((m.stripOn206 && q.IfRange != "") || (m.stripRanged && s.Start > 0)) {
 		resp.Validators = Validators{Date: m.v.Date}
 	}
 	if s.Status == 206 && m.badCR {
@@ -125,6 +126,14 @@ func TestDiagnose(t *testing.T) {
 			map[string]Verdict{FindingValidators: VerdictBlocks}},
 		{"strong Last-Modified only", with(func(m *model) { m.v = Validators{LastModified: before, Date: date} }), "", Resumable, true,
 			map[string]Verdict{FindingValidators: VerdictOK, FindingIfRange: VerdictOK, FindingStale: VerdictOK}},
+		{"weak ETag and a strong Last-Modified: plain Range", with(func(m *model) { m.v = Validators{ETag: `W/"v1"`, LastModified: before, Date: date} }), "", Resumable, true,
+			map[string]Verdict{FindingValidators: VerdictOK, FindingIfRange: VerdictOK}},
+		{"plain Range, 206s without Last-Modified", with(func(m *model) {
+			m.v = Validators{ETag: `W/"v1"`, LastModified: before, Date: date}
+			m.stripRanged = true
+		}), "", NotResumable, true, map[string]Verdict{FindingIfRange: VerdictBlocks}},
+		{"cross-origin, ETag and Date hidden", with(func(m *model) { m.acao, m.aceh, m.acah = "*", "Content-Range", "if-range" }), "https://app.example", ResumableSameOrigin, true,
+			map[string]Verdict{FindingCORS: VerdictBlocks}},
 		{"ranges ignored", with(func(m *model) { m.noRanges = true; m.acceptR = "none" }), "", NotResumable, false,
 			map[string]Verdict{FindingRanges: VerdictBlocks}},
 		{"If-Range always 200 (a CDN)", with(func(m *model) { m.ifRange200 = true }), "", NotResumable, true,
@@ -135,7 +144,7 @@ func TestDiagnose(t *testing.T) {
 			map[string]Verdict{FindingStale: VerdictBlocks}},
 		{"broken Content-Range", with(func(m *model) { m.badCR = true }), "", NotResumable, false,
 			map[string]Verdict{FindingRanges: VerdictBlocks}},
-		{"compressed ranges for gzip clients", with(func(m *model) { m.gzip = true }), "", Resumable, true,
+		{"compressed ranges for gzip clients", with(func(m *model) { m.gzip = true }), "", Resumable, false,
 			map[string]Verdict{FindingCompression: VerdictWarning}},
 		{"no Accept-Ranges", with(func(m *model) { m.acceptR = "" }), "", Resumable, true,
 			map[string]Verdict{FindingAcceptRanges: VerdictWarning}},

@@ -17,27 +17,31 @@ func needsPreflight(q CheckRequest) bool {
 }
 
 // PreflightHeaders is the Access-Control-Request-Headers of CheckPreflight:
-// the request headers of a check that are not CORS-safelisted.
-const PreflightHeaders = "if-match, if-range"
+// what a browser's preflight for a resume lists (If-Range; Range with a
+// start is CORS-safelisted). Some servers (S3) refuse a preflight that
+// lists any header they do not allow, so it lists no more.
+const PreflightHeaders = "if-range"
 
 // SeenFrom returns the answers of a check as a page on origin would read
 // them, for a client that is not a browser and sent each request with that
 // Origin: a request whose answer does not allow the origin fails, one that
 // needs a preflight fails unless the preflight allowed it, and an answer
-// shows only the safelisted and exposed headers. CheckGzip and the
-// preflight itself are left out: a page cannot send them.
+// shows only the safelisted and exposed headers. CheckGzip, CheckIfMatch
+// and the preflight itself are left out.
 func SeenFrom(origin string, done []CheckAnswer) []CheckAnswer {
 	pre, sent := answerOf(done, CheckPreflight)
 	preOK := sent && pre.Err == "" && allows(pre.AllowOrigin, origin) && pre.Response.Status >= 200 && pre.Response.Status < 300
 	// allowed reports whether the preflight allowed every header q sends
 	// that needs it.
 	allowed := func(q CheckRequest) bool {
-		return preOK && (q.IfRange == "" || listed(pre.AllowHeaders, "if-range")) && (q.IfMatch == "" || listed(pre.AllowHeaders, "if-match"))
+		return preOK && (q.IfRange == "" || listed(pre.AllowHeaders, "if-range"))
 	}
 	var out []CheckAnswer
 	for _, a := range done {
 		switch a.Request.Kind {
-		case CheckGzip, CheckPreflight:
+		case CheckGzip, CheckPreflight, CheckIfMatch:
+			// A page cannot send the first two; resumer never sends
+			// If-Match, and the one preflight does not ask for it.
 			continue
 		}
 		if a.Err != "" {
@@ -138,7 +142,10 @@ func exposed(resp Response, expose string) Response {
 }
 
 // allows reports whether an Access-Control-Allow-Origin value lets origin
-// read the answer (a request without credentials: "*" does).
+// read the answer (a request without credentials: "*" does). After a
+// redirect to another origin a browser sends Origin: null (the Fetch
+// standard's tainted origin), which only "*" or "null" allow; a client
+// that plays the page passes "null" then.
 func allows(acao, origin string) bool {
 	acao = strings.TrimSpace(acao)
 	return acao == "*" || (acao != "" && acao == origin)

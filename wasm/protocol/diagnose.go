@@ -66,16 +66,30 @@ func Diagnose(url string, done []CheckAnswer) Report {
 	default:
 		r.Browser, r.BrowserText = Resumable, "ranges work and a strong validator proves the version of every piece"
 	}
-	v := resp.Validators
-	switch {
-	case !ranged:
-		r.IOSText = "no: URLSession resumes only from a server that supports byte ranges"
-	case v.Empty():
-		r.IOSText = "no: the server sends neither ETag nor Last-Modified, so cancel(byProducingResumeData:) returns nil"
-	default:
-		r.IOS, r.IOSText = true, "yes: byte ranges work and the server sends "+strings.Join(present(v), " and ")
-	}
+	r.IOS, r.IOSText = iosVerdict(resp, ranged, done)
 	return r
+}
+
+// iosVerdict says whether URLSession would produce resume data: Apple's
+// conditions are a server that supports byte ranges and sends ETag or
+// Last-Modified; URLSession also asks for gzip, so a server that
+// compresses range answers for such a client breaks its resume. A page of
+// another origin cannot tell: CORS hides from it what iOS would see.
+func iosVerdict(resp Response, ranged bool, done []CheckAnswer) (bool, string) {
+	v := resp.Validators
+	gz, sentGzip := answerOf(done, CheckGzip)
+	switch {
+	case resp.CrossOrigin:
+		return false, "not judged from a page of another origin (CORS hides headers URLSession sees): run serve check"
+	case !ranged:
+		return false, "no: URLSession resumes only from a server that supports byte ranges"
+	case v.Empty():
+		return false, "no: the server sends neither ETag nor Last-Modified, so cancel(byProducingResumeData:) returns nil"
+	case sentGzip && gz.Err == "" && (encoded(gz.Response) || gz.Response.Status != 206):
+		return false, "no: URLSession asks for gzip, and this server then answers a range request with " +
+			statusText(gz.Response.Status) + " " + orNone(gz.Response.ContentEncoding) + ", not the bytes asked for"
+	}
+	return true, "yes: byte ranges work and the server sends " + strings.Join(present(v), " and ")
 }
 
 func (r *Report) add(f Finding) {
@@ -136,7 +150,9 @@ func (r *Report) validators(first CheckAnswer, dec Decision) bool {
 	v := first.Response.Validators
 	proof := []string{headerOrNone("ETag", v.ETag), headerOrNone("Last-Modified", v.LastModified), headerOrNone("Date", v.Date)}
 	ok, reason := v.Resumable()
-	if !ok && first.Response.CrossOrigin && v.Empty() {
+	if !ok && first.Response.CrossOrigin {
+		// As Decide says it: what a page cannot read may be hidden
+		// (Date and ETag are not CORS-safelisted), not missing.
 		reason = hiddenReason()
 	}
 	if ok {
@@ -187,13 +203,35 @@ func (r *Report) ifRange(first CheckAnswer, dec Decision, done []CheckAnswer) bo
 		URL: first.Response.URL, ContentType: first.Response.ContentType}
 	req := Request{Start: mid, End: end}
 	ok := true
+	m, hasMiddle := answerOf(done, CheckMiddle)
+	if _, sent := answerOf(done, CheckIfRange); !sent && hasMiddle {
+		// No strong validator for If-Range (a weak ETag beside a strong
+		// Last-Modified): resumes use plain Range, and each 206 must prove
+		// its version itself, as Decide checks it.
+		proof := exchangeLines(m, "Content-Range", "ETag", "Last-Modified")
+		if d := Decide(req, st, m.Response, time.Time{}); m.Err == "" && d.Action == Append {
+			r.add(Finding{ID: FindingIfRange, Verdict: VerdictOK, Proof: proof,
+				Text: "resumes ask with plain Range (no strong ETag to send in If-Range), and each 206 carries the same strong Last-Modified"})
+		} else {
+			ok = false
+			r.add(Finding{ID: FindingIfRange, Verdict: VerdictBlocks, Proof: proof, Fix: fixesFor(FindingValidators, ReasonWeakETag),
+				Text: "resumes must ask with plain Range (no strong ETag for If-Range), and the 206 to one does not prove its version (" + errText(d.Err) + ")"})
+		}
+	}
 	if a, sent := answerOf(done, CheckIfRange); sent {
 		req.IfRange = a.Request.IfRange
 		proof := exchangeLines(a, "Content-Range", "ETag", "Last-Modified")
-		if a.Err != "" {
-			// A page's If-Range needs a preflight: refused, resumer falls
-			// back to plain Range, each 206 proving its version itself.
-			m, _ := answerOf(done, CheckMiddle)
+		// A download of another origin falls back to plain Range when a
+		// request with If-Range fails (its preflight refused): each 206
+		// must then prove its version itself. A same-origin download (or
+		// one redirected to another origin) does not.
+		redirected := first.Response.URL != "" && first.Response.URL != r.URL
+		cors := hasMiddle && m.Response.CrossOrigin && !redirected
+		if a.Err != "" && !cors {
+			ok = false
+			r.add(Finding{ID: FindingIfRange, Verdict: VerdictBlocks, Proof: proof,
+				Text: "a resume (Range with If-Range) got no answer (" + a.Err + ")"})
+		} else if a.Err != "" {
 			plain := Decide(Request{Start: mid, End: end}, st, m.Response, time.Time{})
 			proof = append(proof, exchangeLines(m, "Content-Range", "ETag", "Last-Modified")...)
 			if m.Err == "" && plain.Action == Append {

@@ -23,7 +23,7 @@ var fixes = map[string][]Fix{
 		{ServerApache, "`FileETag MTime Size` (the default); remove `Header unset ETag` and `Header unset Last-Modified`"},
 		{ServerCaddy, "`file_server` sends both; remove `header -ETag` or `header -Last-Modified`; behind `reverse_proxy` the upstream must send them"},
 		{ServerS3, "S3 sends both; a CloudFront response headers policy or function must not remove them"},
-		{ServerGo, "serve with `http.ServeContent(w, r, name, modtime, f)` and the file's real modification time (not `time.Time{}`), or set an ETag header before calling it; `http.FileServer` does both"},
+		{ServerGo, "`http.FileServer` and `http.ServeContent(w, r, name, modtime, f)` send Last-Modified from modtime (give the file's real one, not `time.Time{}`), which is enough; for a strong ETag, set one with `w.Header().Set(\"ETag\", ...)` before calling ServeContent"},
 		{ServerExpress, "`express.static` and `res.sendFile` send both unless `etag: false` or `lastModified: false` is set; a handler that pipes a stream sends neither"},
 		{ServerLighttpd, "`static-file.etags = \"enable\"` (the default) keeps the ETag; Last-Modified is always sent for static files"},
 	},
@@ -61,7 +61,7 @@ var fixes = map[string][]Fix{
 		{ServerAny, "a 206 must carry `Content-Range: bytes FIRST-LAST/SIZE` naming exactly the bytes of its body, starting where the Range asked (RFC 9110 §14.4, §15.3.7); a proxy or handler that rewrites ranges gets this wrong"},
 	},
 	FindingRanges + "/" + ReasonEncoded: {
-		{ServerAny, "do not compress an answer to a client that asked for identity; serve a precompressed file as its own type (`application/gzip`, no Content-Encoding), whose bytes ranges can address"},
+		{ServerAny, "answer a single range with one part (206 with Content-Range), never multipart/byteranges, and do not compress an answer to a client that asked for identity; serve a precompressed file as its own type (`application/gzip`, no Content-Encoding), whose bytes ranges can address"},
 	},
 	FindingRanges + "/" + ReasonUnknownLength: {
 		{ServerAny, "send the length: `Content-Range: bytes 0-0/SIZE` on a 206 and Content-Length on a 200; a body made on the fly has none, so store it as a file first"},

@@ -322,6 +322,10 @@ func (b *bridge) check(_ js.Value, args []js.Value) any {
 		credentials = args[1].String()
 	}
 	return promise(func(ctx context.Context) (any, error) {
+		// Its own bound, past the minute of other calls: up to eight
+		// requests, each given up after 15 s (browser.Check).
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+		defer cancel()
 		return reportObject(browser.Check(ctx, url, credentials)), nil
 	})
 }
