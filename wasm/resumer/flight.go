@@ -169,9 +169,13 @@ func (r *run) fly(ctx context.Context, f *flight, req Request) {
 		r.events <- evEnd{f: f}
 		return
 	}
-	// The body's time counts from here: the wait for the plan (the run
-	// may have written the record meanwhile) is none of the link's.
-	reading := r.m.Now()
+	// The body's time counts from its headers, the wait for the plan
+	// included: bytes that arrive while the run decides wait in the
+	// platform and are read at once after it, and counted from here they
+	// would make the link look faster than it is. A link measured too
+	// fast gets its next bodies taken whole, which a cut then loses
+	// entirely; measured too slow, they are only streamed.
+	reading := answered
 	watchdog.Reset(stall)
 	hand := func(pos int64, b store.Blob) {
 		// Waiting for the store is no stall of the server's.
