@@ -123,6 +123,22 @@ func TestCheckDevServerFaults(t *testing.T) {
 		{"redirect=same", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRedirect: protocol.VerdictOK}},
 		{"redirect=login", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{
 			protocol.FindingRedirect: protocol.VerdictWarning, protocol.FindingRanges: protocol.VerdictBlocks}},
+		{"validators=etag&etag=abc", "", protocol.NotResumable, 1, true, map[string]protocol.Verdict{protocol.FindingValidators: protocol.VerdictBlocks}},
+		{"cr=total", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+		{"cr=missing", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+		{"cr=overflow", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+		{"cr=hugetotal", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+		{"type=text/html", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictWarning}},
+		{"length=none", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictOK}},
+		{"cap=8", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingIfRange: protocol.VerdictOK}},
+		{"status=503&retry-after=1", "", protocol.NotChecked, 2, false, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictBlocks}},
+		{"status=503&fail=1", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictOK}},
+		{"redirect=file:f.bin", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRedirect: protocol.VerdictOK}},
+		// Not here: the faults of a body (rate, overrun, cut, stall,
+		// change, digest), which a check never reads; downloads meet
+		// them (wasm/resumer TestHostileServers, TestIntegrity), and
+		// validators=lm, whose date is strong or not by the second the
+		// sample was written in.
 		{"", other, protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictOK}},
 		{"cors=noexpose", other, protocol.ResumableSameOrigin, 1, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictBlocks}},
 		{"cors=none", other, protocol.ResumableSameOrigin, 1, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictBlocks}},

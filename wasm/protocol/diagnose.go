@@ -46,6 +46,10 @@ func Diagnose(url string, done []CheckAnswer) Report {
 		r.add(f)
 	}
 
+	if !r.has(FindingRedirect) && isHTML(resp.ContentType) {
+		r.add(Finding{ID: FindingReachable, Verdict: VerdictWarning, Proof: exchangeLines(first, "Content-Type"),
+			Text: "the answer is an HTML page (" + resp.ContentType + "): a sign-in or error page rather than the file?"})
+	}
 	ranged := r.ranges(first, dec, done)
 	validators := r.validators(first, dec)
 	r.acceptRanges(done, ranged)
@@ -109,6 +113,8 @@ func (r *Report) blocker() Finding {
 	return Finding{}
 }
 
+func (r *Report) has(id string) bool { return r.find(id).ID != "" }
+
 func (r *Report) find(id string) Finding {
 	for _, f := range r.Findings {
 		if f.ID == id {
@@ -127,6 +133,15 @@ func (r *Report) ranges(first CheckAnswer, dec Decision, done []CheckAnswer) boo
 	}
 	switch dec.Action {
 	case Append:
+		// The length a 206 states must be the file's: the one HEAD gives.
+		if h, ok := answerOf(done, CheckHead); ok && h.Err == "" && h.Response.Status == 200 && !encoded(h.Response) {
+			if n := ParseContentLength(h.Response.ContentLength); n != UnknownSize && dec.Total != UnknownSize && n != dec.Total {
+				r.add(Finding{ID: FindingRanges, Verdict: VerdictBlocks, Proof: append(proof, "HEAD → Content-Length: "+h.Response.ContentLength),
+					Text: "the 206 says the file is " + strconv.FormatInt(dec.Total, 10) + " bytes, HEAD says " + h.Response.ContentLength +
+						": a download would never end right", Fix: fixesFor(FindingRanges, "")})
+				return false
+			}
+		}
 		r.add(Finding{ID: FindingRanges, Verdict: VerdictOK, Text: "a range request gets 206 with the bytes its Content-Range names", Proof: proof})
 		return true
 	case Finish:
