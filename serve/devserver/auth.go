@@ -4,14 +4,54 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
 
-// authHidden stands for the token of auth= in LogEntry.Fault: the token is
-// the secret a client sends in Authorization, and the log must not hold it
-// (the request log shows only whether an Authorization header came).
+// authHidden stands for the token of auth= in LogEntry.Query and
+// LogEntry.Fault, in errors and in the answer of /_control/arm: the token
+// is the secret a client sends in Authorization, and the log must not hold
+// it (the request log shows only whether an Authorization header came).
 const authHidden = "(hidden)"
+
+// hideAuth returns the raw query q with the value of every auth= pair
+// replaced by authHidden. A key counts once unescaped, as url.ParseQuery
+// reads it (%61uth is auth too), and ";" separates pairs here as well as
+// "&": ParseQuery drops a pair with a ";", but a token there is still a
+// token the client meant to send.
+func hideAuth(q string) string {
+	if !strings.Contains(q, "auth") && !strings.Contains(q, "%") {
+		return q // the common case: nothing to hide, nothing to copy
+	}
+	var b strings.Builder
+	for q != "" {
+		part, sep := q, ""
+		if i := strings.IndexAny(q, "&;"); i >= 0 {
+			part, sep, q = q[:i], q[i:i+1], q[i+1:]
+		} else {
+			q = ""
+		}
+		if k, _, ok := strings.Cut(part, "="); ok && isAuthKey(k) {
+			part = k + "=" + authHidden
+		}
+		b.WriteString(part)
+		b.WriteString(sep)
+	}
+	return b.String()
+}
+
+// isAuthKey reports whether the raw query key k means auth.
+func isAuthKey(k string) bool {
+	if k == "auth" {
+		return true
+	}
+	if !strings.Contains(k, "%") {
+		return false
+	}
+	u, err := url.QueryUnescape(k)
+	return err == nil && u == "auth"
+}
 
 // checkToken checks the syntax of an auth= token: an RFC 6750 §2.1
 // b64token, the only thing that can follow "Bearer " in an Authorization

@@ -4,11 +4,14 @@ package devserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // authToken is the secret of the auth= tests: it must never show in the log.
@@ -203,4 +206,112 @@ func joinLog(log []LogEntry) string {
 		b.WriteString(e.String() + "\n")
 	}
 	return b.String()
+}
+
+// TestAuthHidden: the token of auth= is kept nowhere and printed nowhere,
+// however the URL spells it: not in the log entry (Query, Fault, the
+// one-line form), not in an error (a 400, Arm), not in the answer of
+// /_control/arm.
+func TestAuthHidden(t *testing.T) {
+	t.Parallel()
+	tok := url.QueryEscape(authToken)
+	with := map[string]string{"Authorization": "Bearer " + authToken}
+	for _, tc := range []struct {
+		name   string
+		query  string
+		hdr    map[string]string
+		status int
+		query2 string // the entry's Query
+		fault  string // in the entry's Fault
+	}{
+		{"no Authorization", "auth=" + tok, nil, 401, "auth=(hidden)", "auth=(hidden), 401: no Authorization"},
+		{"the right token", "t=1&auth=" + tok + "&x=2", with, 200, "t=1&auth=(hidden)&x=2", "auth=(hidden)"},
+		{"an escaped key", "%61uth=" + tok, nil, 401, "%61uth=(hidden)", "auth=(hidden)"},
+		{"twice", "auth=" + tok + "&auth=" + tok, with, 200, "auth=(hidden)&auth=(hidden)", "auth=(hidden)"},
+		{"a redirect keeps it in Location", "redirect=same&auth=" + tok, with, 302,
+			"redirect=same&auth=(hidden)", "302 to /files/a.bin?auth=(hidden)&redirected=1"},
+		{"a malformed token: 400", "auth=" + tok + "%21", nil, 400, "auth=(hidden)", ""},
+		{"after a semicolon", "t=1;auth=" + tok, nil, 200, "t=1;auth=(hidden)", ""},
+		{"with fail=", "auth=" + tok + "&status=503&fail=1", with, 503, "auth=(hidden)&status=503&fail=1", "fail=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var lines []string
+			s, err := New(Config{DataDir: t.TempDir(), Samples: []Sample{{Name: "a.bin", Size: 10}},
+				Logf: func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptestRecorderHdr(s, "/files/a.bin?"+tc.query, tc.hdr)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %q", rec.Code, tc.status, rec.Body)
+			}
+			if tc.status == 400 && strings.Contains(rec.Body.String(), authToken) {
+				t.Errorf("the 400 echoes the token: %q", rec.Body)
+			}
+			log := serverLog(t, s, 1)
+			if got := log[0]; got.Query != tc.query2 || !strings.Contains(got.Fault, tc.fault) {
+				t.Errorf("log query %q fault %q, want %q and %q in it", got.Query, got.Fault, tc.query2, tc.fault)
+			}
+			for _, secret := range []string{authToken, tok} {
+				noSecret(t, log[0], secret)
+				for _, l := range lines {
+					if strings.Contains(l, secret) {
+						t.Errorf("Config.Logf printed the secret: %s", l)
+					}
+				}
+			}
+		})
+	}
+	t.Run("arm", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		if err := e.s.Arm("a.bin", 1, url.Values{"auth": {authToken + "!"}}); err == nil || strings.Contains(err.Error(), authToken) {
+			t.Errorf("Arm of a malformed token: %v, want an error without the token", err)
+		}
+		code, answer := e.post(t, "/_control/arm?file=a.bin&auth="+tok)
+		if j, _ := json.Marshal(answer); code != 200 || bytes.Contains(j, []byte(authToken)) || bytes.Contains(j, []byte(tok)) {
+			t.Errorf("POST /_control/arm: %d %s, want 200 without the token", code, j)
+		}
+		code, answer = e.post(t, "/_control/arm?file=a.bin&auth="+tok+"%21")
+		if j, _ := json.Marshal(answer); code != 400 || bytes.Contains(j, []byte(authToken)) {
+			t.Errorf("POST /_control/arm, a malformed token: %d %s, want 400 without the token", code, j)
+		}
+	})
+}
+
+func TestHideAuth(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"t=1", "t=1"},
+		{"auth=x", "auth=(hidden)"},
+		{"a=1&auth=x&b=2", "a=1&auth=(hidden)&b=2"},
+		{"auth=x&auth=y", "auth=(hidden)&auth=(hidden)"},
+		{"%61uth=x", "%61uth=(hidden)"},
+		{"%61%75%74%68=x", "%61%75%74%68=(hidden)"},
+		{"a=1;auth=x", "a=1;auth=(hidden)"},
+		{"auth=a=b", "auth=(hidden)"},
+		{"auth", "auth"},
+		{"auth=", "auth=(hidden)"},
+		{"xauth=1&authx=2&a=auth", "xauth=1&authx=2&a=auth"},
+		{"%zz=1&auth%zz=2", "%zz=1&auth%zz=2"},
+		{"&&auth=x&", "&&auth=(hidden)&"},
+	} {
+		if got := hideAuth(tc.in); got != tc.want {
+			t.Errorf("hideAuth(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// serverLog waits for n entries of the log of s and returns them.
+func serverLog(t *testing.T, s *Server, n int) []LogEntry {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	log, err := s.WaitLog(ctx, n)
+	if err != nil {
+		t.Fatalf("waiting for %d log entries, have %d: %v", n, len(log), err)
+	}
+	return log
 }

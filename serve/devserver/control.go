@@ -208,7 +208,8 @@ func (s *Server) controlArm(w http.ResponseWriter, q url.Values) {
 		writeJSON(w, code, jsonError(err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"file": name, "times": times, "faults": values.Encode()})
+	// The answer may be printed by the caller: auth= shows as (hidden).
+	writeJSON(w, http.StatusOK, map[string]any{"file": name, "times": times, "faults": hideAuth(values.Encode())})
 }
 
 // errStatus maps an error of a control call to a status code.

@@ -85,5 +85,9 @@
 // Every /files/ and /_login request (listings and preflights included) is
 // recorded in a LogEntry when it completes; static and /_control/ requests
 // are not, so that reading the log does not change it. An entry says
-// whether an Authorization header came, never what it said.
+// whether an Authorization header came, never what it said, and shows the
+// token of auth= as (hidden). Any page can make a browser request these
+// URLs, so the server keeps a bounded amount for its clients: the newest
+// Config.LogLimit entries, each value a client chose cut at 512 bytes,
+// at most 10000 fail= counters, at most MaxArmed armed sets.
 package devserver

@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"container/list"
 	"crypto/sha256"
 	"fmt"
 	"math"
@@ -75,7 +76,10 @@ import (
 //	retry-after  <value>           with status: add Retry-After: <value> (§10.2.3)
 //	fail         <K>               with status: only the first K GET/HEAD requests of this exact
 //	                               URL (path and query) get the status, later ones the file;
-//	                               counters are per server, reset by ResetLog
+//	                               counters are per server, reset by ResetLog, keyed by a
+//	                               SHA-256 of the URL, and at most 10000 (maxFailCounters): past
+//	                               that the least recently requested URL is forgotten (counts
+//	                               from 0 again), so that varying queries cannot grow the server
 //	redirect     login             302 Found to /_login, an HTML sign-in page (a captive portal
 //	                               or an expired session), instead of the file
 //	             same              302 Found to this same /files/ path, with the query minus
@@ -87,7 +91,8 @@ import (
 //	                               6750 §3) to a GET or HEAD without Authorization: Bearer
 //	                               <token>, instead of the file; preflights are answered
 //	                               (they never carry Authorization); the token is an RFC 6750
-//	                               b64token, and LogEntry.Fault shows it as (hidden)
+//	                               b64token; LogEntry.Query and LogEntry.Fault show it as
+//	                               (hidden), and no error or printed line holds it
 //	cors         none              no CORS headers at all (preflight included)
 //	             noexpose          Access-Control-Allow-Origin but no Expose-Headers: a
 //	                               cross-origin script cannot read ETag or Content-Range
@@ -100,6 +105,13 @@ import (
 //
 // Other query keys are ignored (cache busters, and the redirected=1 that
 // redirect= adds); a known key with a bad value is a 400.
+//
+// Any page can make a browser send these URLs (a no-cors <img>), so what
+// the server keeps of them is bounded: the log cuts each value a client
+// chose (etag=, type=, retry-after=, the query) at maxLogField (512)
+// bytes and LogEntry.Fault at maxFaultField (2048), fail= counters are
+// bounded as above, and an armed set (name, keys, values) is at most
+// maxArmBytes (4096).
 type faults struct {
 	validators    string // "", none, etag, lm, weak
 	lmNow         bool
@@ -161,12 +173,18 @@ func parseFaults(q url.Values, armedKeys map[string]bool) (faults, error) {
 			continue
 		}
 		v := q.Get(k)
-		if err := f.set(k, v); err != nil {
-			return f, fmt.Errorf("fault %s=%q: %w", k, v, err)
+		shown := clip(v) // the error is an answer body, and may be printed
+		if k == "auth" {
+			shown = authHidden // a secret, even a malformed one: see LogEntry.Auth
 		}
+		if err := f.set(k, v); err != nil {
+			return f, fmt.Errorf("fault %s=%q: %w", k, shown, err)
+		}
+		// Uncut here, so that the description parses back to the same
+		// faults; String cuts it for the log.
 		d := k + "=" + v
 		if k == "auth" {
-			d = k + "=" + authHidden // a secret: see LogEntry.Auth
+			d = k + "=" + authHidden
 		}
 		if armedKeys[k] {
 			d += " (armed)"
@@ -177,7 +195,7 @@ func parseFaults(q url.Values, armedKeys map[string]bool) (faults, error) {
 		return f, fmt.Errorf("fault fail=%d: needs status=<code>", f.fail)
 	}
 	if f.retryAfter != "" && f.status == 0 {
-		return f, fmt.Errorf("fault retry-after=%q: needs status=<code>", f.retryAfter)
+		return f, fmt.Errorf("fault retry-after=%q: needs status=<code>", clip(f.retryAfter))
 	}
 	if f.redirect != "" && f.status != 0 {
 		return f, fmt.Errorf("fault redirect with status=%d: both replace the file, use one", f.status)
@@ -314,9 +332,16 @@ func (f *faults) note(format string, args ...any) {
 	f.desc = append(f.desc, fmt.Sprintf(format, args...))
 }
 
-// String describes the faults for LogEntry.Fault; "" when none.
+// String describes the faults for LogEntry.Fault; "" when none. Items
+// quote values the client chose (etag=, type=, retry-after=, a Location):
+// each item is cut at maxLogField bytes and the whole at maxFaultField, so
+// that the log keeps a bounded description of any request.
 func (f *faults) String() string {
-	return strings.Join(f.desc, ", ")
+	items := make([]string, len(f.desc))
+	for i, d := range f.desc {
+		items[i] = clip(d)
+	}
+	return clipTo(strings.Join(items, ", "), maxFaultField)
 }
 
 // hasBodyFault reports whether the body must be shaped, which costs
@@ -555,12 +580,19 @@ func (s *Server) Arm(name string, times int, values url.Values) error {
 	if times < 1 || times > MaxArmTimes {
 		return fmt.Errorf("arm %s: times=%d, want 1 to %d", name, times, MaxArmTimes)
 	}
+	// Only the first value of a key is ever read (parseFaults), so only
+	// it is kept, and the set is bounded: it stays until spent.
 	clean := url.Values{}
+	size := len(name)
 	for k, v := range values {
 		if !isFaultKey(k) {
-			return fmt.Errorf("arm %s: unknown fault %q", name, k)
+			return fmt.Errorf("arm %s: unknown fault %q", name, clip(k))
 		}
-		clean[k] = append([]string(nil), v...)
+		clean[k] = append([]string(nil), v[:min(len(v), 1)]...)
+		size += len(k) + len(clean.Get(k))
+	}
+	if size > maxArmBytes {
+		return fmt.Errorf("arm %s: %d bytes of name and faults, want at most %d", clip(name), size, maxArmBytes)
 	}
 	keys := map[string]bool{}
 	for k := range clean {
@@ -635,18 +667,61 @@ func (s *Server) applyFail(f *faults, r *http.Request) {
 	if f.status == 0 || f.fail < 0 {
 		return
 	}
-	key := r.URL.Path + "?" + r.URL.RawQuery
 	s.mu.Lock()
-	if _, ok := s.fails[key]; !ok && len(s.fails) >= maxFailCounters {
-		// A client that varies the query without end must not grow the
-		// map: start counting afresh.
-		clear(s.fails)
-	}
-	s.fails[key]++
-	n := s.fails[key]
+	n := s.fails.hit(r.URL.Path + "?" + r.URL.RawQuery)
 	s.mu.Unlock()
 	if int64(n) > f.fail {
 		f.note("request %d of this URL: status %d no longer applied", n, f.status)
 		f.status, f.retryAfter = 0, ""
 	}
+}
+
+// failCounters counts the requests of each URL with fail=, for
+// applyFail, in bounded memory whatever the clients send: a counter is
+// keyed by the SHA-256 of its URL, never by the URL itself (which a
+// client chooses, up to the server's header limit, and which holds the
+// token of auth=), and at most limit counters are kept, the least
+// recently requested URL forgotten first. A URL a test keeps requesting
+// thus keeps its count while another client varies its query without
+// end; a forgotten URL counts from 0 again. The caller holds Server.mu.
+type failCounters struct {
+	limit int
+	byKey map[[sha256.Size]byte]*list.Element // of *failCount
+	lru   list.List                           // most recently requested first
+}
+
+// failCount is the counter of one URL.
+type failCount struct {
+	key [sha256.Size]byte
+	n   int
+}
+
+func newFailCounters(limit int) failCounters {
+	return failCounters{limit: limit, byKey: make(map[[sha256.Size]byte]*list.Element)}
+}
+
+// hit counts one more request of the URL u and returns its count.
+func (c *failCounters) hit(u string) int {
+	key := sha256.Sum256([]byte(u))
+	if el, ok := c.byKey[key]; ok {
+		c.lru.MoveToFront(el)
+		fc := el.Value.(*failCount)
+		fc.n++
+		return fc.n
+	}
+	for c.lru.Len() > 0 && c.lru.Len() >= c.limit {
+		old := c.lru.Remove(c.lru.Back()).(*failCount)
+		delete(c.byKey, old.key)
+	}
+	c.byKey[key] = c.lru.PushFront(&failCount{key: key, n: 1})
+	return 1
+}
+
+// len returns how many URLs are counted.
+func (c *failCounters) len() int { return c.lru.Len() }
+
+// reset forgets every count.
+func (c *failCounters) reset() {
+	clear(c.byKey)
+	c.lru.Init()
 }

@@ -166,7 +166,13 @@ func serveRedirect(rw *respWriter, r *http.Request, f *faults) {
 	// would only hide the redirect.
 	plain := f.withoutBodyFaults()
 	rw.f = &plain
-	plain.note("302 to %s", loc)
+	// The Location keeps the query, auth= token included (the target
+	// asks for it too); the log must not.
+	shown := loc
+	if p, q, ok := strings.Cut(loc, "?"); ok {
+		shown = p + "?" + hideAuth(q)
+	}
+	plain.note("302 to %s", shown)
 	what := f.redirect
 	if what == "file" {
 		what += ":" + f.redirectFile

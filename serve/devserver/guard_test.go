@@ -9,8 +9,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestControlGuard: the control API answers only a caller that sends the
@@ -162,6 +164,138 @@ func TestBounds(t *testing.T) {
 			t.Errorf("arm after Disarm: %v", err)
 		}
 	})
+	t.Run("armed size", func(t *testing.T) {
+		t.Parallel()
+		s, err := New(Config{DataDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		big := `"` + strings.Repeat("e", maxArmBytes) + `"`
+		if err := s.Arm("a.bin", 1, url.Values{"etag": {big}}); err == nil || len(err.Error()) > 2*maxLogField {
+			t.Errorf("arm of a %d-byte etag: %.100v, want a short error", len(big), err)
+		}
+		// Only the first value of a key is read, so only it is kept.
+		if err := s.Arm("a.bin", 1, url.Values{"cut": {"1", big, big}}); err != nil {
+			t.Fatalf("arm with extra values: %v", err)
+		}
+		if v := s.armed["a.bin"][0].values["cut"]; len(v) != 1 || v[0] != "1" {
+			t.Errorf("armed cut = %.40q, want [1]", v)
+		}
+	})
+	t.Run("fail counters", func(t *testing.T) {
+		t.Parallel()
+		s, err := New(Config{DataDir: t.TempDir(), Samples: []Sample{{Name: "a.bin", Size: 10}}, LogLimit: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const limit = 16
+		s.fails = newFailCounters(limit) // maxFailCounters, in small
+		pad := strings.Repeat("p", 16<<10)
+		get := func(target string) int { return httptestRecorder(s, target).Code }
+		// A test's URL, fail=1: 503 once, then the file, for as long
+		// as it keeps being requested, whatever other URLs come.
+		const kept = "/files/a.bin?status=503&fail=1&t=kept"
+		if code := get(kept); code != 503 {
+			t.Fatalf("first request: %d, want 503", code)
+		}
+		for i := range 5 * limit {
+			if code := get(fmt.Sprintf("/files/a.bin?status=503&fail=1&i=%d&pad=%s", i, pad)); code != 503 {
+				t.Fatalf("flood URL %d: %d, want 503", i, code)
+			}
+			if n := s.fails.len(); n > limit {
+				t.Fatalf("after flood URL %d: %d counters, want at most %d", i, n, limit)
+			}
+			if i%(limit/2) == 0 {
+				if code := get(kept); code != 200 {
+					t.Fatalf("kept URL during the flood (at %d): %d, want 200: its counter was dropped while in use", i, code)
+				}
+			}
+		}
+		if n := s.fails.len(); n != limit {
+			t.Errorf("%d counters after the flood, want %d", n, limit)
+		}
+		// The least recently requested URL was forgotten: it fails again.
+		if code := get(fmt.Sprintf("/files/a.bin?status=503&fail=1&i=0&pad=%s", pad)); code != 503 {
+			t.Errorf("first flood URL again: %d, want 503 (forgotten)", code)
+		}
+		s.ResetLog()
+		if n := s.fails.len(); n != 0 {
+			t.Errorf("%d counters after ResetLog", n)
+		}
+	})
+}
+
+// TestLogClipped: each value a client chose, in the request or through
+// the faults that echo it in the response (etag=, type=, retry-after=,
+// a Location), is kept in the log cut at maxLogField bytes, Fault at
+// maxFaultField, and still valid UTF-8; the response itself is as asked.
+func TestLogClipped(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 20000)
+	wide := strings.Repeat("é", 10000) // a cut must not split a rune
+	for _, tc := range []struct {
+		name   string
+		query  string
+		hdr    map[string]string
+		status int
+		header string // a response header that must come whole
+		want   string
+		fault  string // in LogEntry.Fault: the cut description still says what applied
+	}{
+		{"etag", "etag=" + url.QueryEscape(`"`+long+`"`), nil, 200, "ETag", `"` + long + `"`, `etag="xxx`},
+		{"etag, weak and wide", "etag=" + url.QueryEscape(`W/"`+wide+`"`), nil, 200, "ETag", `W/"` + wide + `"`, `etag=W/"éé`},
+		{"type", "type=" + url.QueryEscape("text/"+long), nil, 200, "Content-Type", "text/" + long, `Content-Type "text/xxx`},
+		{"type, wide", "type=" + url.QueryEscape("text/x; a="+wide), map[string]string{"Range": "bytes=0-1"}, 206,
+			"Content-Type", "text/x; a=" + wide, `Content-Type "text/x; a=éé`},
+		{"etag and type with If-Range", "etag=" + url.QueryEscape(`"`+long+`"`) + "&type=" + url.QueryEscape("text/"+long),
+			map[string]string{"Range": "bytes=0-1", "If-Range": `"` + long + `"`}, 206, "ETag", `"` + long + `"`, `Content-Type "text/xxx`},
+		{"retry-after", "status=503&retry-after=" + long, nil, 503, "Retry-After", long, "retry-after=xxx"},
+		{"redirect", "redirect=same&pad=" + long, nil, 302, "Location", "/files/a.bin?pad=" + long + "&redirected=1", "302 to /files/a.bin?pad=xxx"},
+		{"a number with zeros", "rate=" + strings.Repeat("0", 20000) + "100000000", nil, 200, "", "", "rate=000"},
+		{"every header", "t=" + long, map[string]string{"Origin": long, "Range": long, "If-Range": long, "If-Match": long,
+			"Access-Control-Request-Headers": long}, 412, "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := New(Config{DataDir: t.TempDir(), Samples: []Sample{{Name: "a.bin", Size: 10}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptestRecorderHdr(s, "/files/a.bin?"+tc.query, tc.hdr)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %.200s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.header != "" && rec.Header().Get(tc.header) != tc.want {
+				t.Errorf("%s: %d bytes, want the %d asked for", tc.header, len(rec.Header().Get(tc.header)), len(tc.want))
+			}
+			l := serverLog(t, s, 1)
+			checkClipped(t, l[0])
+			if !strings.Contains(l[0].Fault, tc.fault) {
+				t.Errorf("fault %.200q, want %q in it", l[0].Fault, tc.fault)
+			}
+		})
+	}
+}
+
+// checkClipped fails if a text field of e is longer than the log keeps,
+// or not valid UTF-8.
+func checkClipped(t *testing.T, e LogEntry) {
+	t.Helper()
+	v := reflect.ValueOf(e)
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if f.Type.Kind() != reflect.String {
+			continue
+		}
+		s, bound := v.Field(i).String(), maxLogField
+		if f.Name == "Fault" {
+			bound = maxFaultField
+		}
+		if len(s) > bound+len("…") || !utf8.ValidString(s) {
+			t.Errorf("log %s: %d bytes (valid UTF-8: %v), want at most %d: %.80q…",
+				f.Name, len(s), utf8.ValidString(s), bound, s)
+		}
+	}
 }
 
 // TestDotfiles: names with a dot-led element are refused everywhere.

@@ -6,17 +6,25 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // LogEntry records one /files/ or /_login request once it is complete:
 // what the client asked, what the server answered, and what it did on
 // purpose.
+//
+// Any page can send requests here, so an entry keeps a bounded amount of
+// what a client chose: each text field is cut at 512 bytes, Fault at 2048
+// (each of its items at 512), and the token of auth= is never kept: Query
+// and Fault show it as (hidden).
 type LogEntry struct {
 	Time   time.Time `json:"time"`   // when the request arrived
 	End    time.Time `json:"end"`    // when its handler returned
 	Method string    `json:"method"` // GET, HEAD, OPTIONS...
 	Path   string    `json:"path"`   // URL path, decoded
-	Query  string    `json:"query"`  // raw query, without "?"
+	// Query is the raw query, without "?", with the value of auth= (a
+	// secret) replaced by (hidden).
+	Query string `json:"query"`
 
 	Origin  string `json:"origin"`  // Origin request header
 	Range   string `json:"range"`   // Range request header as sent
@@ -41,18 +49,20 @@ type LogEntry struct {
 	Cut        bool   `json:"cut"`        // the server cut the connection on purpose (cut=)
 	ClientGone bool   `json:"clientGone"` // the client left before the body was complete
 	Stalled    bool   `json:"stalled"`    // the body stalled on purpose (stall=)
-	Fault      string `json:"fault"`      // the faults applied, human readable; "" if none
+	Fault      string `json:"fault"`      // the faults applied, human readable, cut (faults.String); "" if none
 }
 
 // newEntry starts the log entry of r.
 // Each text it copies from the request is cut at maxLogField bytes: the
 // log keeps what a test reasons about, not what a client chose to send.
+// The response headers the entry keeps are cut the same way (respWriter):
+// etag= and type= choose them too.
 func newEntry(r *http.Request) *LogEntry {
 	return &LogEntry{
 		Time:    time.Now(),
 		Method:  clip(r.Method),
 		Path:    clip(r.URL.Path),
-		Query:   clip(r.URL.RawQuery),
+		Query:   clip(hideAuth(r.URL.RawQuery)),
 		Origin:  clip(r.Header.Get("Origin")),
 		Range:   clip(r.Header.Get("Range")),
 		IfRange: clip(r.Header.Get("If-Range")),
@@ -65,10 +75,20 @@ func newEntry(r *http.Request) *LogEntry {
 
 // clip cuts s at maxLogField bytes, marking the cut.
 func clip(s string) string {
-	if len(s) <= maxLogField {
+	return clipTo(s, maxLogField)
+}
+
+// clipTo cuts s at n bytes, or a little less so as not to split a UTF-8
+// sequence, marking the cut with "…" (3 more bytes).
+func clipTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	return s[:maxLogField] + "…"
+	i := n
+	for i > n-utf8.UTFMax && i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // begin counts a request that record will log, so that WaitIdle knows it
@@ -149,7 +169,7 @@ func (s *Server) ResetLog() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log, s.logTotal = nil, 0
-	clear(s.fails)
+	s.fails.reset()
 }
 
 // LogTotal returns how many entries have been recorded since the server
@@ -170,7 +190,8 @@ func (s *Server) WaitLog(ctx context.Context, n int) ([]LogEntry, error) {
 }
 
 // WaitIdle waits until every /files/ request the server has begun whose
-// URL path and raw query match (all of them if match is nil) is complete
+// URL path and raw query (as LogEntry keeps them: cut, auth= hidden)
+// match (all of them if match is nil) is complete
 // and logged, or ctx ends, and returns a copy of the whole log. A client can see a response end (or give up on it)
 // before the server's handler returns: tests that count requests after a
 // download call WaitIdle rather than Log.

@@ -47,10 +47,23 @@ const (
 	MaxArmed = 1000
 	// MaxArmTimes caps the times of one armed set.
 	MaxArmTimes = 1 << 20
-	// maxFailCounters caps the fail= counters (one per URL).
+	// maxFailCounters caps the fail= counters (one per URL, each keyed
+	// by a SHA-256 of the URL: about 200 bytes apiece, whatever the URL's
+	// length); past it the least recently requested URL is forgotten.
 	maxFailCounters = 10000
-	// maxLogField caps each header value kept in a log entry.
+	// maxLogField caps each text a log entry keeps that a client chose
+	// (header values, the URL) and each item of LogEntry.Fault.
 	maxLogField = 512
+	// maxFaultField caps the whole of LogEntry.Fault: its items quote
+	// values a client chose (etag=, type=, a Location), each cut at
+	// maxLogField, and a real description is a few hundred bytes. With
+	// the other fields, an entry keeps at most about 10 KiB, so the log
+	// at most about 100 MB at DefaultLogLimit.
+	maxFaultField = 4 * maxLogField
+	// maxArmBytes caps one armed set: its file name, keys and values
+	// (the first value of each key, the only one used), so that armed
+	// faults keep at most MaxArmed*maxArmBytes (4 MB) of text.
+	maxArmBytes = 4096
 )
 
 // Server is the dev server: create it with New, mount Handler, and Close
@@ -75,7 +88,7 @@ type Server struct {
 	logTotal int                    // entries ever recorded (since ResetLog)
 	logWake  chan struct{}          // closed and replaced on every new entry
 	pending  map[*LogEntry]struct{} // /files/ requests begun and not yet logged
-	fails    map[string]int         // fail= counters, by path?query
+	fails    failCounters           // fail= counters, by URL
 	armed    map[string][]*armedSet // armed faults, by file name
 	nArmed   int                    // sets in armed
 	versions map[string]int         // content version of each generated file
@@ -164,7 +177,7 @@ func newServer(cfg Config) (*Server, error) {
 		closing:  make(chan struct{}),
 		logWake:  make(chan struct{}),
 		pending:  make(map[*LogEntry]struct{}),
-		fails:    make(map[string]int),
+		fails:    newFailCounters(maxFailCounters),
 		armed:    make(map[string][]*armedSet),
 		versions: make(map[string]int),
 		digests:  make(map[string][]fileSum),

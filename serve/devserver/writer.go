@@ -101,9 +101,11 @@ func (w *respWriter) WriteHeader(code int) {
 		w.onHeader(h, code)
 	}
 	w.e.Status = code
-	w.e.ContentRange = h.Get("Content-Range")
-	w.e.ETag = h.Get("ETag")
-	w.e.ReprDigest = h.Get("Repr-Digest")
+	// Cut like the request's fields: etag= sends any value the client
+	// chose, and the log keeps it until it is trimmed.
+	w.e.ContentRange = clip(h.Get("Content-Range"))
+	w.e.ETag = clip(h.Get("ETag"))
+	w.e.ReprDigest = clip(h.Get("Repr-Digest"))
 	w.rw.WriteHeader(code)
 	if hadLength && h.Get("Content-Length") == "" && !w.head && code != http.StatusNoContent && code != http.StatusNotModified {
 		// net/http adds a Content-Length of its own to a body that is
