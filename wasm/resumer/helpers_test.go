@@ -336,6 +336,12 @@ func (k *killable) PutChunk(ctx context.Context, c store.Chunk) error {
 	}
 	return k.Store.PutChunk(ctx, c)
 }
+func (k *killable) PutLast(ctx context.Context, c store.Chunk, r store.Record) error {
+	if k.dead() {
+		return errKilled
+	}
+	return k.Store.PutLast(ctx, c, r)
+}
 func (k *killable) Put(ctx context.Context, r store.Record) error {
 	if k.dead() {
 		return errKilled

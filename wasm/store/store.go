@@ -174,6 +174,11 @@ type Store interface {
 	// PutChunk stores c. A chunk with the same URL, Gen and Start is
 	// replaced. It returns an error wrapping ErrQuota when storage is full.
 	PutChunk(ctx context.Context, c Chunk) error
+	// PutLast stores c and writes rec, whose URL is c's, in one step: the
+	// last piece of a body of unknown length and the record that states
+	// the file's length, so that a complete file is never left without the
+	// record that says it is complete (nor a record with a byte missing).
+	PutLast(ctx context.Context, c Chunk, rec Record) error
 	// Chunks returns every chunk of url, of every generation, ordered by
 	// generation and then by Start.
 	Chunks(ctx context.Context, url string) ([]Chunk, error)
@@ -184,43 +189,68 @@ type Store interface {
 // ErrUntrusted reports a stored record that does not add up.
 var ErrUntrusted = errors.New("stored record cannot be trusted")
 
+// ErrHashState reports a record whose hash fields do not add up (hashed
+// bytes past the length or without the hash's state, a digest without its
+// source). The bytes are not in doubt, only the check of them: it starts
+// again from byte 0 (Record.WithoutHash).
+var ErrHashState = errors.New("stored hash state cannot be taken up")
+
 // Check reports why rec cannot be trusted, if it cannot: it was written by
-// another schema version, or its fields contradict each other. Records come
+// another schema version, or its fields contradict each other (an error
+// wrapping ErrUntrusted), or only its hash fields do (an error wrapping
+// ErrHashState, reported only when nothing else is wrong). Records come
 // back from storage that other code, other versions or a crash may have
 // left behind; none of them may crash a download or pass as finished.
+// Every field is checked, whatever the mode.
 func (rec Record) Check() error {
 	bad := func(why string) error { return fmt.Errorf("%w: %s", ErrUntrusted, why) }
-	switch {
-	case rec.Schema != SchemaVersion:
-		return bad(fmt.Sprintf("schema version %d, this code reads %d", rec.Schema, SchemaVersion))
-	case rec.URL == "":
-		return bad("no URL")
-	case !rec.Mode.Valid():
-		return bad(fmt.Sprintf("unknown mode %q", rec.Mode))
-	case !rec.State.Valid() || rec.State == protocol.Canceled:
-		return bad(fmt.Sprintf("unknown state %q", rec.State))
-	case rec.Gen < 0 || rec.Restarts < 0 || rec.Received < 0:
-		return bad("negative counter")
-	case rec.Total < protocol.UnknownSize:
-		return bad(fmt.Sprintf("total length %d", rec.Total))
-	case !rec.Established() && (rec.Total != protocol.UnknownSize || !rec.Validators.Empty() || rec.FinalURL != ""):
-		return bad("a length or validators without a response that gave them")
-	case rec.Resumable() && rec.Total == protocol.UnknownSize:
-		return bad("resumable without a known length")
-	case rec.Resumable():
-		if ok, _ := rec.Validators.Resumable(); !ok {
-			return bad("resumable without a strong validator")
+	checks := []struct {
+		wrong bool
+		why   func() string
+	}{
+		{rec.Schema != SchemaVersion, func() string {
+			return fmt.Sprintf("schema version %d, this code reads %d", rec.Schema, SchemaVersion)
+		}},
+		{rec.URL == "", func() string { return "no URL" }},
+		{!rec.Mode.Valid(), func() string { return fmt.Sprintf("unknown mode %q", rec.Mode) }},
+		{!rec.State.Valid() || rec.State == protocol.Canceled, func() string { return fmt.Sprintf("unknown state %q", rec.State) }},
+		{rec.Gen < 0 || rec.Restarts < 0 || rec.Received < 0, func() string { return "negative counter" }},
+		{rec.Total < protocol.UnknownSize, func() string { return fmt.Sprintf("total length %d", rec.Total) }},
+		{!rec.Established() && (rec.Total != protocol.UnknownSize || !rec.Validators.Empty() || rec.FinalURL != ""),
+			func() string { return "a length or validators without a response that gave them" }},
+		{rec.Resumable() && rec.Total == protocol.UnknownSize, func() string { return "resumable without a known length" }},
+		{rec.Resumable() && !strongValidators(rec.Validators), func() string { return "resumable without a strong validator" }},
+		{rec.Mode == protocol.ModeSingle && rec.Reason.None(), func() string { return "not resumable without a reason" }},
+		{rec.State == protocol.Done && rec.Total == protocol.UnknownSize, func() string { return "done without a length" }},
+	}
+	for _, c := range checks {
+		if c.wrong {
+			return bad(c.why())
 		}
-	case rec.Mode == protocol.ModeSingle && rec.Reason.None():
-		return bad("not resumable without a reason")
-	case rec.State == protocol.Done && rec.Total == protocol.UnknownSize:
-		return bad("done without a length")
+	}
+	hashBad := func(why string) error { return fmt.Errorf("%w: %s", ErrHashState, why) }
+	switch {
 	case rec.Hashed < 0 || (rec.Total != protocol.UnknownSize && rec.Hashed > rec.Total):
-		return bad(fmt.Sprintf("%d bytes hashed", rec.Hashed))
+		return hashBad(fmt.Sprintf("%d bytes hashed of %d", rec.Hashed, rec.Total))
 	case rec.Hashed > 0 && (rec.Digest.Empty() || len(rec.HashState) == 0):
-		return bad("bytes hashed without a digest to check or the hash's state")
+		return hashBad("bytes hashed without a digest to check or the hash's state")
 	case !rec.Digest.Empty() && rec.DigestFrom == "":
-		return bad("a digest without its source")
+		return hashBad("a digest without its source")
 	}
 	return nil
+}
+
+// WithoutHash returns rec with its check started over: no byte hashed, no
+// saved state, and no digest whose source is not known.
+func (rec Record) WithoutHash() Record {
+	rec.Hashed, rec.HashState = 0, nil
+	if rec.DigestFrom == "" {
+		rec.Digest = protocol.Digest{}
+	}
+	return rec
+}
+
+func strongValidators(v protocol.Validators) bool {
+	ok, _ := v.Resumable()
+	return ok
 }

@@ -362,6 +362,17 @@ func (s *Store) DeleteChunk(ctx context.Context, url string, gen, start int64) e
 // that way, and then succeeds so, switches the store for good. The bytes
 // stay in JS either way.
 func (s *Store) PutChunk(ctx context.Context, c store.Chunk) error {
+	return s.put(ctx, c, nil)
+}
+
+// PutLast implements store.Store: the chunk and the record are written in
+// one transaction over the chunk's lane and the downloads store.
+func (s *Store) PutLast(ctx context.Context, c store.Chunk, rec store.Record) error {
+	return s.put(ctx, c, &rec)
+}
+
+// put writes c, and rec if it is not nil, in one transaction.
+func (s *Store) put(ctx context.Context, c store.Chunk, rec *store.Record) error {
 	b, ok := c.Data.(jsutil.Blob)
 	if !ok {
 		return fmt.Errorf("put chunk: data of type %T is not a JS Blob", c.Data)
@@ -372,7 +383,7 @@ func (s *Store) PutChunk(ctx context.Context, c store.Chunk) error {
 	bytesOnly := s.bytesOnly.Load()
 	var err error
 	if !bytesOnly {
-		err = s.putChunk(ctx, lane, c, seq, "blob", b.V)
+		err = s.putChunk(ctx, lane, c, seq, "blob", b.V, rec)
 		if err == nil || !blobRefused(err) || ctx.Err() != nil {
 			return classify(what, err)
 		}
@@ -381,7 +392,7 @@ func (s *Store) PutChunk(ctx context.Context, c store.Chunk) error {
 	if aerr != nil {
 		return classify(what, errors.Join(err, aerr))
 	}
-	if err := s.putChunk(ctx, lane, c, seq, "bytes", buf); err != nil {
+	if err := s.putChunk(ctx, lane, c, seq, "bytes", buf, rec); err != nil {
 		return classify(what, err)
 	}
 	s.bytesOnly.Store(true)
@@ -393,18 +404,25 @@ func (s *Store) PutChunk(ctx context.Context, c store.Chunk) error {
 // tests, and for an app that knows its browser.
 func (s *Store) StoreBytes() { s.bytesOnly.Store(true) }
 
-// putChunk writes the value of a chunk whose bytes are data, under key.
-func (s *Store) putChunk(ctx context.Context, lane int, c store.Chunk, seq int64, key string, data safejs.Value) error {
+// putChunk writes the value of a chunk whose bytes are data, under key,
+// and rec with it when it is not nil.
+func (s *Store) putChunk(ctx context.Context, lane int, c store.Chunk, seq int64, key string, data safejs.Value, rec *store.Record) error {
 	value := js.ValueOf(map[string]any{
 		"url": c.URL, "gen": c.Gen, "start": c.Start, "size": c.Data.Size(), key: safejs.Unsafe(data), "seq": seq,
 	})
-	return s.write(ctx, []string{laneName(lane)}, func(t *idb.Transaction) error {
+	stores := []string{laneName(lane)}
+	if rec != nil {
+		stores = append(stores, downloadsStore)
+	}
+	return s.write(ctx, stores, func(t *idb.Transaction) error {
 		os, err := t.ObjectStore(laneName(lane))
 		if err != nil {
 			return err
 		}
-		_, err = os.PutKey(chunkKey(c.URL, c.Gen, c.Start), value)
-		return err
+		if _, err = os.PutKey(chunkKey(c.URL, c.Gen, c.Start), value); err != nil || rec == nil {
+			return err
+		}
+		return putRecord(t, *rec)
 	})
 }
 

@@ -105,6 +105,21 @@ func (s *Store) dropChunks(url string) {
 func (s *Store) PutChunk(ctx context.Context, c store.Chunk) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.putChunk(c)
+}
+
+// PutLast implements store.Store.
+func (s *Store) PutLast(ctx context.Context, c store.Chunk, rec store.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.putChunk(c); err != nil {
+		return err
+	}
+	s.records[rec.URL] = rec
+	return nil
+}
+
+func (s *Store) putChunk(c store.Chunk) error {
 	k := chunkKey{c.URL, c.Gen, c.Start}
 	used := s.used + c.Data.Size()
 	if old, ok := s.chunks[k]; ok {

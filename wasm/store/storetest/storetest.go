@@ -156,6 +156,26 @@ func Run(t *testing.T, h Harness) {
 			t.Fatalf("chunk not replaced: %d chunks", len(cs))
 		}
 	})
+	t.Run("PutLast", func(t *testing.T) {
+		s := h.New(t)
+		u := "https://x.test/l"
+		rec := sampleRecord(u)
+		rec.State, rec.Total = protocol.Running, protocol.UnknownSize
+		mustPut(t, s, rec)
+		putChunk(t, h, s, u, rec.Gen, 0, pattern(10, 1))
+		rec.Total, rec.Received = 30, 30
+		if err := s.PutLast(ctx(t), store.Chunk{URL: u, Gen: rec.Gen, Start: 10, Data: h.Blob(t, pattern(20, 2))}, rec); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx(t), u)
+		if err != nil || got.Total != 30 || got.Received != 30 {
+			t.Fatalf("record after PutLast: total %d received %d, %v", got.Total, got.Received, err)
+		}
+		cs, _ := s.Chunks(ctx(t), u)
+		if len(cs) != 2 || cs[1].Start != 10 || !bytes.Equal(h.Read(t, cs[1].Data), pattern(20, 2)) {
+			t.Fatalf("chunks after PutLast: %v", cs)
+		}
+	})
 	t.Run("ResetDropsChunksKeepsOthers", func(t *testing.T) {
 		s := h.New(t)
 		a, b := "https://x.test/a", "https://x.test/b"
@@ -278,6 +298,19 @@ func Run(t *testing.T, h Harness) {
 		cs, err := s.Chunks(ctx(t), u)
 		if err != nil || len(cs) != stored {
 			t.Fatalf("after quota error: %d chunks, %v; want the %d stored before", len(cs), err, stored)
+		}
+		// The last piece and its record: neither is written without the
+		// other.
+		rec := sampleRecord(u)
+		mustPut(t, s, rec)
+		last := rec
+		last.Total = 1 << 30
+		err = s.PutLast(ctx(t), store.Chunk{URL: u, Start: 1 << 29, Data: h.Blob(t, pattern(1<<20, 9))}, last)
+		if !errors.Is(err, store.ErrQuota) {
+			t.Fatalf("PutLast on a full store: %v, want ErrQuota", err)
+		}
+		if got, err := s.Get(ctx(t), u); err != nil || got.Total != rec.Total {
+			t.Fatalf("the record changed by a PutLast that failed: total %d, %v", got.Total, err)
 		}
 	})
 }
