@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,14 @@ type Request struct {
 	// Whole is true for a request sent without Range, after ranges proved
 	// unusable (Action Whole).
 	Whole bool
+	// URL is where the request was sent: the download's own URL, or, when
+	// Aimed, the final URL the stored bytes came from. "" when unknown: the
+	// rules that compare URLs then do not apply.
+	URL string
+	// Aimed is true for a request sent straight to Stored.URL, because an
+	// answer through the download's own URL came from another resource
+	// (Action Elsewhere).
+	Aimed bool
 }
 
 // RangeHeader returns the Range header value for r, "" for a Whole request.
@@ -36,18 +45,51 @@ func (r Request) RangeHeader() string {
 
 // Stored is what the download knew before the response arrived.
 type Stored struct {
-	// Established is true once a first response was accepted: its validators
-	// and total length are then the reference every later response is
-	// checked against.
-	Established bool
-	Validators  Validators
+	// Mode is the stored generation's mode; "" counts as ModeNew. Once a
+	// first response was accepted (any mode but new), its validators,
+	// total length, final URL and media type are the reference every later
+	// response is checked against.
+	Mode       Mode
+	Validators Validators
 	// Total is the complete length, or UnknownSize.
 	Total int64
-	// Bytes is how many bytes are stored.
+	// Bytes is how many bytes are stored (or on their way to storage).
 	Bytes int64
 	// URL and ContentType are the final URL (after redirects) and the
-	// Content-Type of the response that established the download.
+	// Content-Type of the response that established the download. The
+	// media type is kept across new generations: the next answer from byte
+	// 0 is held to it.
 	URL, ContentType string
+	// Reason is why the stored mode is single, and HasProof whether the
+	// exchange that showed it is recorded: a later answer to a request
+	// without Range shows nothing about ranges, so it does not replace it.
+	Reason   Reason
+	HasProof bool
+	// Digest is what the stored version must hash to ("" Alg: nothing),
+	// as the app or the server stated it.
+	Digest Digest
+	// App is what the app asked of the download.
+	App App
+}
+
+// Established reports whether a response was accepted for the stored
+// generation.
+func (st Stored) Established() bool { return st.Mode != ModeNew && st.Mode != "" }
+
+// App is what an application asks of a download, which decides what an
+// answer may be.
+type App struct {
+	// Integrity is the digest the app says the file has (Subresource
+	// Integrity); zero for none.
+	Integrity Digest
+	// CanHash is true where the platform can hash what it stores: a digest
+	// the server states (Repr-Digest) is then checked too.
+	CanHash bool
+	// MaxBytes, when positive, is the largest file the app accepts.
+	MaxBytes int64
+	// AcceptHTML is true when an HTML page is an acceptable answer, even one
+	// a redirect led to from a URL that does not name a page.
+	AcceptHTML bool
 }
 
 // Response is what the adapter could read of a response.
@@ -105,30 +147,35 @@ type Action int
 
 // The actions Decide can return.
 const (
-	// Append: the body holds bytes [Start, Start+Length) of the stored version.
+	// Append: the body holds bytes of the stored version (Decision.Body
+	// says which).
 	Append Action = iota
 	// Adopt: the body is the download's content from byte 0, possibly of a
-	// new version; discard stored bytes first (unless it is the first
-	// response) and take Validators and Total from the decision.
+	// new version: it establishes the generation (Decision.NewGen says
+	// whether stored bytes go first).
 	Adopt
 	// Finish: nothing is missing.
 	Finish
-	// Restart: the file changed and the body is of no use; discard stored
-	// bytes and ask again from byte 0.
+	// Restart: the stored bytes are of no use; discard them and ask again
+	// from byte 0, at the download's own URL.
 	Restart
 	// Whole: ranges cannot be used; ask again without Range and take the
 	// whole body in one stream. The download is not resumable.
 	Whole
 	// Retry: a transient failure; ask again after RetryAfter (0: back off).
 	Retry
-	// Reject: the response contradicts the request; do not append, and give
-	// up after a few in a row.
+	// Reject: the response contradicts the request or proves nothing; do
+	// not append, back off, and give up after a few in a row.
 	Reject
 	// Fail: a permanent failure.
 	Fail
+	// Elsewhere: the answer came from another resource than the one the
+	// stored bytes came from (a redirect that now leads to another path);
+	// ask the stored final URL itself (Request.Aimed) while it answers.
+	Elsewhere
 )
 
-var actionNames = [...]string{"append", "adopt", "finish", "restart", "whole", "retry", "reject", "fail"}
+var actionNames = [...]string{"append", "adopt", "finish", "restart", "whole", "retry", "reject", "fail", "elsewhere"}
 
 func (a Action) String() string {
 	if int(a) < len(actionNames) {
@@ -137,48 +184,137 @@ func (a Action) String() string {
 	return "action(" + strconv.Itoa(int(a)) + ")"
 }
 
-// Decision is the result of Decide.
+// Body says what of an answer's body a download keeps.
+type Body struct {
+	// Keep is false when nothing of the body is read.
+	Keep bool
+	// Skip is how many bytes of the body come before Start: a 200 in
+	// answer to a range carries the whole file, of which only the range
+	// asked for is kept.
+	Skip int64
+	// Start is where the kept bytes go in the file; Length how many there
+	// are, or UnknownSize: up to the body's end, which is the file's end.
+	Start, Length int64
+	// Exact: the body must end right after its Length bytes, and they count
+	// only once it did. A cross-origin 206 may carry a Content-Encoding the
+	// page cannot see (RFC 9110 §14.1.1: ranges count encoded bytes, fetch
+	// hands over decoded ones): only a body that ends exactly where its
+	// Content-Range says shows its bytes are the file's. Otherwise reading
+	// stops after Length bytes, and whatever a broken server sends after
+	// them is cut: the validators prove the bytes the Content-Range names.
+	Exact bool
+	// Framed: the answer's own framing (a Content-Length equal to
+	// Skip+Length, no content coding) ends the body after exactly those
+	// bytes, so it may be taken in one piece (Response.blob()).
+	Framed bool
+}
+
+// Decision is the whole verdict on one answer: what the download does with
+// it, what it records, and what of its body it keeps.
 type Decision struct {
 	Action Action
-	// Start is where the body goes (Append); 0 for Adopt.
-	Start int64
-	// Length is the expected body length, or UnknownSize.
-	Length int64
-	// Total is the complete length as the response states it, or UnknownSize.
-	Total int64
-	// Validators are the response's own (Append of a first response, Adopt).
-	Validators Validators
+	// Mode is the download's mode once the decision is applied.
+	Mode Mode
+	// NewGen: every stored byte is discarded first, and a new generation
+	// of the download begins.
+	NewGen bool
 	// Changed reports evidence that the stored bytes belong to another
-	// version of the file (different validators or length).
+	// version of the file (different validators or length); it counts in
+	// the download's restarts.
 	Changed bool
-	// Resumable and Reason say, for a response that establishes a download
-	// (first Append, Adopt, Whole), whether later requests may resume it.
+	// Restart counts against the limit on restarts in a row: a server
+	// whose every answer names a new version (or whose stored URL keeps
+	// vanishing) must not make a download start over forever.
+	Restart bool
+	// Establish: the answer establishes the generation; Total,
+	// Validators, Resumable, Reason, URL, ContentType and Digest are what
+	// the download records.
+	Establish bool
+	// Total is the complete length as the answer states it, or
+	// UnknownSize.
+	Total int64
+	// Validators are the answer's own, bounded (MaxValidatorLen).
+	Validators Validators
+	// Resumable and Reason say whether later requests may resume the
+	// download, and why not (Establish, Whole).
 	Resumable bool
 	Reason    Reason
+	// URL and ContentType are the answer's final URL and media type, cut to
+	// MaxHeaderLen (Establish).
+	URL, ContentType string
+	// Digest is what the file must hash to and DigestFrom who said so:
+	// DigestIntegrity for the app, or the server's field (Establish).
+	Digest     Digest
+	DigestFrom string
+	// Decided is the exchange to record as the proof of the mode; zero
+	// when the recorded one stands.
+	Decided Exchange
+	// Body says what of the body to keep.
+	Body Body
+	// Notice is what a person may want to know of the decision ("" none).
+	Notice string
 	// RetryAfter is the delay the server asked for (Retry), 0 if none.
 	RetryAfter time.Duration
-	// Err says what went wrong (Retry, Reject, Fail).
+	// Err says what went wrong (Retry, Reject, Fail, and why an answer
+	// moved the download: Restart, Whole, Elsewhere).
 	Err error
 }
 
-// Decide applies the rules of RFC 9110 to one response to a range request.
-// It never returns Append or Finish for a response that contradicts the
-// request or the stored version: bytes of two versions are never joined.
-// An Append is never empty, starts at req.Start and never ends past
-// req.End.
+// DigestIntegrity is Decision.DigestFrom for a digest the app gave.
+const DigestIntegrity = "integrity"
+
+// MaxHeaderLen caps the final URL and Content-Type a download keeps: a
+// value a server controls, longer than this, is not worth storing.
+const MaxHeaderLen = 8 << 10
+
+// Decide applies the rules of RFC 9110 to one answer to a range request
+// and gives the whole verdict. It never returns Append or Finish for an
+// answer that contradicts the request or the stored version: bytes of two
+// versions are never joined. An Append keeps at least one byte, from
+// req.Start, and never past req.End.
 func Decide(req Request, st Stored, resp Response, now time.Time) Decision {
 	d := decide(req, st, resp, now)
 	d.Validators = d.Validators.Bounded()
+	if d.Establish {
+		d = established(req, st, resp, d)
+	}
+	if d.Mode == "" {
+		d.Mode = st.Mode
+		if d.Mode == "" {
+			d.Mode = ModeNew
+		}
+	}
 	return d
 }
 
 func decide(req Request, st Stored, resp Response, now time.Time) Decision {
-	if s := resp.Status; (s == 200 || s == 206) && htmlInstead(st, resp.ContentType) {
-		// A login, error or captive-portal page (often a redirect's end)
-		// in answer to a download that is not HTML is not a version of
-		// it, even when nothing is stored yet: keep what is stored and say
-		// what came instead.
-		return Decision{Action: Fail, Err: &ContentTypeError{Stored: st.ContentType, Got: resp.ContentType, URL: resp.URL}}
+	if s := resp.Status; s == 200 || s == 206 {
+		if err := unexpectedHTML(req, st, resp); err != nil {
+			// A login, error or captive-portal page (often a redirect's
+			// end) is not the file, even when nothing is stored yet: keep
+			// what is stored, store none of it, and say what came instead.
+			return Decision{Action: Fail, Err: err}
+		}
+	}
+	if s := resp.Status; s == 416 && st.Established() && otherResource(st, resp) {
+		// A redirect to another resource (a login page, say) says nothing
+		// of the stored download's length.
+		return Decision{Action: Reject, Err: badResponse("416 from " + resp.URL + ", not where the download started")}
+	}
+	if s := resp.Status; s == 200 || s == 206 {
+		if st.Established() && otherResource(st, resp) && !digestProves(st, resp) {
+			// Entity-tags and dates belong to one resource (RFC 9110
+			// §8.8.3): equal validators from another path prove nothing
+			// (nginx gives two files of one size and time the same ETag).
+			if req.Aimed {
+				return Decision{Action: Restart, Mode: restartMode(st), NewGen: true, Changed: true, Restart: true,
+					Notice: "the URL the stored bytes came from now leads to " + resp.URL + "; starting over",
+					Err:    badResponse("the stored final URL " + st.URL + " now leads to " + resp.URL)}
+			}
+			return Decision{Action: Elsewhere,
+				Notice: "the download's URL now leads to " + resp.URL + ", not to " + st.URL + " where the stored bytes came from; asking there",
+				Err:    badResponse("the answer came from " + resp.URL + ", not " + st.URL)}
+		}
 	}
 	switch s := resp.Status; {
 	case s == 206 && req.Whole:
@@ -192,20 +328,33 @@ func decide(req Request, st Stored, resp Response, now time.Time) Decision {
 	case s == 416:
 		return decideUnsatisfiable(req, st, resp)
 	case s == 412:
-		// Only If-Match or If-Unmodified-Since can fail: the version the
-		// preconditions named is gone (RFC 9110 §15.5.13).
-		if st.Established {
-			return Decision{Action: Restart, Changed: true, Err: &StatusError{Status: s}}
-		}
+		// Only If-Match and If-Unmodified-Since can fail (RFC 9110
+		// §15.5.13), and resumer sends neither: a 412 is a proxy's or a
+		// firewall's, and says nothing of the stored bytes.
 		return Decision{Action: Reject, Err: badResponse("412 to a request without preconditions")}
 	case retryableStatus(s):
 		return Decision{Action: Retry, Err: &StatusError{Status: s},
 			RetryAfter: ParseRetryAfter(resp.RetryAfter, resp.Validators.Date, now)}
 	case s >= 200 && s < 300:
 		return Decision{Action: Reject, Err: badResponse("unexpected status " + strconv.Itoa(s) + " to a GET with Range")}
+	case req.Aimed:
+		// The URL the stored bytes came from is gone (a signed link that
+		// expired, a version removed): start over from the download's own.
+		return Decision{Action: Restart, Mode: restartMode(st), NewGen: true, Changed: true, Restart: true,
+			Notice: "the URL the stored bytes came from answers " + strconv.Itoa(s) + "; starting over",
+			Err:    &StatusError{Status: s}}
 	default:
 		return Decision{Action: Fail, Err: &StatusError{Status: s}}
 	}
+}
+
+// restartMode is the mode a new generation starts in: single stays single,
+// because what made ranges unusable is the server's, not the file's.
+func restartMode(st Stored) Mode {
+	if st.Mode == ModeSingle {
+		return ModeSingle
+	}
+	return ModeNew
 }
 
 // retryableStatus reports statuses that say "try again later": 408 Request
@@ -239,13 +388,13 @@ func decidePartial(req Request, st Stored, resp Response) Decision {
 	if encoded(resp) {
 		return unusablePartial(st, "206 with Content-Encoding "+resp.ContentEncoding)
 	}
-	if strings.HasPrefix(strings.ToLower(strings.Trim(resp.ContentType, " \t")), "multipart/byteranges") {
+	if strings.HasPrefix(MediaType(resp.ContentType), "multipart/byteranges") {
 		return unusablePartial(st, "multipart/byteranges answer to a single-range request")
 	}
 	if resp.ContentRange == "" {
 		if resp.CrossOrigin {
 			// The 206 cannot be checked: fall back to one whole stream.
-			return Decision{Action: Whole, Reason: hiddenReason(), Err: badResponse("Content-Range is not exposed to this origin")}
+			return whole(st, hiddenReason(), badResponse("Content-Range is not exposed to this origin"))
 		}
 		return Decision{Action: Reject, Err: badResponse("206 without Content-Range")}
 	}
@@ -253,16 +402,10 @@ func decidePartial(req Request, st Stored, resp Response) Decision {
 	if err != nil || cr.Unsatisfied() {
 		return Decision{Action: Reject, Err: badResponse("unreadable Content-Range " + strconv.Quote(resp.ContentRange))}
 	}
-	if st.Established {
-		if movedAway(st, resp) && !provesSameVersion(st.Validators, resp.Validators) {
-			// A redirect to another resource: an If-Range evaluated there
-			// proves nothing about the stored bytes (entity-tags belong to
-			// one resource, RFC 9110 §8.8.3); only the response's own
-			// strong validator, equal to the stored one, does. Without it
-			// the answer is unusable, but no evidence against the stored
-			// bytes either.
-			return Decision{Action: Reject, Err: badResponse("a 206 from " + resp.URL + ", not where the download started, carries no validator equal to the stored one")}
-		}
+	body := Body{Keep: true, Start: cr.First, Length: cr.Len(),
+		Exact:  resp.CrossOrigin && resp.ContentEncoding == "",
+		Framed: ParseContentLength(resp.ContentLength) == cr.Len()}
+	if st.Established() {
 		changed := !st.Validators.SameVersion(resp.Validators) ||
 			(cr.Total != UnknownSize && st.Total != UnknownSize && cr.Total != st.Total)
 		if changed {
@@ -270,9 +413,12 @@ func decidePartial(req Request, st Stored, resp Response) Decision {
 			// requests: a 206 from byte 0 is still a valid start of the new
 			// version; any other is useless.
 			if cr.First == 0 {
-				return adopt(resp, cr.Len(), cr.Total, true, partialReason(resp))
+				d := adopt(st, resp, body, cr.Total, true, partialReason(resp))
+				d.Restart = true
+				return d
 			}
-			return Decision{Action: Restart, Changed: true}
+			return Decision{Action: Restart, Mode: restartMode(st), NewGen: true, Changed: true, Restart: true,
+				Err: badResponse("a 206 of another version (" + resp.ContentRange + ")")}
 		}
 	}
 	if cr.First != req.Start {
@@ -289,19 +435,30 @@ func decidePartial(req Request, st Stored, resp Response) Decision {
 	if total == UnknownSize {
 		total = st.Total
 	}
-	d := Decision{Action: Append, Start: cr.First, Length: cr.Len(), Total: total, Validators: resp.Validators}
-	if !st.Established {
-		d.Resumable, d.Reason = resp.Validators.Resumable()
-		if !d.Resumable && resp.CrossOrigin {
-			d.Reason = hiddenReason()
-		}
+	if !st.Established() {
 		if cr.First != 0 {
 			return Decision{Action: Reject, Err: badResponse("first response does not start at byte 0")}
 		}
 		if total == UnknownSize {
 			// Without a length no range plan can end, and asking again
 			// would not tell it: take the file in one request instead.
-			return Decision{Action: Whole, Reason: unknownLength(), Err: badResponse("Content-Range " + resp.ContentRange + " gives no length")}
+			return whole(st, unknownLength(), badResponse("Content-Range "+resp.ContentRange+" gives no length"))
+		}
+		ok, reason := resp.Validators.Resumable()
+		if !ok && resp.CrossOrigin {
+			reason = hiddenReason()
+		}
+		d := Decision{Action: Append, Establish: true, Mode: ModeRanged, Total: total, Validators: resp.Validators,
+			Resumable: ok, Reason: reason, Body: body}
+		if !ok {
+			d.Mode = ModeSingle
+			d.Notice = "not resumable: " + reason.Text
+			if !(cr.First == 0 && cr.Len() == total) {
+				// A server that cannot prove versions: these bytes can
+				// be joined to no later ones. The single mode asks for
+				// the whole file.
+				d.Body = Body{}
+			}
 		}
 		return d
 	}
@@ -310,19 +467,30 @@ func decidePartial(req Request, st Stored, resp Response) Decision {
 	// response itself carries a strong validator equal to the stored one.
 	if req.Start > 0 && req.IfRange == "" && !provesSameVersion(st.Validators, resp.Validators) {
 		if resp.CrossOrigin {
-			return Decision{Action: Whole, Reason: hiddenReason(), Err: badResponse("the 206 carries no readable validator")}
+			return whole(st, hiddenReason(), badResponse("the 206 carries no readable validator"))
 		}
 		return Decision{Action: Reject, Err: badResponse("206 without If-Range carries no validator to check")}
 	}
-	return d
+	return Decision{Action: Append, Total: total, Validators: resp.Validators, Body: body}
+}
+
+// whole is the decision to give up ranges: ask for the whole file without
+// Range, in one stream. A download already asking that way is shown a
+// contradiction, not news.
+func whole(st Stored, reason Reason, err error) Decision {
+	if st.Mode == ModeSingle {
+		return Decision{Action: Reject, Err: err}
+	}
+	return Decision{Action: Whole, Mode: ModeSingle, NewGen: st.Established() || st.Bytes > 0,
+		Reason: reason, Notice: "not resumable: " + reason.Text, Err: err}
 }
 
 // unusablePartial handles a 206 whose body cannot be placed: a download that
 // has not started falls back to one stream; one with stored bytes rejects it.
 func unusablePartial(st Stored, detail string) Decision {
-	if !st.Established || st.Bytes == 0 {
-		return Decision{Action: Whole, Reason: Reason{ReasonEncoded, "the server's answer to a range request could not be used (" + detail + ")"},
-			Err: badResponse(detail)}
+	if !st.Established() || st.Bytes == 0 {
+		return whole(st, Reason{ReasonEncoded, "the server's answer to a range request could not be used (" + detail + ")"},
+			badResponse(detail))
 	}
 	return Decision{Action: Reject, Err: badResponse(detail)}
 }
@@ -338,20 +506,69 @@ func provesSameVersion(stored, got Validators) bool {
 	return stored.strongLastModified() && got.LastModified != "" && sameDate(stored.LastModified, got.LastModified)
 }
 
-// movedAway reports whether resp came from another URL than the response
-// that established the download.
-func movedAway(st Stored, resp Response) bool {
-	return st.URL != "" && resp.URL != "" && resp.URL != st.URL
+// otherResource reports whether resp came from another resource than the
+// answer that established the download: another path. Only the query may
+// differ: a signed or expiring link (a CDN's, a model hub's) is renewed in
+// its query and names the same file.
+func otherResource(st Stored, resp Response) bool {
+	return st.URL != "" && resp.URL != "" && resp.URL != st.URL && pathOf(resp.URL) != pathOf(st.URL)
 }
 
-// htmlInstead reports an HTML page in answer to a download known to be of
-// another type (st.ContentType, kept across new generations; an
-// established download without one counts as not HTML). Other changes of
-// type are allowed: a new version of a file may well come with another.
-func htmlInstead(st Stored, got string) bool {
-	isHTML := func(mt string) bool { return mt == "text/html" || mt == "application/xhtml+xml" }
-	known := st.Established || st.ContentType != ""
-	return known && isHTML(MediaType(got)) && !isHTML(MediaType(st.ContentType))
+// pathOf returns the path of an absolute URL, or the URL itself when it
+// does not parse.
+func pathOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return p.EscapedPath()
+}
+
+// digestProves reports whether resp states a digest of the file equal to
+// the one the stored bytes must meet: the same representation, wherever
+// it came from (RFC 9530 §3).
+func digestProves(st Stored, resp Response) bool {
+	d, _, ok := resp.FileDigest()
+	return ok && !st.Digest.Empty() && d.Equal(st.Digest)
+}
+
+// unexpectedHTML returns the error of an HTML page that is not the file:
+// a page in answer to a download known to be of another type
+// (st.ContentType, kept across new generations; an established download
+// without one counts as not HTML), or, for any download, a page a redirect
+// led to from a URL that does not name one. Other changes of type are
+// allowed: a new version of a file may well come with another.
+func unexpectedHTML(req Request, st Stored, resp Response) error {
+	if st.App.AcceptHTML || !isHTMLType(MediaType(resp.ContentType)) {
+		return nil
+	}
+	known := st.Established() || st.ContentType != ""
+	if known && !isHTMLType(MediaType(st.ContentType)) {
+		return &ContentTypeError{Stored: st.ContentType, Got: resp.ContentType, URL: resp.URL}
+	}
+	if !known && req.URL != "" && resp.URL != "" && pathOf(resp.URL) != pathOf(req.URL) && !NamesPage(req.URL) {
+		return &ContentTypeError{Got: resp.ContentType, URL: resp.URL, Asked: req.URL}
+	}
+	return nil
+}
+
+func isHTMLType(mt string) bool { return mt == "text/html" || mt == "application/xhtml+xml" }
+
+// NamesPage reports whether a URL names an HTML page: its path ends in
+// "/" (a directory's index) or in .html, .htm, .xhtml or .shtml. Other
+// URLs name files, and an HTML page in answer to them is a sign-in or
+// error page.
+func NamesPage(u string) bool {
+	p := strings.ToLower(pathOf(u))
+	if p == "" || strings.HasSuffix(p, "/") {
+		return true
+	}
+	for _, ext := range []string{".html", ".htm", ".xhtml", ".shtml"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // MediaType returns the media type of a Content-Type value, lower case,
@@ -373,17 +590,32 @@ func partialReason(resp Response) Reason {
 	return r
 }
 
-// adopt builds an Adopt decision for a body that starts at byte 0.
-func adopt(resp Response, length, total int64, changed bool, reason Reason) Decision {
+// adopt builds an Adopt decision for a body that starts at byte 0: it
+// establishes a generation, the stored one's bytes discarded first.
+func adopt(st Stored, resp Response, body Body, total int64, changed bool, reason Reason) Decision {
 	if reason.None() && total == UnknownSize {
 		reason = unknownLength()
 	}
-	return Decision{Action: Adopt, Start: 0, Length: length, Total: total, Validators: resp.Validators,
-		Changed: changed, Resumable: reason.None(), Reason: reason}
+	mode := ModeRanged
+	switch {
+	case st.Mode == ModeSingle || !reason.None():
+		mode = ModeSingle
+	case st.Mode == ModeRangedPlain:
+		mode = ModeRangedPlain
+	}
+	body.Start, body.Skip = 0, 0
+	if mode == ModeSingle && body.Length != UnknownSize && body.Length != total {
+		// A 206 from byte 0 that cannot be continued: only one whole
+		// answer makes a download that is not resumable.
+		body = Body{}
+	}
+	return Decision{Action: Adopt, Mode: mode, NewGen: st.Established() || st.Bytes > 0, Establish: true,
+		Total: total, Validators: resp.Validators, Changed: changed, Resumable: mode.Ranged(), Reason: reason, Body: body}
 }
 
 func decideFull(req Request, st Stored, resp Response) Decision {
 	length := ParseContentLength(resp.ContentLength)
+	framed := length != UnknownSize
 	reason := Reason{}
 	switch {
 	case req.Whole && resp.CrossOrigin && length != UnknownSize:
@@ -391,11 +623,11 @@ func decideFull(req Request, st Stored, resp Response) Decision {
 		// cross-origin script cannot see Content-Encoding unless the
 		// server exposes it: Content-Length may count compressed bytes of
 		// a body fetch() hands over decompressed. Read it to its end.
-		length = UnknownSize
+		length, framed = UnknownSize, false
 		reason = unknownLength()
 	case encoded(resp):
 		// Content-Length counts encoded bytes; Fetch hands over decoded ones.
-		length = UnknownSize
+		length, framed = UnknownSize, false
 		reason = Reason{ReasonEncoded, "the server compressed the file (Content-Encoding: " + resp.ContentEncoding + "), so byte offsets cannot be resumed"}
 	case length == UnknownSize:
 		reason = unknownLength()
@@ -413,48 +645,133 @@ func decideFull(req Request, st Stored, resp Response) Decision {
 			reason = Reason{ReasonNoRanges, "the server answered a range request with the whole file (200), so it does not support byte ranges"}
 		}
 	}
-	changed := false
-	if st.Established && st.Bytes > 0 {
-		changed = !st.Validators.SameVersion(resp.Validators) ||
+	body := Body{Keep: true, Start: 0, Length: length, Framed: framed}
+	if st.Established() && st.Mode.Ranged() && !req.Whole {
+		changed := !st.Validators.SameVersion(resp.Validators) ||
 			(length != UnknownSize && st.Total != UnknownSize && length != st.Total)
-		if changed && reason.Code == ReasonNoRanges {
-			// The file changed and If-Range did its job: the server may
-			// well support ranges.
-			reason = Reason{}
+		switch {
+		case changed:
+			// The file changed and If-Range did its job: the server
+			// supports ranges as far as anyone knows.
+			if reason.Code == ReasonNoRanges {
+				reason = Reason{}
+			}
+			d := adopt(st, resp, body, length, true, reason)
+			d.Restart = true
+			return d
+		case provesSameVersion(st.Validators, resp.Validators) && length == st.Total && !resp.CrossOrigin:
+			// The same version, whole: a server or a CDN edge may ignore
+			// a Range (RFC 9110 §14.2), this once or always. The stored
+			// bytes stay, and so does the mode: of this body, only the
+			// range asked for is kept, the bytes before it skipped.
+			end := req.End
+			if end == UnknownSize || end > st.Total {
+				end = st.Total
+			}
+			if end <= req.Start {
+				return Decision{Action: Reject, Err: badResponse("a 200 in answer to a range past the end")}
+			}
+			return Decision{Action: Append, Total: st.Total, Validators: resp.Validators,
+				Body:   Body{Keep: true, Skip: req.Start, Start: req.Start, Length: end - req.Start, Framed: req.Start == 0 && end == length},
+				Notice: "the server answered a range request with the whole file (200); the stored bytes are kept and the bytes before " + strconv.FormatInt(req.Start, 10) + " skipped"}
+		default:
+			// No proof either way (no strong validator on the 200, or a
+			// cross-origin body whose coding may be hidden): the stored
+			// bytes are not thrown away for it. Ask again.
+			return Decision{Action: Reject, Err: badResponse("a 200 in answer to a resume proves neither the same version nor a new one")}
 		}
 	}
-	return adopt(resp, length, length, changed, reason)
+	changed := false
+	if st.Established() && st.Bytes > 0 {
+		changed = !st.Validators.SameVersion(resp.Validators) ||
+			(length != UnknownSize && st.Total != UnknownSize && length != st.Total)
+	}
+	d := adopt(st, resp, body, length, changed, reason)
+	d.Restart = changed
+	return d
 }
 
 func decideUnsatisfiable(req Request, st Stored, resp Response) Decision {
 	cr, err := ParseContentRange(resp.ContentRange)
 	if err != nil || !cr.Unsatisfied() {
-		if st.Established && st.Bytes > 0 {
-			return Decision{Action: Restart, Err: &StatusError{Status: 416}}
+		if st.Established() && st.Bytes > 0 {
+			// A 416 without its "bytes */length" states nothing about the
+			// stored bytes: back off and ask again (RFC 9110 §15.5.17).
+			return Decision{Action: Reject, Err: &StatusError{Status: 416}}
 		}
-		return Decision{Action: Whole, Reason: Reason{ReasonNoRanges, "the server refused a range request from byte 0"},
-			Err: &StatusError{Status: 416}}
+		return whole(st, Reason{ReasonNoRanges, "the server refused a range request from byte 0"}, &StatusError{Status: 416})
 	}
-	if movedAway(st, resp) {
-		// A redirect to another resource (a login page, say) says nothing
-		// of the stored download's length.
-		return Decision{Action: Reject, Err: badResponse("416 from " + resp.URL + ", not where the download started")}
-	}
-	if !st.Established {
+	if !st.Established() {
 		if cr.Total == 0 && req.Start == 0 {
-			// "bytes=0-" of an empty file cannot be satisfied (§14.1.2).
+			// "bytes=0-" of an empty file cannot be satisfied (§14.1.2),
+			// and there is nothing to fetch.
 			ok, r := resp.Validators.Resumable()
-			return Decision{Action: Finish, Total: 0, Validators: resp.Validators, Resumable: ok, Reason: r}
+			d := Decision{Action: Finish, Establish: true, Mode: ModeRanged, Total: 0, Validators: resp.Validators, Resumable: ok, Reason: r}
+			if !ok {
+				d.Mode = ModeSingle
+			}
+			return d
 		}
 		return Decision{Action: Reject, Err: badResponse("416 for a range inside the file (Content-Range " + resp.ContentRange + ")")}
 	}
 	if st.Total != UnknownSize && cr.Total != st.Total {
-		return Decision{Action: Restart, Changed: true, Total: cr.Total}
+		return Decision{Action: Restart, Mode: restartMode(st), NewGen: true, Changed: true, Restart: true, Total: cr.Total,
+			Err: badResponse("the file is now " + strconv.FormatInt(cr.Total, 10) + " bytes long")}
 	}
-	if req.Start >= cr.Total {
+	if st.Total != UnknownSize && req.Start >= cr.Total {
 		return Decision{Action: Finish, Total: cr.Total}
 	}
 	return Decision{Action: Reject, Err: badResponse("416 for a range inside the file (Content-Range " + resp.ContentRange + ")")}
+}
+
+// established completes a decision that establishes a generation: what the
+// download records of the answer, the digest it must meet, the proof of
+// its mode, and the limits of the app.
+func established(req Request, st Stored, resp Response, d Decision) Decision {
+	d.URL = Bounded(resp.URL)
+	d.ContentType = Bounded(resp.ContentType)
+	d.Resumable = d.Mode.Ranged()
+	// Why it is not resumable, and the exchange that proves it: what made
+	// the download single, when an earlier answer did (the answer to a
+	// request without Range shows nothing about ranges), or else this
+	// answer.
+	earlier := !d.Mode.Ranged() && st.Mode == ModeSingle && !st.Reason.None()
+	switch {
+	case d.Mode.Ranged():
+		d.Reason = Reason{}
+	case earlier:
+		d.Reason = st.Reason
+	case d.Reason.None():
+		d.Reason = Reason{Code: ReasonNoRanges, Text: "the server does not support byte ranges"}
+	}
+	if !earlier || !st.HasProof {
+		d.Decided = NewExchange(req, resp)
+	}
+	server, field, ok := resp.FileDigest()
+	switch {
+	case !st.App.Integrity.Empty():
+		if ok && server.Alg == st.App.Integrity.Alg && !server.Equal(st.App.Integrity) {
+			// Said before a byte is stored: the server serves another
+			// file than the app expects.
+			return Decision{Action: Fail, Err: &DigestError{Field: field, Got: server, Want: st.App.Integrity}}
+		}
+		d.Digest, d.DigestFrom = st.App.Integrity, DigestIntegrity
+	case ok && st.App.CanHash:
+		d.Digest, d.DigestFrom = server, field
+	}
+	if st.App.MaxBytes > 0 && d.Total > st.App.MaxBytes {
+		return Decision{Action: Fail, Err: &TooLargeError{Size: d.Total, Max: st.App.MaxBytes}}
+	}
+	return d
+}
+
+// Bounded cuts a header value a server controls (a final URL, a media
+// type) to what is worth storing: nothing, past MaxHeaderLen.
+func Bounded(s string) string {
+	if len(s) > MaxHeaderLen {
+		return ""
+	}
+	return s
 }
 
 // maxRetryAfter caps a server's Retry-After so that a typo on the server

@@ -214,7 +214,7 @@ func (r *Report) ifRange(first CheckAnswer, dec Decision, done []CheckAnswer) bo
 	if mid == end {
 		return true
 	}
-	st := Stored{Established: true, Validators: dec.Validators, Total: dec.Total, Bytes: mid,
+	st := Stored{Mode: ModeRanged, Validators: dec.Validators, Total: dec.Total, Bytes: mid,
 		URL: first.Response.URL, ContentType: first.Response.ContentType}
 	req := Request{Start: mid, End: end}
 	ok := true
@@ -259,13 +259,15 @@ func (r *Report) ifRange(first CheckAnswer, dec Decision, done []CheckAnswer) bo
 			}
 		} else {
 			switch d := Decide(req, st, a.Response, time.Time{}); {
+			case a.Response.Status == 200:
+				// resumer keeps its bytes and skips what it has of such a
+				// body; the server still sends the file from byte 0.
+				ok = false
+				r.add(Finding{ID: FindingIfRange, Verdict: VerdictBlocks, Proof: proof, Fix: fixesFor(FindingIfRange, "200"),
+					Text: "the server answers If-Range holding its own current validator with 200 and the whole file, so every resume fetches the file from byte 0 again"})
 			case d.Action == Append:
 				r.add(Finding{ID: FindingIfRange, Verdict: VerdictOK, Proof: proof,
 					Text: "a resume (Range with If-Range: " + req.IfRange + ") gets 206 with the bytes asked for"})
-			case a.Response.Status == 200:
-				ok = false
-				r.add(Finding{ID: FindingIfRange, Verdict: VerdictBlocks, Proof: proof, Fix: fixesFor(FindingIfRange, "200"),
-					Text: "the server answers If-Range holding its own current validator with 200 and the whole file, so every resume starts over"})
 			default:
 				ok = false
 				r.add(Finding{ID: FindingIfRange, Verdict: VerdictBlocks, Proof: proof,

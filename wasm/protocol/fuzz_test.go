@@ -89,26 +89,32 @@ func FuzzParseRetryAfter(f *testing.F) {
 // has not proven to be the ones asked for, of the stored version; and an
 // append is never empty and never ends past what was asked.
 func FuzzDecide(f *testing.F) {
-	f.Add(int64(400), int64(1000), `"e1"`, true, `"e1"`, lm, dateOld, int64(1000), int64(400), "", "",
-		206, "bytes 400-999/1000", "600", "", "", `"e1"`, "", "", "", false)
-	f.Add(int64(0), int64(-1), "", false, "", "", "", int64(-1), int64(0), "", "",
-		206, "bytes 0-999/1000", "1000", "", "", `"e1"`, lm, dateOld, "", false)
-	f.Add(int64(0), ProbeSize, "", false, "", "", "", int64(-1), int64(0), "", "",
-		206, "bytes 0-9223372036854775807/*", "", "", "", `"e1"`, "", "", "", false)
-	f.Add(int64(400), int64(1000), `"e1"`, true, `"e1"`, lm, dateOld, int64(1000), int64(400), "https://a/f", "application/octet-stream",
-		200, "", "1000", "", "text/html", `"e2"`, "", "", "https://a/login", true)
-	f.Add(int64(400), int64(1000), `"e1"`, true, `"e1"`, "", "", int64(1000), int64(400), "https://a/f", "",
-		206, "bytes 400-999/1000", "", "", "", "", "", "", "https://b/f", false)
-	f.Add(int64(1000), int64(-1), `"e1"`, true, `"e1"`, "", "", int64(1000), int64(1000), "", "",
-		416, "bytes */1000", "", "", "", "", "", "", "", false)
-	f.Fuzz(func(t *testing.T, start, end int64, ifRange string, established bool, stETag, stLM, stDate string, stTotal, stBytes int64,
-		stURL, stType string, status int, cRange, cLen, cEnc, cType, etag, lastMod, date, url string, cross bool) {
+	f.Add(int64(400), int64(1000), `"e1"`, uint8(1), `"e1"`, lm, dateOld, int64(1000), int64(400), "", "",
+		206, "bytes 400-999/1000", "600", "", "", `"e1"`, "", "", "", false, "", false)
+	f.Add(int64(0), int64(-1), "", uint8(0), "", "", "", int64(-1), int64(0), "", "",
+		206, "bytes 0-999/1000", "1000", "", "", `"e1"`, lm, dateOld, "", false, "", false)
+	f.Add(int64(0), ProbeSize, "", uint8(0), "", "", "", int64(-1), int64(0), "", "",
+		206, "bytes 0-9223372036854775807/*", "", "", "", `"e1"`, "", "", "", false, "", false)
+	f.Add(int64(400), int64(1000), `"e1"`, uint8(1), `"e1"`, lm, dateOld, int64(1000), int64(400), "https://a/f", "application/octet-stream",
+		200, "", "1000", "", "text/html", `"e2"`, "", "", "https://a/login", true, "https://a/f", false)
+	f.Add(int64(400), int64(1000), `"e1"`, uint8(1), `"e1"`, "", "", int64(1000), int64(400), "https://a/f", "",
+		206, "bytes 400-999/1000", "", "", "", "", "", "", "https://b/f", false, "https://a/f", true)
+	f.Add(int64(1000), int64(-1), `"e1"`, uint8(1), `"e1"`, "", "", int64(1000), int64(1000), "", "",
+		416, "bytes */1000", "", "", "", "", "", "", "", false, "", false)
+	f.Add(int64(400), int64(1000), `"e1"`, uint8(1), `"e1"`, "", "", int64(1000), int64(400), "", "",
+		200, "", "1000", "", "", `"e1"`, "", "", "", false, "", false)
+	f.Add(int64(0), ProbeSize, "", uint8(0), "", "", "", int64(-1), int64(0), "", "",
+		200, "", "26", "", "text/html", "", "", "", "https://a/_login", false, "https://a/f.bin", false)
+	f.Fuzz(func(t *testing.T, start, end int64, ifRange string, mode uint8, stETag, stLM, stDate string, stTotal, stBytes int64,
+		stURL, stType string, status int, cRange, cLen, cEnc, cType, etag, lastMod, date, url string, cross bool, reqURL string, aimed bool) {
 		if start < 0 || (end != UnknownSize && end <= start) || stTotal < UnknownSize || stBytes < 0 {
 			return // the engine never sends such requests
 		}
-		req := Request{Start: start, End: end, IfRange: ifRange}
-		st := Stored{Established: established, Validators: Validators{stETag, stLM, stDate}, Total: stTotal, Bytes: stBytes,
+		modes := [...]Mode{ModeNew, ModeRanged, ModeRangedPlain, ModeSingle}
+		req := Request{Start: start, End: end, IfRange: ifRange, URL: reqURL, Aimed: aimed}
+		st := Stored{Mode: modes[int(mode)%len(modes)], Validators: Validators{stETag, stLM, stDate}, Total: stTotal, Bytes: stBytes,
 			URL: stURL, ContentType: stType}
+		established := st.Established()
 		resp := Response{Status: status, ContentRange: cRange, ContentLength: cLen, ContentEncoding: cEnc, ContentType: cType,
 			Validators: Validators{etag, lastMod, date}, URL: url, CrossOrigin: cross}
 		d := Decide(req, st, resp, now)
@@ -117,22 +123,56 @@ func FuzzDecide(f *testing.F) {
 				t.Fatalf("decision keeps a validator of %d bytes", len(v))
 			}
 		}
+		if !d.Mode.Valid() {
+			t.Fatalf("decision leads to mode %q", d.Mode)
+		}
+		b := d.Body
+		if b.Keep && (d.Action == Append || d.Action == Adopt) {
+			if unexpectedHTML(req, st, resp) != nil {
+				t.Fatalf("keeps %q for a download of %q (asked %q, from %q)", cType, stType, reqURL, url)
+			}
+			if b.Length == 0 && d.Total != 0 {
+				t.Fatalf("keeps an empty body of a file of %d bytes: %+v", d.Total, d)
+			}
+			if b.Skip < 0 || b.Start < 0 || b.Length < UnknownSize {
+				t.Fatalf("body %+v", b)
+			}
+		} else if b != (Body{}) {
+			t.Fatalf("%v with a body %+v", d.Action, b)
+		}
 		switch d.Action {
 		case Append:
-			if htmlInstead(st, cType) {
-				t.Fatalf("append of %q to a download of %q", cType, stType)
+			if !b.Keep {
+				if established || d.Mode != ModeSingle {
+					t.Fatalf("append of nothing: %+v", d)
+				}
+				break
+			}
+			if b.Length < 1 {
+				t.Fatalf("empty append: %+v", d)
+			}
+			if b.Start != start || (end != UnknownSize && b.Start+b.Length > end) {
+				t.Fatalf("append of %d+%d for a request of [%d, %d)", b.Start, b.Length, start, end)
+			}
+			if established && otherResource(st, resp) {
+				t.Fatalf("append from %q to a download from %q without a digest", url, stURL)
+			}
+			if status == 200 {
+				// Only the same version, proven, skipping to the range asked.
+				if !established || !st.Mode.Ranged() || !provesSameVersion(st.Validators, resp.Validators) ||
+					ParseContentLength(cLen) != stTotal || encoded(resp) || cross || b.Skip != start {
+					t.Fatalf("append of a 200: %+v", d)
+				}
+				break
 			}
 			cr, err := ParseContentRange(cRange)
 			if status != 206 || err != nil || cr.Unsatisfied() {
 				t.Fatalf("append without a valid 206: %+v", d)
 			}
-			if d.Length < 1 {
-				t.Fatalf("empty append: %+v", d)
+			if cr.First != start || b.Length != cr.Len() || b.Skip != 0 {
+				t.Fatalf("append at %d len %d for request from %d, Content-Range %q", b.Start, b.Length, start, cRange)
 			}
-			if d.Start != start || cr.First != start || d.Length != cr.Len() {
-				t.Fatalf("append at %d len %d for request from %d, Content-Range %q", d.Start, d.Length, start, cRange)
-			}
-			if end != UnknownSize && (cr.Last >= end || d.Start+d.Length > end) {
+			if end != UnknownSize && cr.Last >= end {
 				t.Fatalf("append past the range asked: %q for end %d", cRange, end)
 			}
 			if n := ParseContentLength(cLen); n != UnknownSize && n != cr.Len() {
@@ -141,8 +181,11 @@ func FuzzDecide(f *testing.F) {
 			if encoded(resp) {
 				t.Fatalf("append of an encoded body")
 			}
-			if d.Total == UnknownSize && !established {
-				t.Fatalf("first append of unknown length: no range plan could end")
+			if cross && cEnc == "" && !b.Exact {
+				t.Fatalf("append of a cross-origin 206 whose coding may be hidden, not exact")
+			}
+			if d.Total == UnknownSize && d.Mode.Ranged() {
+				t.Fatalf("ranged append of unknown length: no range plan could end")
 			}
 			if established {
 				if !st.Validators.SameVersion(resp.Validators) {
@@ -154,28 +197,22 @@ func FuzzDecide(f *testing.F) {
 				if start > 0 && ifRange == "" && !provesSameVersion(st.Validators, resp.Validators) {
 					t.Fatalf("append without proof of version")
 				}
-				if movedAway(st, resp) && !provesSameVersion(st.Validators, resp.Validators) {
-					t.Fatalf("append from another URL without proof of version")
-				}
 			} else if start != 0 {
 				t.Fatalf("first append not at 0")
 			}
 		case Adopt:
 			if status == 206 {
-				if cr, err := ParseContentRange(cRange); err != nil || cr.First != 0 || d.Length != cr.Len() {
+				if cr, err := ParseContentRange(cRange); err != nil || cr.First != 0 || (b.Keep && b.Length != cr.Len()) {
 					t.Fatalf("adopt of a 206 not from 0: %q", cRange)
 				}
 			} else if status != 200 {
 				t.Fatalf("adopt of status %d", status)
 			}
-			if d.Start != 0 {
+			if b.Start != 0 || b.Skip != 0 {
 				t.Fatalf("adopt not at 0")
 			}
-			if d.Length == 0 && d.Total != 0 {
-				t.Fatalf("adopt of an empty body of a file of %d bytes", d.Total)
-			}
-			if htmlInstead(st, cType) {
-				t.Fatalf("adopt of %q for a download of %q", cType, stType)
+			if (established || stBytes > 0) != d.NewGen {
+				t.Fatalf("adopt over stored bytes without a new generation: %+v", d)
 			}
 		case Finish:
 			if status != 416 {
@@ -184,12 +221,19 @@ func FuzzDecide(f *testing.F) {
 			if established && (start < d.Total || (stTotal != UnknownSize && d.Total != stTotal)) {
 				t.Fatalf("finish with bytes missing: start %d, total %d, stored total %d", start, d.Total, stTotal)
 			}
-		case Fail, Retry:
+		case Fail, Retry, Reject:
 			if d.Err == nil {
 				t.Fatalf("%v without error", d.Action)
 			}
 			if d.RetryAfter < 0 || d.RetryAfter > MaxRetryDelay {
 				t.Fatalf("retry after %v", d.RetryAfter)
+			}
+			if d.NewGen {
+				t.Fatalf("%v discards stored bytes", d.Action)
+			}
+		case Elsewhere:
+			if !established || aimed || !otherResource(st, resp) {
+				t.Fatalf("elsewhere: %+v", d)
 			}
 		}
 	})

@@ -13,7 +13,8 @@ package protocol
 //
 // A new generation of the stored bytes that the file's change caused starts
 // again at new; single is kept for good, because what made ranges unusable
-// is the server's, not the file's.
+// is the server's, not the file's. Decision.Mode and EndDecision.Mode say
+// where each answer and each end of a request lead.
 type Mode string
 
 // The modes of a download.
@@ -49,37 +50,3 @@ func (m Mode) Valid() bool {
 // Ranged reports whether the download is fetched in checked ranges: it is
 // resumable.
 func (m Mode) Ranged() bool { return m == ModeRanged || m == ModeRangedPlain }
-
-// After returns the mode once dec has been applied. It does not cover the
-// CORS fallback, which no response decides: a refused preflight is a
-// network error (see ModeRangedPlain).
-func (m Mode) After(dec Decision) Mode {
-	switch dec.Action {
-	case Append:
-		if m != ModeNew {
-			return m
-		}
-		if dec.Resumable && dec.Total != UnknownSize {
-			return ModeRanged
-		}
-		// The probe's bytes cannot be joined to any later ones.
-		return ModeSingle
-	case Adopt:
-		switch {
-		case m == ModeSingle || !dec.Resumable:
-			return ModeSingle
-		case m == ModeRangedPlain:
-			return m
-		default:
-			return ModeRanged
-		}
-	case Whole:
-		return ModeSingle
-	case Restart:
-		if m == ModeSingle {
-			return m
-		}
-		return ModeNew
-	}
-	return m
-}

@@ -5,42 +5,7 @@ import (
 	"time"
 )
 
-func TestModeAfter(t *testing.T) {
-	resumable := Decision{Resumable: true, Total: 1000}
-	tests := []struct {
-		name string
-		from Mode
-		dec  Decision
-		want Mode
-	}{
-		{"probe proves versions and length", ModeNew, Decision{Action: Append, Resumable: true, Total: 1000}, ModeRanged},
-		{"probe without validators", ModeNew, Decision{Action: Append, Total: 1000, Reason: Reason{Code: ReasonNoValidators}}, ModeSingle},
-		{"probe resumable but of unknown length", ModeNew, Decision{Action: Append, Resumable: true, Total: UnknownSize}, ModeSingle},
-		{"probe answered 200", ModeNew, Decision{Action: Adopt, Total: 1000, Reason: Reason{Code: ReasonNoRanges}}, ModeSingle},
-		{"probe finds ranges unusable", ModeNew, Decision{Action: Whole}, ModeSingle},
-		{"ranged appends", ModeRanged, Decision{Action: Append, Resumable: false}, ModeRanged},
-		{"ranged adopts a new version", ModeRanged, Decision{Action: Adopt, Resumable: true, Total: 1100}, ModeRanged},
-		{"ranged-plain adopts a new version", ModeRangedPlain, Decision{Action: Adopt, Resumable: true, Total: 1100}, ModeRangedPlain},
-		{"ranged gets a 200 of the same version", ModeRanged, Decision{Action: Adopt, Reason: Reason{Code: ReasonNoRanges}}, ModeSingle},
-		{"ranged finds ranges unusable", ModeRanged, Decision{Action: Whole}, ModeSingle},
-		{"file changed under ranged", ModeRanged, Decision{Action: Restart, Changed: true}, ModeNew},
-		{"file changed under ranged-plain", ModeRangedPlain, Decision{Action: Restart, Changed: true}, ModeNew},
-		{"single stays single on restart", ModeSingle, Decision{Action: Restart}, ModeSingle},
-		{"single stays single on a resumable 200", ModeSingle, Decision{Action: Adopt, Resumable: true, Total: 1000}, ModeSingle},
-		{"retry keeps the mode", ModeRanged, Decision{Action: Retry}, ModeRanged},
-		{"reject keeps the mode", ModeNew, Decision{Action: Reject}, ModeNew},
-		{"fail keeps the mode", ModeRangedPlain, Decision{Action: Fail}, ModeRangedPlain},
-		{"finish keeps the mode", ModeRanged, Decision{Action: Finish}, ModeRanged},
-		{"whole keeps single", ModeSingle, Decision{Action: Whole}, ModeSingle},
-		{"append in single", ModeSingle, resumable, ModeSingle},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.from.After(tt.dec); got != tt.want {
-				t.Fatalf("%s.After(%v) = %s, want %s", tt.from, tt.dec.Action, got, tt.want)
-			}
-		})
-	}
+func TestModeValid(t *testing.T) {
 	for _, m := range []Mode{ModeNew, ModeRanged, ModeRangedPlain, ModeSingle} {
 		if !m.Valid() {
 			t.Errorf("%s not valid", m)

@@ -151,9 +151,9 @@ func TestServeRangeAnswersRangeHeader(t *testing.T) {
 			t.Errorf("%q: %+v, want bytes [%d, %d)", req.RangeHeader(), got, req.Start, end)
 			continue
 		}
-		st := Stored{Established: true, Validators: v, Total: size, Bytes: req.Start}
+		st := Stored{Mode: ModeRanged, Validators: v, Total: size, Bytes: req.Start}
 		d := Decide(req, st, Response{Status: got.Status, ContentRange: got.ContentRange, ContentLength: itoa(got.Length), Validators: v}, now)
-		if d.Action != Append || d.Start != got.Start || d.Length != got.Length {
+		if d.Action != Append || d.Body.Start != got.Start || d.Body.Length != got.Length {
 			t.Errorf("%q: Decide on our own answer %+v: %+v", req.RangeHeader(), got, d)
 		}
 	}

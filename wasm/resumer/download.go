@@ -236,7 +236,7 @@ func (d *Download) loop() {
 				return
 			}
 		}
-		res, err := newRun(d).run(ctx)
+		res, err := d.runSession(ctx)
 		slot()
 		stopped := ctx.Err() != nil
 		cancel()

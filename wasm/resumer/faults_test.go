@@ -373,7 +373,7 @@ func TestTwoTabs(t *testing.T) {
 	f := newFixture(t)
 	locks := &memLocks{held: map[string]chan struct{}{}}
 	u := f.url + file + "?rate=2097152"
-	k := &killable{Store: f.st}
+	k := newKillable(f.st, 0)
 	pa := &tab{locks: locks}
 	tabA := resumer.NewManager(k, pa)
 	tabB := resumer.NewManager(f.st, &tab{locks: locks})

@@ -315,56 +315,154 @@ func validPath(states []protocol.State) error {
 }
 
 // killable is a store that stops accepting writes at once, like a tab that
-// is closed: what was committed stays, nothing more arrives.
+// is closed: what was committed stays, nothing more arrives. With after
+// set, it closes itself once a write took its chunk bytes to after or
+// more: where a download stops then depends on what it stored, not on
+// when a test looked.
 type killable struct {
 	store.Store
+	after int64
+
 	mu     sync.Mutex
 	killed bool
+	wrote  int64
+	dead   chan struct{} // closed when killed
 }
 
 var errKilled = errors.New("tab closed")
 
-func (k *killable) kill() { k.mu.Lock(); k.killed = true; k.mu.Unlock() }
-func (k *killable) dead() bool {
+func newKillable(st store.Store, after int64) *killable {
+	return &killable{Store: st, after: after, dead: make(chan struct{})}
+}
+
+func (k *killable) kill() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.killed {
+		k.killed = true
+		close(k.dead)
+	}
+}
+
+func (k *killable) isDead() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.killed
 }
+
+// wrote counts a chunk write and closes the tab at after bytes.
+func (k *killable) count(n int64) {
+	k.mu.Lock()
+	k.wrote += n
+	over := k.after > 0 && k.wrote >= k.after
+	k.mu.Unlock()
+	if over {
+		k.kill()
+	}
+}
+
 func (k *killable) PutChunk(ctx context.Context, c store.Chunk) error {
-	if k.dead() {
+	if k.isDead() {
 		return errKilled
 	}
-	return k.Store.PutChunk(ctx, c)
+	if err := k.Store.PutChunk(ctx, c); err != nil {
+		return err
+	}
+	k.count(c.Data.Size())
+	return nil
 }
 func (k *killable) PutLast(ctx context.Context, c store.Chunk, r store.Record) error {
-	if k.dead() {
+	if k.isDead() {
 		return errKilled
 	}
-	return k.Store.PutLast(ctx, c, r)
+	if err := k.Store.PutLast(ctx, c, r); err != nil {
+		return err
+	}
+	k.count(c.Data.Size())
+	return nil
 }
 func (k *killable) Put(ctx context.Context, r store.Record) error {
-	if k.dead() {
+	if k.isDead() {
 		return errKilled
 	}
 	return k.Store.Put(ctx, r)
 }
+func (k *killable) Reset(ctx context.Context, r store.Record) error {
+	if k.isDead() {
+		return errKilled
+	}
+	return k.Store.Reset(ctx, r)
+}
+
+// pausing is a store that pauses its download from inside the write that
+// takes the chunk bytes stored to at least at: where the download stops
+// depends on what it stored, not on when a test looked.
+type pausing struct {
+	store.Store
+	at int64
+
+	mu      sync.Mutex
+	wrote   int64
+	d       *resumer.Download
+	reached bool
+}
+
+// start downloads url through m (a manager on p) and returns the download.
+func (p *pausing) start(t *testing.T, m *resumer.Manager, url string, o resumer.Options) *resumer.Download {
+	t.Helper()
+	d, err := m.Download(url, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.d = d
+	reached := p.reached
+	p.mu.Unlock()
+	if reached {
+		d.Pause()
+	}
+	return d
+}
+
+func (p *pausing) PutChunk(ctx context.Context, c store.Chunk) error {
+	if err := p.Store.PutChunk(ctx, c); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.wrote += c.Data.Size()
+	first := !p.reached && p.wrote >= p.at
+	if first {
+		p.reached = true
+	}
+	d := p.d
+	p.mu.Unlock()
+	if first && d != nil {
+		d.Pause()
+	}
+	return nil
+}
 
 // interrupt downloads url with opts until at least min bytes are stored,
-// then closes the "tab" (the store refuses every write from then on), and
-// returns how many bytes were stored.
+// then closes the "tab" (the store refuses every write from then on) and
+// stops the download, and returns how many bytes were stored.
 func (f *fixture) interrupt(url string, min int64, opts resumer.Options) int64 {
 	f.t.Helper()
-	k := &killable{Store: f.st}
+	k := newKillable(f.st, min)
 	m := resumer.NewManager(k, httpfetch.Platform{})
 	w := newWatch()
 	d, err := m.Download(url, w.opts(opts))
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	w.until(f.t, fmt.Sprintf("%d bytes stored", min), func(p resumer.Progress) bool { return p.Stored >= min })
-	k.kill()
+	select {
+	case <-k.dead:
+	case <-d.Done():
+		f.t.Fatalf("the download ended before %d bytes were stored: %+v", min, d.Progress())
+	case <-time.After(20 * time.Second):
+		f.t.Fatalf("%d bytes were not stored in 20 s: %+v", min, d.Progress())
+	}
 	d.Pause()
-	w.until(f.t, "the pause", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+	w.until(f.t, "the stop", func(p resumer.Progress) bool { return p.State == protocol.Paused || p.State == protocol.Failed })
 	f.gets() // the interrupted requests, logged once the server saw the client go
 	infos, err := resumer.NewManager(f.st, httpfetch.Platform{}).List(context.Background())
 	if err != nil || len(infos) != 1 {

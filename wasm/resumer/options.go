@@ -70,6 +70,10 @@ type Options struct {
 	// (default 30 s): it is aborted, and the download backs off and resumes
 	// like after any network error.
 	StallTimeout time.Duration
+	// AcceptHTML accepts an HTML page as the file even where a redirect led
+	// to it from a URL that does not name a page (see CodeUnexpectedContent):
+	// for an app that downloads pages.
+	AcceptHTML bool
 	// MaxBytes, when positive, is the largest file the download accepts:
 	// a larger length, or a body of unknown length that runs past it,
 	// fails with CodeTooLarge.
@@ -129,8 +133,8 @@ func (o Options) withDefaults() (Options, error) {
 	if _, err := protocol.ParseIntegrity(o.Integrity); err != nil {
 		return o, fmt.Errorf("integrity: %w", err)
 	}
-	if len(o.Key) > maxHeader {
-		return o, fmt.Errorf("key is %d bytes long, at most %d", len(o.Key), maxHeader)
+	if len(o.Key) > protocol.MaxHeaderLen {
+		return o, fmt.Errorf("key is %d bytes long, at most %d", len(o.Key), protocol.MaxHeaderLen)
 	}
 	return o, nil
 }

@@ -59,7 +59,10 @@ func (m *Manager) stored(ctx context.Context, key string) (store.Record, store.B
 	case err != nil:
 		return store.Record{}, nil, storageError("read record", err)
 	}
-	if cerr := rec.Check(); cerr != nil {
+	if cerr := rec.Check(); errors.Is(cerr, store.ErrHashState) {
+		// The bytes are sound; only the record of their check is not.
+		rec = rec.WithoutHash()
+	} else if cerr != nil {
 		return store.Record{}, nil, newError(CodeNotFound, fmt.Errorf("%s: %w", key, cerr))
 	}
 	if rec.State != protocol.Done {
@@ -75,7 +78,7 @@ func (m *Manager) stored(ctx context.Context, key string) (store.Record, store.B
 		// next Download of the key fetches them again.
 		return store.Record{}, nil, newError(CodeNotFound, fmt.Errorf("%s: %w (evicted)", key, err))
 	}
-	blob, err := m.platform.Join(parts, rec.ContentType)
+	blob, err := join(m.platform, parts, rec.ContentType)
 	if err != nil {
 		return store.Record{}, nil, newError(CodeStorage, fmt.Errorf("join %d chunks: %w", len(parts), err))
 	}
@@ -219,7 +222,7 @@ func (m *Manager) Put(ctx context.Context, key string, f PutFile) error {
 	v := protocol.Validators{ETag: f.ETag, LastModified: f.LastModified}.Bounded()
 	rec := store.Record{
 		URL: key, Schema: store.SchemaVersion, Gen: m.newGen(), Mode: protocol.ModeRanged, Total: f.Blob.Size(),
-		Validators: v, FinalURL: bounded(f.URL), Source: bounded(f.URL), ContentType: bounded(strings.TrimSpace(f.ContentType)),
+		Validators: v, FinalURL: protocol.Bounded(f.URL), Source: protocol.Bounded(f.URL), ContentType: protocol.Bounded(strings.TrimSpace(f.ContentType)),
 		ChunkSize: DefaultChunkSize, State: protocol.Running, Created: now, Updated: now,
 	}
 	if ok, reason := v.Resumable(); !ok {
