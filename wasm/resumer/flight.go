@@ -62,7 +62,13 @@ func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req Request, eage
 	watchdog := time.AfterFunc(stall, func() { f.cancel(ErrStalled) })
 	defer watchdog.Stop()
 	cross := sh.crossOrigin(req.URL)
+	var body Body
 	end := func(err error, got int64, took time.Duration) {
+		if body != nil {
+			// The connection is given back before the end is announced:
+			// the session may send the next request at once.
+			body.Close()
+		}
 		err = causeOf(ctx, err)
 		sh.events <- evEnd{id: id, outcome: outcomeOf(err), err: err, got: got, took: took, crossOrigin: cross}
 	}
@@ -80,7 +86,7 @@ func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req Request, eage
 		end(err, 0, 0)
 		return
 	}
-	defer resp.Body.Close()
+	body = resp.Body
 	answered := sh.m.Now()
 	var early earlyRead
 	if eager {

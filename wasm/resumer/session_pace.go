@@ -130,14 +130,15 @@ func (p *pace) nextAhead(flights []*flight, now time.Time) time.Time {
 // (endingBy). A body that ends later than measured thus lets at most one
 // request go out beside it: requests never pile up behind a slow link.
 func (s *session) onWire(conns int) int {
-	var open []*flight
-	for _, f := range s.current() {
+	all := s.current()
+	n := 0
+	for _, f := range all {
 		if !f.received {
-			open = append(open, f)
+			n++
 		}
 	}
-	if conns == 1 && len(open) == 1 && s.pace.endingBy(open[0], s.now) {
+	if conns == 1 && len(all) == 1 && n == 1 && s.pace.endingBy(all[0], s.now) {
 		return 0
 	}
-	return len(open)
+	return n
 }
