@@ -28,6 +28,7 @@ type Download struct {
 	state      protocol.State
 	want       protocol.State     // Running, Paused or Canceled: what the user asked for
 	quotaPause bool               // want is Paused because the storage filled up, not by the user
+	locked     bool               // the loop holds the download's cross-tab lock
 	wake       chan struct{}      // signals a change of want
 	stopRun    context.CancelFunc // ends the loop's current wait or run
 	progress   Progress
@@ -148,6 +149,31 @@ func (d *Download) request(want protocol.State) {
 	}
 }
 
+// holdsLock reports whether this download holds its cross-tab lock: it
+// may write the stored bytes.
+func (d *Download) holdsLock() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.locked
+}
+
+func (d *Download) setLocked(locked bool) {
+	d.mu.Lock()
+	d.locked = locked
+	d.mu.Unlock()
+}
+
+// cancelAndWait cancels the download and waits until it has ended.
+func (d *Download) cancelAndWait(ctx context.Context) error {
+	d.Cancel()
+	select {
+	case <-d.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func (d *Download) wanted() protocol.State {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -173,18 +199,27 @@ func (d *Download) Wait(ctx context.Context) (Result, error) {
 var quotaRecheck = 5 * time.Second
 
 // loop runs the download until it ends, following what the user asks: it
-// pauses, takes the cross-tab lock, waits for a slot (queue.go), starts a
-// run (engine.go), gives the slot back and acts on how the run ended. Every wait it does ends when the user asks for
-// something else: stopRun cancels it, and it is set, under mu, before
-// each wait, together with the look at want.
+// takes the cross-tab lock, waits for a slot (queue.go), runs a session
+// (session.go), gives the slot back and acts on how the session ended; a
+// paused download lets go of the lock, so that another tab may take it up.
+// Every wait it does ends when the user asks for something else: stopRun
+// cancels it, and it is set, under mu, before each wait, together with the
+// look at want.
 func (d *Download) loop() {
 	defer d.m.forget(d)
 	var release func()
-	defer func() {
+	unlock := func() {
 		if release != nil {
 			release()
+			release = nil
+			d.setLocked(false)
 		}
-	}()
+	}
+	defer unlock()
+	// finish ends the download: its state and record are written under
+	// the lock, which goes before Done is closed, so that whoever waits
+	// for the end (Remove) may take it at once.
+	finish := func(res Result, err error) { d.end(res, err, unlock) }
 	for {
 		ctx, cancel := context.WithCancel(context.Background())
 		d.mu.Lock()
@@ -195,14 +230,17 @@ func (d *Download) loop() {
 		case protocol.Paused:
 			cancel()
 			if err := d.settlePaused(nil); err != nil {
-				d.end(Result{}, err)
+				finish(Result{}, err)
 				return
 			}
+			// Nobody writes a paused download: another tab may take it up
+			// meanwhile (this one waits in locked-elsewhere on resume).
+			unlock()
 			<-d.wake
 			continue
 		case protocol.Canceled:
 			cancel()
-			d.end(Result{}, d.cancelled(release != nil))
+			finish(Result{}, d.cancelled(release != nil))
 			return
 		}
 		if release == nil {
@@ -212,10 +250,11 @@ func (d *Download) loop() {
 				if errors.Is(err, context.Canceled) {
 					continue // paused, canceled, or paused and resumed while waiting: look at want again
 				}
-				d.end(Result{}, err)
+				finish(Result{}, err)
 				return
 			}
 			release = rel
+			d.setLocked(true)
 		}
 		slot, err := d.m.queue.acquire(ctx, d)
 		if err != nil {
@@ -223,7 +262,7 @@ func (d *Download) loop() {
 			if errors.Is(err, context.Canceled) {
 				continue // paused or canceled while queued
 			}
-			d.end(Result{}, err)
+			finish(Result{}, err)
 			return
 		}
 		if s := d.State(); s != protocol.Running {
@@ -232,7 +271,7 @@ func (d *Download) loop() {
 			if err := d.fire(startEvent(s), nil); err != nil {
 				slot()
 				cancel()
-				d.end(Result{}, err)
+				finish(Result{}, err)
 				return
 			}
 		}
@@ -243,7 +282,7 @@ func (d *Download) loop() {
 		var qe *QuotaError
 		switch {
 		case err == nil:
-			d.end(res, nil)
+			finish(res, nil)
 			return
 		case stopped:
 			// Paused or canceled by the user: the loop looks at want.
@@ -257,14 +296,15 @@ func (d *Download) loop() {
 			}
 			d.mu.Unlock()
 			if err := d.settlePaused(err); err != nil {
-				d.end(Result{}, err)
+				finish(Result{}, err)
 				return
 			}
+			unlock()
 			if quota {
 				d.waitForSpace()
 			}
 		default:
-			d.end(Result{}, err)
+			finish(Result{}, err)
 			return
 		}
 	}
@@ -410,8 +450,9 @@ func errMessage(err error) string {
 	return err.Error()
 }
 
-// end settles the download for good.
-func (d *Download) end(res Result, err error) {
+// end settles the download for good; unlock lets go of its lock just
+// before the end is announced.
+func (d *Download) end(res Result, err error, unlock func()) {
 	ev := protocol.EvFinish
 	switch {
 	case CodeOf(err) == CodeAborted:
@@ -436,6 +477,7 @@ func (d *Download) end(res Result, err error) {
 	d.mu.Lock()
 	d.result, d.err = res, err
 	d.mu.Unlock()
+	unlock()
 	close(d.done)
 }
 

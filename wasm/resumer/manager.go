@@ -225,33 +225,38 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 	return out, nil
 }
 
-// Remove cancels the download of url if it runs and deletes it and its
-// bytes from the store.
-func (m *Manager) Remove(ctx context.Context, url string) error {
-	if d, ok := m.Active(url); ok && d.State() != protocol.LockedElsewhere {
-		d.Cancel()
-		select {
-		case <-d.Done():
-		case <-ctx.Done():
-			return ctx.Err()
+// Remove cancels the download of key if it runs here, and deletes it and
+// its bytes from the store. It deletes only under the download's
+// cross-tab lock: bytes another tab is writing are that tab's, and Remove
+// then returns an error with CodeLocked and changes nothing.
+func (m *Manager) Remove(ctx context.Context, key string) error {
+	d, active := m.Active(key)
+	if active && d.holdsLock() {
+		// Running here: it deletes its bytes as it stops, under its lock.
+		if err := d.cancelAndWait(ctx); err != nil {
+			return err
 		}
-	} else if l := m.locker(); l != nil {
-		// Deleting bytes another tab is writing would pull the floor from
-		// under it: only the tab that holds the lock may.
-		release, ok, err := l.Lock(ctx, m.lockName(url), false)
+		active = false
+	}
+	if l := m.locker(); l != nil {
+		release, ok, err := l.Lock(ctx, m.lockName(key), false)
 		if err != nil {
-			return newError(CodeStorage, fmt.Errorf("lock %s: %w", url, err))
+			return newError(CodeStorage, fmt.Errorf("lock %s: %w", key, err))
 		}
 		if !ok {
-			return newError(CodeLocked, fmt.Errorf("%s is being downloaded in another tab", url))
+			return newError(CodeLocked, fmt.Errorf("%s is being downloaded in another tab", key))
 		}
 		defer release()
-		if d, ok := m.Active(url); ok {
-			d.Cancel()
+	}
+	if active {
+		// Paused, or waiting for another tab: it writes nothing, and
+		// stops here.
+		if err := d.cancelAndWait(ctx); err != nil {
+			return err
 		}
 	}
-	if err := m.store.Delete(ctx, url); err != nil {
-		return newError(CodeStorage, fmt.Errorf("remove %s: %w", url, err))
+	if err := m.store.Delete(ctx, key); err != nil {
+		return newError(CodeStorage, fmt.Errorf("remove %s: %w", key, err))
 	}
 	return nil
 }
