@@ -586,9 +586,15 @@ export class Resumer {
       if (onAbort) signal.removeEventListener("abort", onAbort);
     }
     if (integrity && dl === running) {
-      // Joined a download started with other options: check the file
-      // against this call's digest now that it is stored.
-      await this.#start(url, opts).done;
+      // Joined a download started with other options: check the stored
+      // file against this call's digest (hashed off the page's thread,
+      // or at once if it was checked against it already); no second
+      // download.
+      try {
+        await this.#api.verify(this.#handle, key, integrity);
+      } catch (e) {
+        throw toError(e);
+      }
     }
     const resp = await answer();
     if (!resp) throw new ResumerError("not-found", `the download of ${url} finished but is not stored`);

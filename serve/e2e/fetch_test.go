@@ -373,6 +373,42 @@ func TestFetch(t *testing.T) {
 			}
 		})
 
+		t.Run("integrity of a call that joins a running download is checked, once", func(t *testing.T) {
+			p := fetchPage(t, e)
+			sum := fileSHA(t, medium)
+			raw, err := hex.DecodeString(sum)
+			if err != nil {
+				t.Fatal(err)
+			}
+			right := "sha256-" + base64.StdEncoding.EncodeToString(raw)
+			raw[0] ^= 1
+			wrong := "sha256-" + base64.StdEncoding.EncodeToString(raw)
+			type joined struct {
+				Right    string `json:"right"`    // the sha the right digest answers
+				Verified bool   `json:"verified"` // list() says the file was checked
+				Wrong    string `json:"wrong"`    // the code a wrong digest rejects with
+				Kept     int    `json:"kept"`     // downloads stored after the wrong one
+			}
+			// The app's download has no digest; resumer.fetch calls with
+			// one join it while it runs, and check the stored file once it
+			// is there (hashed off the page's thread; no second download).
+			got := eval[joined](p, fmt.Sprintf(`(async (u, v, right, wrong) => {
+			  const out = {};
+			  const dl = R.download(u);
+			  out.right = (await R.fetch(u, {integrity: right}).then(F.read)).sha;
+			  await dl.done;
+			  out.verified = (await R.list()).some((e) => e.key === u && e.verified);
+			  const dl2 = R.download(v);
+			  try { await R.fetch(v, {integrity: wrong}); out.wrong = "resolved"; } catch (e) { out.wrong = e.code || String(e); }
+			  await dl2.done.catch(() => {});
+			  out.kept = (await R.list()).filter((e) => e.key === v).length;
+			  return out;
+			})(%q, %q, %q, %q)`, fileURL(t, medium, rate+"&digest=none"), fileURL(t, medium, rate+"&digest=none&other=1"), right, wrong))
+			if got.Right != sum || !got.Verified || got.Wrong != "integrity" || got.Kept != 0 {
+				t.Fatalf("resumer.fetch with integrity joining downloads: %+v; want sha %s, verified, then integrity and nothing kept", got, sum)
+			}
+		})
+
 		t.Run("aborting one fetch leaves the others and the app download running", func(t *testing.T) {
 			p := fetchPage(t, e)
 			type outcome struct {

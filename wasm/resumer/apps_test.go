@@ -498,3 +498,46 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestVerify: a finished download checked against a digest it was not
+// stored with is hashed once, and then known to match (List says verified,
+// and a second check hashes nothing); a digest it does not match removes
+// it, as a download's would be.
+func TestVerify(t *testing.T) {
+	f := newFixtureOf(t, "a.bin", size, devserver.Sample{Name: "b.bin", Size: size})
+	p := &counting{}
+	m := resumer.NewManager(f.st, p)
+	for _, name := range []string{"a.bin", "b.bin"} {
+		if _, err := f.download(m, f.url+name+"?digest=none", fast); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := f.url+"a.bin?digest=none", f.url+"b.bin?digest=none"
+	ctx := context.Background()
+	if err := m.Verify(ctx, a, sri(f.shaOf("a.bin"))); err != nil {
+		t.Fatalf("verify the right digest: %v", err)
+	}
+	read := p.bytesRead()
+	if read != size {
+		t.Fatalf("read %d bytes to verify %d", read, size)
+	}
+	if err := m.Verify(ctx, a, sri(f.shaOf("a.bin"))); err != nil || p.bytesRead() != read {
+		t.Fatalf("verify again: %v, read %d more bytes; want none", err, p.bytesRead()-read)
+	}
+	infos, _ := m.List(ctx)
+	for _, in := range infos {
+		if in.Key == a && !in.Verified {
+			t.Fatalf("list after the check: %+v", in)
+		}
+	}
+	err := m.Verify(ctx, b, sri(f.shaOf("a.bin")))
+	if resumer.CodeOf(err) != resumer.CodeIntegrity {
+		t.Fatalf("verify a wrong digest: %v, want integrity", err)
+	}
+	if _, err := m.Serve(ctx, b, protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
+		t.Fatalf("the file that did not match is still served: %v", err)
+	}
+	if err := m.Verify(ctx, a, "sha256-x"); resumer.CodeOf(err) != resumer.CodeInvalid {
+		t.Fatalf("verify with bad metadata: %v, want invalid-argument", err)
+	}
+}

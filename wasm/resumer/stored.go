@@ -1,6 +1,7 @@
 package resumer
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -178,6 +179,93 @@ func (b *blobReader) Read(p []byte) (int, error) {
 func (b *blobReader) Close() error {
 	b.blob, b.buf = nil, nil
 	return nil
+}
+
+// Verify checks the finished download stored under key against
+// integrity (Subresource Integrity metadata, as Options.Integrity): at
+// once when its bytes were checked against that digest already, else by
+// hashing them where they are (the platform's BlobHasher: a Worker in the
+// browser). A file that does not match fails with CodeIntegrity and is
+// removed, as a download's would be. It is how a caller that joined a
+// download started without that digest checks what it got, without a
+// second download.
+func (m *Manager) Verify(ctx context.Context, key, integrity string) error {
+	want, err := protocol.ParseIntegrity(integrity)
+	if err != nil || want.Empty() {
+		return newError(CodeInvalid, fmt.Errorf("integrity %q: %w", integrity, cmp.Or(err, errors.New("no digest"))))
+	}
+	hasher, ok := m.hasher()
+	if !ok {
+		return newError(CodeInvalid, errors.New("integrity: this platform cannot hash the bytes it stores"))
+	}
+	rec, blob, err := m.stored(ctx, key)
+	if err != nil {
+		return err
+	}
+	if rec.Digest.Equal(want) && rec.Hashed == rec.Total {
+		return nil // checked against this very digest as it was stored
+	}
+	state, sum, err := hashAll(ctx, hasher, want.Alg, blob)
+	if err != nil {
+		return newError(CodeStorage, fmt.Errorf("hash the stored bytes of %s: %w", key, err))
+	}
+	if bytes.Equal(sum, want.Sum) {
+		m.recordVerified(ctx, rec, want, state)
+		return nil
+	}
+	ierr := newError(CodeIntegrity, fmt.Errorf("the file's %s is %s; integrity wants %s (its %d bytes are discarded)",
+		want.Alg, b64(sum), b64(want.Sum), rec.Total))
+	if err := m.Remove(ctx, rec.URL); err != nil {
+		return errors.Join(ierr, err)
+	}
+	return ierr
+}
+
+// recordVerified writes into rec that its bytes matched want, so that the
+// next check of the same digest is at once (and List says it is
+// verified). Only under the download's lock, and only if nothing changed
+// the download meanwhile: else it is left for the next check to hash.
+func (m *Manager) recordVerified(ctx context.Context, rec store.Record, want protocol.Digest, state []byte) {
+	if _, running := m.Active(rec.URL); running || len(state) == 0 {
+		return
+	}
+	if l := m.locker(); l != nil {
+		release, ok, err := l.Lock(ctx, m.lockName(rec.URL), false)
+		if err != nil || !ok {
+			return
+		}
+		defer release()
+	}
+	now, err := m.store.Get(ctx, rec.URL)
+	if err != nil || now.Gen != rec.Gen || now.State != protocol.Done {
+		return
+	}
+	now.Digest, now.DigestFrom, now.Hashed, now.HashState = want, store.DigestIntegrity, now.Total, state
+	_ = m.store.Put(ctx, now) // best effort: the next check hashes again
+}
+
+// hashAll hashes blob with alg through hasher, in steps of hashJobStep
+// each under its own deadline, and returns the hash's state and sum.
+func hashAll(ctx context.Context, hasher BlobHasher, alg string, blob store.Blob) (state, sum []byte, err error) {
+	h, err := protocol.NewHash(alg)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum = h.Sum(nil)
+	for off := int64(0); off < blob.Size(); {
+		n := min(hashJobStep, blob.Size()-off)
+		sctx, cancel := storageCtx()
+		next, s, err := hasher.HashBlob(sctx, alg, state, blob.Slice(off, off+n))
+		cancel()
+		if err != nil {
+			return nil, nil, err
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		off, state, sum = off+n, next, s
+	}
+	return state, sum, nil
 }
 
 // PutFile is a file an app stores itself (Manager.Put): what a

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"syscall"
 	"syscall/js"
@@ -59,6 +60,7 @@ func main() {
 	api.Set("list", js.FuncOf(b.list))
 	api.Set("remove", js.FuncOf(b.remove))
 	api.Set("serve", js.FuncOf(b.serve))
+	api.Set("verify", js.FuncOf(b.verify))
 	api.Set("put", js.FuncOf(b.put))
 	api.Set("usage", js.FuncOf(b.usage))
 	api.Set("clear", js.FuncOf(b.clear))
@@ -151,9 +153,7 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 		Header:        headers(o.Get("headers")),
 		Credentials:   str(o, "credentials"),
 		Integrity:     str(o, "integrity"),
-		OnProgress: func(p resumer.Progress) {
-			onEvent.Invoke("progress", progressObject(p))
-		},
+		OnProgress: progressTo(onEvent),
 	}
 	if r := o.Get("retry"); r.Type() == js.TypeObject {
 		opts.Retry = protocol.RetryPolicy{
@@ -271,13 +271,55 @@ func (b *bridge) control(fn func(*resumer.Download)) func(js.Value, []js.Value) 
 	}
 }
 
-func progressObject(p resumer.Progress) js.Value {
+// progressTo returns the OnProgress of a download that reports to
+// onEvent. The proof of the mode (decidedBy) changes once per generation
+// of the download, not with each progress report: it is converted to a JS
+// object when it changes, and the same object is handed over until then.
+func progressTo(onEvent js.Value) func(resumer.Progress) {
+	var (
+		mu      sync.Mutex // OnProgress calls come one at a time; this is for the race detector's sake
+		decided protocol.Exchange
+		value   = js.Null()
+	)
+	return func(p resumer.Progress) {
+		mu.Lock()
+		if !sameExchange(p.Decided, decided) {
+			// Shared by the events until it changes: frozen, so that no
+			// listener changes what the next one sees.
+			decided, value = p.Decided, deepFreeze(js.ValueOf(jsutil.ExchangeValue(p.Decided)))
+		}
+		v := value
+		mu.Unlock()
+		onEvent.Invoke("progress", progressObject(p, v))
+	}
+}
+
+// deepFreeze freezes an object and every object and array in it.
+func deepFreeze(v js.Value) js.Value {
+	if v.Type() != js.TypeObject {
+		return v
+	}
+	object := js.Global().Get("Object")
+	keys := object.Call("keys", v)
+	for i := range keys.Length() {
+		deepFreeze(v.Get(keys.Index(i).String()))
+	}
+	return object.Call("freeze", v)
+}
+
+// sameExchange reports whether two exchanges hold the same lines.
+func sameExchange(a, b protocol.Exchange) bool {
+	return a.Status == b.Status && a.URL == b.URL && a.CrossOrigin == b.CrossOrigin &&
+		slices.Equal(a.Request, b.Request) && slices.Equal(a.Response, b.Response) && slices.Equal(a.Missing, b.Missing)
+}
+
+func progressObject(p resumer.Progress, decidedBy any) js.Value {
 	o := map[string]any{
 		"state": string(p.State), "received": p.Received, "stored": p.Stored, "total": sizeOrNull(p.Total),
 		"speed": p.Speed, "attempt": p.Attempt, "retryAt": nil, "errorCode": p.ErrCode, "errorMessage": "",
 		"etag": p.Validators.ETag, "lastModified": p.Validators.LastModified,
 		"resumable": p.Resumable, "reason": p.Reason.Text, "reasonCode": p.Reason.Code, "notice": p.Notice,
-		"noticeCode": p.NoticeCode, "decidedBy": jsutil.ExchangeValue(p.Decided),
+		"noticeCode": p.NoticeCode, "decidedBy": decidedBy,
 	}
 	if !p.RetryAt.IsZero() {
 		o["retryAt"] = p.RetryAt.UnixMilli()
@@ -417,6 +459,20 @@ func (b *bridge) serve(_ js.Value, args []js.Value) any {
 			o.Set("blob", jb.Value())
 		}
 		return o, nil
+	})
+}
+
+// verify(handle, key, integrity) → Promise<undefined>: checks the finished
+// download stored under key against integrity (Manager.Verify); it rejects
+// with code "integrity" (the file is then removed) or "not-found".
+func (b *bridge) verify(_ js.Value, args []js.Value) any {
+	m := b.manager(args[0].Int())
+	key, integrity := args[1].String(), args[2].String()
+	return promise(func(ctx context.Context) (any, error) {
+		if m == nil {
+			return nil, noManager()
+		}
+		return nil, m.Verify(ctx, key, integrity)
 	})
 }
 
