@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/go-resumer/resumer/serve/drive"
 	"time"
+
+	"github.com/go-resumer/resumer/serve/devserver"
+	"github.com/go-resumer/resumer/serve/drive"
 )
 
 // TestChaos downloads 256 MiB through 20 page reloads and 20 connection cuts
@@ -58,7 +60,8 @@ func TestChaos(t *testing.T) {
 				_, err := env.srv.CutNext(ctx, big)
 				cancel()
 				if err != nil {
-					t.Fatalf("no live request to cut: %v", err)
+					t.Fatalf("no live request to cut: %v; the page saw %+v; the server's last requests:\n%s",
+						err, p.progressOf(u), lines(lastOf(gets(t, u, 1), 5)))
 				}
 			}
 		}
@@ -92,4 +95,9 @@ func TestChaos(t *testing.T) {
 		t.Logf("chaos: %d requests, %d cut by the server, %d by reloads; %d bytes sent for a %d-byte file: %.3f×",
 			len(log), cut, gone, sent, bigSize, float64(sent)/bigSize)
 	})
+}
+
+// lastOf returns the last n entries of log.
+func lastOf(log []devserver.LogEntry, n int) []devserver.LogEntry {
+	return log[max(0, len(log)-n):]
 }
