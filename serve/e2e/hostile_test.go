@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -154,6 +155,24 @@ func TestHostileServers(t *testing.T) {
 					}
 					if l := p.list(); len(l) != 1 || l[0].Received < 65536 {
 						t.Fatalf("list() = %+v; want the stored bytes kept", l)
+					}
+				},
+			},
+			{
+				// A download that has stored nothing yet is as much a
+				// download of a file: the page a redirect led to is not
+				// stored, listed, or answered to resumer.fetch.
+				name:  "a fresh download redirected to a login page",
+				query: "redirect=login",
+				check: func(t *testing.T, p *page, u string, r result, log []devserver.LogEntry) {
+					if r.Error == nil || r.Error.Code != "unexpected-content" || !strings.Contains(r.Error.Message, "text/html") {
+						t.Fatalf("result %+v", r)
+					}
+					if l := p.list(); len(l) != 0 {
+						t.Fatalf("list() = %+v; want nothing stored", l)
+					}
+					if got := eval[string](p, fmt.Sprintf(`R.response(%q).then((r) => r === undefined ? "none" : "answered " + r.status)`, u)); got != "none" {
+						t.Fatalf("response() of the download: %s", got)
 					}
 				},
 			},

@@ -58,3 +58,37 @@ func TestTwoTabs(t *testing.T) {
 		}
 	})
 }
+
+// TestPausedTab: a download paused in one tab holds no lock: another tab
+// takes it up from the stored bytes at once, and the paused tab cannot
+// delete what the other writes (remove() is refused with locked-elsewhere,
+// changing nothing).
+func TestPausedTab(t *testing.T) {
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		a := newPage(t, e, "/blank.html")
+		b := newPage(t, e, "/blank.html")
+		eval[bool](b, fmt.Sprintf("T.load(%q)", a.db))
+		b.db = a.db
+		u := fileURL(t, medium, rate)
+		a.start(u, slowOpts)
+		a.waitStored(u, 1<<20)
+		eval[bool](a, fmt.Sprintf("T.D[%q].pause(), true", u))
+		paused := a.until(u, `s.state === "paused"`)
+		started := time.Now()
+		b.start(u, slowOpts)
+		if s := b.until(u, `s.state !== "idle" && s.state !== "queued"`); s.State != "running" {
+			t.Fatalf("tab B is %q while tab A is paused; want running: %+v", s.State, s)
+		}
+		b.waitStored(u, paused.Stored+256<<10)
+		code := eval[string](a, fmt.Sprintf(`R.remove(%q).then(() => "removed", (e) => e.code || String(e))`, u))
+		if code != "locked-elsewhere" {
+			t.Fatalf("remove() in the paused tab while tab B writes: %q, want locked-elsewhere", code)
+		}
+		r := b.finish(u)
+		mustSHA(t, r)
+		mine := since(devReqs(gets(t, u, 2)), started)
+		if len(mine) == 0 || mine[0].Start < paused.Stored || mine[0].IfRange == "" {
+			t.Fatalf("tab B did not resume tab A's %d bytes:\n%+v", paused.Stored, mine)
+		}
+	})
+}
