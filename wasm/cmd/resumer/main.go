@@ -153,7 +153,7 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 		Header:        headers(o.Get("headers")),
 		Credentials:   str(o, "credentials"),
 		Integrity:     str(o, "integrity"),
-		OnProgress: progressTo(onEvent),
+		OnProgress:    progressTo(onEvent),
 	}
 	if r := o.Get("retry"); r.Type() == js.TypeObject {
 		opts.Retry = protocol.RetryPolicy{
