@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -81,38 +80,23 @@ func bearer(h http.Header) string {
 	return strings.TrimSpace(token)
 }
 
-// unauthorized reports whether auth= refuses r, and then answers it: a
-// 401 with a WWW-Authenticate challenge for the Bearer scheme (RFC 6750
-// §3), which names the error only when a token came and was wrong (§3.1:
-// a request without credentials gets no error code). The CORS headers are
-// already set, so that a cross-origin client can read the status.
-func unauthorized(w http.ResponseWriter, r *http.Request, f *faults) bool {
+// authorize reports whether auth= refuses a request with header h, and
+// then the challenge its 401 carries in WWW-Authenticate (RFC 6750 §3) and
+// a note for the log. The challenge names the error only when a token came
+// and was wrong (§3.1: a request without credentials gets no error code).
+func (f *faults) authorize(h http.Header) (challenge, note string, refused bool) {
 	if f.auth == "" {
-		return false
+		return "", "", false
 	}
-	got := bearer(r.Header)
+	got := bearer(h)
 	if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(f.auth)) == 1 {
-		return false
+		return "", "", false
 	}
-	challenge := "Bearer"
 	switch {
 	case got != "":
-		challenge = `Bearer error="invalid_token"`
-		f.note("401: wrong Bearer token")
-	case r.Header.Get("Authorization") != "":
-		f.note("401: an Authorization without a Bearer token")
-	default:
-		f.note("401: no Authorization")
+		return `Bearer error="invalid_token"`, "401: wrong Bearer token", true
+	case h.Get("Authorization") != "":
+		return "Bearer", "401: an Authorization without a Bearer token", true
 	}
-	body := "401 Unauthorized (auth= fault of the resumer dev server: send Authorization: Bearer <token>)\n"
-	h := w.Header()
-	h.Set("WWW-Authenticate", challenge)
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusUnauthorized)
-	if r.Method != http.MethodHead {
-		w.Write([]byte(body))
-	}
-	return true
+	return "Bearer", "401: no Authorization", true
 }

@@ -40,7 +40,12 @@ func setCORS(h http.Header, mode string) {
 // Authorization (Fetch standard: no credentials), so auth= does not apply
 // to it.
 func servePreflight(w http.ResponseWriter, mode string) {
-	h := w.Header()
+	preflightHeaders(w.Header(), mode)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// preflightHeaders sets the headers of the answer to a preflight.
+func preflightHeaders(h http.Header, mode string) {
 	h.Set("Allow", "GET, HEAD, OPTIONS")
 	if mode != "none" {
 		h.Set("Access-Control-Allow-Origin", "*")
@@ -52,5 +57,4 @@ func servePreflight(w http.ResponseWriter, mode string) {
 		h.Set("Access-Control-Allow-Methods", "GET, HEAD")
 		h.Set("Access-Control-Max-Age", preflightMaxAge)
 	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"context"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,8 @@ import (
 // pulling the cable) calls CutNow, which closes the connections serving a
 // file right now. Closing the socket stops even a sendfile(2) transfer,
 // so the fast path stays fast. It needs the connection of each request:
-// the http.Server must set ConnContext to Server.ConnContext.
+// the http.Server must set ConnContext to Server.ConnContext (requests of
+// Server.Transport have theirs).
 
 type connKey struct{}
 
@@ -26,7 +28,7 @@ func (s *Server) ConnContext(ctx context.Context, c net.Conn) context.Context {
 
 // liveConn is a file response in progress.
 type liveConn struct {
-	conn net.Conn
+	conn io.Closer // a net.Conn, or an exchange of Server.Transport
 	cut  atomic.Bool
 }
 
@@ -39,7 +41,7 @@ type liveSet struct {
 // track registers the response to r for file name and returns a func that
 // unregisters it and reports whether CutNow cut it.
 func (s *Server) track(r interface{ Context() context.Context }, name string) func() bool {
-	c, ok := r.Context().Value(connKey{}).(net.Conn)
+	c, ok := r.Context().Value(connKey{}).(io.Closer)
 	if !ok {
 		return func() bool { return false }
 	}

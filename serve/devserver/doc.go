@@ -7,7 +7,7 @@
 //
 //	GET  /                      static bundle from Config.WebDir (index.html for folders)
 //	GET  /files/                JSON list of samples and demo variants (also /api/samples)
-//	GET  /files/<name>[?faults] a file of Config.DataDir, through http.ServeContent
+//	GET  /files/<name>[?faults] a file of Config.DataDir, as Plan answers it
 //	HEAD /files/<name>          same headers, no body
 //	OPTIONS /files/<name>       CORS preflight (204)
 //	GET  /_login                an HTML sign-in page, where redirect=login sends clients
@@ -23,10 +23,20 @@
 // Every file response carries a strong ETag "<size hex>-<mtime unix nanos hex>"
 // (RFC 9110 §8.8.3; nginx builds its ETag the same way), Last-Modified from
 // the mtime (§8.8.2), Accept-Ranges: bytes (§14.3) and Cache-Control: no-cache.
-// Ranges, If-Range (§13.1.5), If-Match (§13.1.1), 206 (§15.3.7) and 416
-// (§15.5.17) come from http.ServeContent. Files are never compressed: ranges
-// count bytes of the encoded content (§14.1), so compression would make
-// byte offsets meaningless.
+// The preconditions (If-Match, If-Unmodified-Since, If-None-Match,
+// If-Modified-Since: 412 and 304, §13.1, in the order of §13.2.2), then
+// Range and If-Range (§14.2, §13.1.5: 206 with one range, 416) are
+// protocol.ServeRange's, the function resumer answers range requests for
+// its stored downloads with; several ranges get a 200 with the whole file
+// (§14.2 allows it), never multipart/byteranges. Files are never
+// compressed: ranges count bytes of the encoded content (§14.1), so
+// compression would make byte offsets meaningless.
+//
+// What a request gets is decided by Plan, a pure function of the request,
+// what the server knows of the file (File), the faults and the time: a test
+// server that holds its file in memory calls it to answer exactly as this
+// server does. Server.Transport serves requests without a socket, also
+// under testing/synctest, where rate= and stall= follow the fake clock.
 //
 // A generated sample also carries Repr-Digest: sha-256=:<base64>: (RFC 9530
 // §3), the SHA-256 of the whole file, on 200, 206 and 304 alike: it describes

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // faults is the misbehaviour asked for one /files/ request, from its query
@@ -29,17 +28,16 @@ import (
 //	                               Last-Modified is sent at all
 //	etag         <raw value>       this exact ETag header value, also used by If-Range and
 //	                               If-Match: send mismatching or malformed validators
-//	type         <media type>      200 and 206 carry this Content-Type instead of the file's own
-//	                               (not a multipart/byteranges 206): an HTML page, say, where a
-//	                               binary is expected
+//	type         <media type>      200 and 206 carry this Content-Type instead of the file's own:
+//	                               an HTML page, say, where a binary is expected
 //	length       none              200 and 206 without Content-Length: chunked transfer coding,
 //	                               body unchanged; with ranges=none, a 200 of unknown length
 //	ranges       none              ignore Range (and If-Range): always 200 with the whole body,
 //	                               Accept-Ranges: none (§14.3)
 //	cap          <N >= 1>          a proxy that caps ranges: one range bytes=a-b or bytes=a- that
 //	                               spans more than N bytes is served as bytes=a-(a+N-1), a correct
-//	                               shorter 206 (§14.2); no Range, suffix and multiple ranges are
-//	                               left alone; the log keeps the Range the client sent
+//	                               shorter 206 (§14.2); no Range, suffix and multiple ranges (a
+//	                               200) are left alone; the log keeps the Range the client sent
 //	ifrange      ignore            drop If-Range before serving: the range is served even when
 //	                               the validator does not match (a buggy server, §13.1.5)
 //	cr           shift             206 Content-Range first and last shifted by +1, body unchanged
@@ -136,8 +134,6 @@ type faults struct {
 	redirectFile  string // redirect=file:<name>: the name
 	cors          string // "", none, noexpose, noifrange
 	auth          string // "" = no authorization asked
-
-	cappedTo string // cap=: the Range ServeContent was given, "" = not capped
 
 	desc []string // human-readable, for LogEntry.Fault
 }
@@ -332,126 +328,19 @@ func (f *faults) note(format string, args ...any) {
 	f.desc = append(f.desc, fmt.Sprintf(format, args...))
 }
 
-// String describes the faults for LogEntry.Fault; "" when none. Items
+// String describes the faults for LogEntry.Fault; "" when none.
+func (f *faults) String() string { return describe(f.desc) }
+
+// describe joins the items of a description for LogEntry.Fault. Items
 // quote values the client chose (etag=, type=, retry-after=, a Location):
 // each item is cut at maxLogField bytes and the whole at maxFaultField, so
 // that the log keeps a bounded description of any request.
-func (f *faults) String() string {
-	items := make([]string, len(f.desc))
-	for i, d := range f.desc {
+func describe(desc []string) string {
+	items := make([]string, len(desc))
+	for i, d := range desc {
 		items[i] = clip(d)
 	}
 	return clipTo(strings.Join(items, ", "), maxFaultField)
-}
-
-// hasBodyFault reports whether the body must be shaped, which costs
-// sendfile. Header faults (length=, type=, cap=, cr=...) do not count:
-// they leave the body bytes alone.
-func (f *faults) hasBodyFault() bool {
-	return f.rate > 0 || f.cut >= 0 || f.change >= 0 || f.overrun > 0 || f.stall >= 0
-}
-
-// withoutBodyFaults returns f with the body faults off, for a response
-// that is not the one they were asked for (the 302 of redirect=).
-func (f *faults) withoutBodyFaults() faults {
-	g := *f
-	g.rate, g.overrun, g.stall, g.cut, g.change = 0, 0, -1, -1, -1
-	return g
-}
-
-// applyValidators applies validators=, etag= and lm= to the response headers
-// and returns the modtime to hand to http.ServeContent: the zero time
-// makes ServeContent send no Last-Modified and ignore dates in If-Range.
-func (f *faults) applyValidators(h http.Header, etag string, modtime time.Time) time.Time {
-	switch f.validators {
-	case "none":
-		etag, modtime = "", time.Time{}
-	case "etag":
-		modtime = time.Time{}
-	case "lm":
-		etag = ""
-	case "weak":
-		etag, modtime = "W/"+etag, time.Time{}
-	}
-	if f.etagSet {
-		etag = f.etag
-	}
-	if f.lmNow && !modtime.IsZero() {
-		// Same second as the Date header, which net/http keeps when the
-		// handler sets it.
-		modtime = time.Now().Truncate(time.Second)
-		h.Set("Date", modtime.UTC().Format(http.TimeFormat))
-	}
-	if etag != "" {
-		h.Set("ETag", etag)
-	}
-	return modtime
-}
-
-// headerFaults returns the changes made to the response headers at the
-// moment they are written, after http.ServeContent has set them: it sets
-// Accept-Ranges, Content-Range and Content-Length itself, and replaces
-// Content-Type on a 416. Each change that takes effect is noted. It also
-// sets Repr-Digest, as digest= asks, on the statuses that describe the
-// representation (hasRepresentation): sum is the file's SHA-256 when the
-// server knows it (ok).
-func (f *faults) headerFaults(sum [sha256.Size]byte, ok bool) func(h http.Header, code int) {
-	if !f.rangesNone && f.cr == "" && f.ctype == "" && !f.lengthNone && f.overrun == 0 && f.rangeCap == 0 &&
-		!ok && f.digest == "" {
-		return nil
-	}
-	return func(h http.Header, code int) {
-		if f.rangesNone {
-			h.Set("Accept-Ranges", "none")
-		}
-		if hasRepresentation(code) {
-			f.setReprDigest(h, sum, ok)
-		}
-		if code != http.StatusOK && code != http.StatusPartialContent {
-			return // 304, 412, 416: no file body to misdescribe
-		}
-		if code == http.StatusPartialContent && f.cappedTo != "" {
-			f.note("range capped: served %s", f.cappedTo)
-		}
-		if code == http.StatusPartialContent && h.Get("Content-Range") != "" && f.cr != "" {
-			old := h.Get("Content-Range")
-			corruptContentRange(h, f.cr)
-			if cr := h.Get("Content-Range"); cr != old {
-				f.note("Content-Range %q instead of %q", cr, old)
-			}
-		}
-		if ct := h.Get("Content-Type"); f.ctype != "" && !strings.HasPrefix(ct, "multipart/") {
-			h.Set("Content-Type", f.ctype)
-			f.note("Content-Type %q instead of %q", f.ctype, ct)
-		}
-		// overrun= drops Content-Length too: with it, net/http would
-		// refuse to write the junk, and the client would see the overrun
-		// in the headers.
-		if cl := h.Get("Content-Length"); cl != "" && (f.lengthNone || f.overrun > 0) {
-			h.Del("Content-Length")
-			if f.lengthNone {
-				f.note("Content-Length %s removed", cl)
-			}
-		}
-	}
-}
-
-// setReprDigest sets Repr-Digest as digest= asks: the right one, a wrong
-// one (bad) or none.
-func (f *faults) setReprDigest(h http.Header, sum [sha256.Size]byte, ok bool) {
-	switch {
-	case f.digest == "none" && ok:
-		f.note("Repr-Digest %s removed", reprDigest(sum))
-	case f.digest == "none":
-	case f.digest == "bad" && ok:
-		bad := reprDigest(badDigest(sum))
-		h.Set("Repr-Digest", bad)
-		f.note("Repr-Digest %s instead of %s", bad, reprDigest(sum))
-	case f.digest == "bad":
-		f.note("no Repr-Digest to corrupt: the server knows no digest of this file")
-	case ok:
-		h.Set("Repr-Digest", reprDigest(sum))
-	}
 }
 
 // corruptContentRange rewrites a single-part Content-Range
@@ -498,36 +387,10 @@ func parseContentRange(v string) (first, last, total int64, ok bool) {
 	return first, last, total, err1 == nil && err2 == nil && err3 == nil
 }
 
-// stripRequest returns the request http.ServeContent must see: without
-// Range for ranges=none, without If-Range for ranges=none and
-// ifrange=ignore, with a shorter Range for cap= (size is the file's). The
-// original request is left alone, so the log shows what the client sent.
-func (f *faults) stripRequest(r *http.Request, size int64) *http.Request {
-	capped := ""
-	if f.rangeCap > 0 && !f.rangesNone {
-		capped = capRange(r.Header.Get("Range"), size, f.rangeCap)
-	}
-	if !f.rangesNone && !f.ifRangeIgnore && capped == "" {
-		return r
-	}
-	r2 := r.Clone(r.Context())
-	if f.rangesNone {
-		r2.Header.Del("Range")
-	}
-	if capped != "" {
-		r2.Header.Set("Range", capped)
-		f.cappedTo = capped // noted only if the 206 comes (If-Range may say 200)
-	}
-	if f.rangesNone || f.ifRangeIgnore {
-		r2.Header.Del("If-Range")
-	}
-	return r2
-}
-
 // capRange returns the Range header that serves at most n bytes of the
 // single range in v, or "" when v needs no cap: not one range with a first
 // byte inside the file (no Range, suffix, multiple ranges, 416, syntax
-// http.ServeContent refuses anyway), or a span of n bytes or fewer.
+// protocol.ServeRange ignores anyway), or a span of n bytes or fewer.
 func capRange(v string, size, n int64) string {
 	spec, ok := strings.CutPrefix(v, "bytes=")
 	if !ok || strings.Contains(spec, ",") {
@@ -671,8 +534,7 @@ func (s *Server) applyFail(f *faults, r *http.Request) {
 	n := s.fails.hit(r.URL.Path + "?" + r.URL.RawQuery)
 	s.mu.Unlock()
 	if int64(n) > f.fail {
-		f.note("request %d of this URL: status %d no longer applied", n, f.status)
-		f.status, f.retryAfter = 0, ""
+		*f = *Faults{f}.StatusSpent(n).f
 	}
 }
 

@@ -2,13 +2,13 @@ package devserver
 
 import (
 	"encoding/json"
-	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // handleFiles serves /files/, /files/<name> and /api/samples, and logs
@@ -41,18 +41,19 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodOptions:
+		// A preflight sees the armed faults (cors=) without spending them.
 		f, err := s.requestFaults(r, name, false)
 		if err != nil {
 			fileError(rw, err.Error(), http.StatusBadRequest)
 			return
 		}
-		rw.f = &f
-		servePreflight(rw, f.cors)
+		rw.send(Plan(r, File{Name: name}, Faults{&f}, time.Now()), nil)
 	case http.MethodGet, http.MethodHead:
 		s.serveFile(rw, r, name)
 	default:
-		rw.Header().Set("Allow", "GET, HEAD, OPTIONS")
-		fileError(rw, "method not allowed", http.StatusMethodNotAllowed)
+		a := Answer{Header: http.Header{}, Start: -1, Cut: -1, Stall: -1, Change: -1}
+		methodNotAllowed(&a)
+		rw.send(a, nil)
 	}
 }
 
@@ -63,68 +64,61 @@ func fileError(w http.ResponseWriter, msg string, code int) {
 	http.Error(w, msg, code)
 }
 
-// serveFile serves one data file with the faults of the request.
+// serveFile serves one data file with the faults of the request: the
+// server's part is its state (armed faults, fail= counters, the file on
+// disk, its digest, CutNow and change=); what the answer is, Plan decides.
 func (s *Server) serveFile(rw *respWriter, r *http.Request, name string) {
 	f, err := s.requestFaults(r, name, true)
 	if err != nil {
 		fileError(rw, err.Error(), http.StatusBadRequest)
 		return
 	}
-	rw.f = &f
-	h := rw.Header()
-	setCORS(h, f.cors)
 	// Authorization comes first, as on a real server: a request auth=
 	// refuses neither gets nor counts towards any other fault.
-	if unauthorized(rw, r, &f) {
-		return
-	}
-	s.applyFail(&f, r)
-	if f.status != 0 {
-		serveStatus(rw, r, &f)
-		return
-	}
-	if f.redirect != "" {
-		serveRedirect(rw, r, &f)
-		return
+	if _, _, refused := f.authorize(r.Header); !refused {
+		s.applyFail(&f, r)
 	}
 	file, fi, err := openRegular(s.dataDir, name)
-	if err != nil || isTemp(name) {
-		if file != nil {
-			file.Close()
-		}
+	missing := err != nil || isTemp(name)
+	if missing && file != nil {
+		file.Close()
+	}
+	af := File{Name: name}
+	if !missing {
+		defer file.Close()
+		af.Size, af.ModTime, af.ETag = fi.Size(), fi.ModTime(), strongETag(fi)
+		// fi is the open file's own: the digest, if any, is of these bytes
+		// even when ChangeFile replaces the file while they are sent.
+		af.Digest, af.HasDigest = s.digestOf(name, fi)
+	}
+	a := Plan(r, af, Faults{&f}, time.Now())
+	if !a.OfFile {
+		rw.send(a, nil) // auth=, status=, redirect=: answered with or without the file
+		return
+	}
+	if missing {
+		rw.useFaults(&f)
+		setCORS(rw.Header(), f.cors)
 		http.Error(rw, "404 page not found", http.StatusNotFound)
 		return
 	}
-	defer file.Close()
 	untrack := s.track(r, name)
 	defer func() {
 		if untrack() {
 			rw.e.Cut = true
-			rw.f.note("cut by CutNow after %d bytes", rw.e.Sent)
+			rw.note("cut by CutNow after %d bytes", rw.e.Sent)
 		}
 	}()
-
-	h.Set("Content-Type", fileType(name))
-	h.Set("Cache-Control", "no-cache") // always revalidate: files change under tests
-	modtime := f.applyValidators(h, strongETag(fi), fi.ModTime())
-	rw.fileBody = true
-	// fi is the open file's own: the digest, if any, is of these bytes
-	// even when ChangeFile replaces the file while they are sent.
-	sum, ok := s.digestOf(name, fi)
-	rw.onHeader = f.headerFaults(sum, ok)
-	if f.change >= 0 {
+	if a.Change >= 0 {
 		rw.onChange = func() {
 			if err := s.ChangeFile(name); err != nil {
-				f.note("change failed: %v", err)
+				rw.note("change failed: %v", err)
 				return
 			}
-			f.note("file changed after %d bytes", rw.e.Sent)
+			rw.note("file changed after %d bytes", rw.e.Sent)
 		}
 	}
-	http.ServeContent(rw, f.stripRequest(r, fi.Size()), name, modtime, file)
-	if f.overrun > 0 {
-		rw.overrun(file, f.overrun)
-	}
+	rw.send(a, file)
 }
 
 // fileType is the Content-Type of a data file; .bin (and anything unknown)
@@ -134,59 +128,6 @@ func fileType(name string) string {
 		return t
 	}
 	return "application/octet-stream"
-}
-
-// serveStatus answers status= instead of the file.
-func serveStatus(w http.ResponseWriter, r *http.Request, f *faults) {
-	body := fmt.Sprintf("%d %s (status=%d fault of the resumer dev server)\n",
-		f.status, http.StatusText(f.status), f.status)
-	h := w.Header()
-	if f.retryAfter != "" {
-		h.Set("Retry-After", f.retryAfter)
-	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	bodyAllowed := f.status != http.StatusNoContent && f.status != http.StatusNotModified
-	if bodyAllowed {
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-	}
-	w.WriteHeader(f.status)
-	if bodyAllowed && r.Method != http.MethodHead {
-		w.Write([]byte(body))
-	}
-}
-
-// serveRedirect answers redirect= with a 302 Found instead of the file.
-// The CORS headers are already set: a cross-origin fetch follows a
-// redirect only if the 302 itself passes the CORS check.
-func serveRedirect(rw *respWriter, r *http.Request, f *faults) {
-	loc := redirectLocation(r, f)
-	// The body faults are meant for the file, which the query faults
-	// reach through Location; shaping this tiny body (stalling it, say)
-	// would only hide the redirect.
-	plain := f.withoutBodyFaults()
-	rw.f = &plain
-	// The Location keeps the query, auth= token included (the target
-	// asks for it too); the log must not.
-	shown := loc
-	if p, q, ok := strings.Cut(loc, "?"); ok {
-		shown = p + "?" + hideAuth(q)
-	}
-	plain.note("302 to %s", shown)
-	what := f.redirect
-	if what == "file" {
-		what += ":" + f.redirectFile
-	}
-	body := fmt.Sprintf("302 Found: %s (redirect=%s fault of the resumer dev server)\n", loc, what)
-	h := rw.Header()
-	h.Set("Location", loc)
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	rw.WriteHeader(http.StatusFound)
-	if r.Method != http.MethodHead {
-		rw.Write([]byte(body))
-	}
 }
 
 // redirectLocation is the Location of redirect=: /_login, or a /files/

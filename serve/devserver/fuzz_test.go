@@ -3,11 +3,14 @@
 package devserver
 
 import (
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzCleanName: whatever a client puts in a /files/ URL or a control
@@ -128,6 +131,70 @@ func FuzzParseFaults(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got, re) {
 			t.Errorf("parseFaults(%q) = %+v, from its description %+v", raw, got, re)
+		}
+	})
+}
+
+// FuzzPlan: whatever the query and the request headers, Plan answers with
+// a known status, a body inside the file or a text its Content-Length
+// counts, and the same answer twice.
+func FuzzPlan(f *testing.F) {
+	for _, s := range [][5]string{
+		{"GET", "", "", "", ""},
+		{"GET", "cap=10&cr=shift", "bytes=5-", "", ""},
+		{"HEAD", "overrun=3&length=none", "bytes=0-0", `"e"`, ""},
+		{"GET", "validators=weak", "bytes=0-9", "", `W/"e"`},
+		{"GET", "status=503&retry-after=1", "", "", ""},
+		{"GET", "redirect=same&cut=1", "bytes=0-", "", ""},
+		{"OPTIONS", "cors=noifrange", "", "", ""},
+		{"GET", "auth=tok&type=text/html", "bytes=-5", "*", "*"},
+		{"GET", "lm=now&digest=bad", "bytes=100-", "Mon, 02 Nov 2026 10:00:00 GMT", ""},
+		{"DELETE", "", "", "", ""},
+	} {
+		f.Add(s[0], s[1], s[2], s[3], s[4], int64(100))
+	}
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, method, query, rng, ifMatch, ifNoneMatch string, size int64) {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		faults, err := ParseFaults(q)
+		if err != nil {
+			return
+		}
+		size = max(0, size%10000)
+		file := File{Name: "f.bin", Size: size, ModTime: now.Add(-time.Hour), ETag: `"e"`}
+		r, err := http.NewRequest(method, "/files/f.bin?"+query, nil)
+		if err != nil {
+			return
+		}
+		r.Header.Set("Range", rng)
+		r.Header.Set("If-Range", ifMatch)
+		r.Header.Set("If-Match", ifMatch)
+		r.Header.Set("If-None-Match", ifNoneMatch)
+		r.Header.Set("If-Modified-Since", ifNoneMatch)
+		a := Plan(r, file, faults, now)
+		if http.StatusText(a.Status) == "" && (a.Status < 200 || a.Status > 599) {
+			t.Fatalf("status %d", a.Status)
+		}
+		if a.Start >= 0 && (a.Text != nil || a.Length < 0 || a.Start+a.Length > size) || a.Start < -1 {
+			t.Fatalf("body [%d, +%d) of a file of %d bytes, text %q", a.Start, a.Length, size, a.Text)
+		}
+		if cl := a.Header.Get("Content-Length"); cl != "" && r.Method != http.MethodHead {
+			n := a.Length
+			if a.Text != nil {
+				n = int64(len(a.Text))
+			}
+			if cl != strconv.FormatInt(n, 10) {
+				t.Fatalf("Content-Length %s for a body of %d bytes: %+v", cl, n, a)
+			}
+		}
+		if a.OfFile && a.Status != 200 && a.Status != 206 && a.Status != 304 && a.Status != 412 && a.Status != 416 {
+			t.Fatalf("an answer of the file with status %d", a.Status)
+		}
+		if again := Plan(r, file, faults, now); !reflect.DeepEqual(a, again) {
+			t.Fatalf("Plan is not pure: %+v, then %+v", a, again)
 		}
 	})
 }

@@ -106,6 +106,28 @@ func (e *env) validators(t *testing.T, name string) (etag, lastModified string) 
 	return etag, fi.ModTime().UTC().Format(http.TimeFormat)
 }
 
+// age sets the mtime of a data file d earlier. A sample the test just
+// generated changed within the current second, so its Last-Modified is no
+// strong validator until the next one (RFC 9110 §8.8.2.2), and an If-Range
+// with it gets a 200 (§13.1.5); aged, it is strong at once. The server
+// then knows no digest of the file (see fileSum), so it sends no
+// Repr-Digest.
+func (e *env) age(t *testing.T, name string, d time.Duration) {
+	t.Helper()
+	p, err := e.s.Path(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fi.ModTime().Add(-d)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // do sends a request and reads the whole body; readErr is the error of
 // reading the body (a cut connection), not a failure of the test.
 func (e *env) do(t *testing.T, method, target string, hdr map[string]string) (resp *http.Response, body []byte, readErr error) {

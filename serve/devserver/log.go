@@ -43,7 +43,7 @@ type LogEntry struct {
 	// Start is the file offset of the first body byte: 0 for a 200, the
 	// range start for a 206 (even when cr= corrupted Content-Range), and
 	// -1 when no file bytes are sent (HEAD, 304, 412, 416, status=,
-	// redirect=, /_login, listings, preflights, multipart/byteranges).
+	// redirect=, auth=, /_login, listings, preflights, 404).
 	Start      int64  `json:"start"`
 	Sent       int64  `json:"sent"`       // body bytes written to the connection, overrun= junk included
 	Cut        bool   `json:"cut"`        // the server cut the connection on purpose (cut=)

@@ -326,5 +326,5 @@ func openRegular(dir, name string) (*os.File, fs.FileInfo, error) {
 // mtime, like nginx: it changes whenever the file is rewritten (RFC 9110
 // §8.8.3), without reading the content.
 func strongETag(fi fs.FileInfo) string {
-	return fmt.Sprintf(`"%x-%x"`, fi.Size(), fi.ModTime().UnixNano())
+	return ETagOf(fi.Size(), fi.ModTime())
 }

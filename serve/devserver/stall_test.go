@@ -196,9 +196,7 @@ func TestStallTimeout(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/files/a.bin?stall=3", nil)
 	e := newEntry(req)
 	w := newRespWriter(rec, req, e, make(chan struct{}))
-	f := noFaults()
-	f.stall = 3
-	w.f, w.fileBody, w.stallFor = &f, true, 20*time.Millisecond
+	w.shape.stall, w.start, w.stallFor = 3, 0, 20*time.Millisecond
 	w.Header().Set("Content-Length", "5")
 	panicked := func() (v any) {
 		defer func() { v = recover() }()

@@ -3,9 +3,12 @@ package devserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -30,21 +33,21 @@ const junkChunk = 32 << 10
 // junk of overrun=).
 //
 // Without body faults ReadFrom hands the body to the underlying writer,
-// which is what lets net/http use sendfile(2) for http.ServeContent.
+// which is what lets net/http use sendfile(2) for the file's bytes.
 type respWriter struct {
 	rw       http.ResponseWriter
 	e        *LogEntry
-	f        *faults
 	ctx      context.Context
 	closing  <-chan struct{}
-	head     bool                          // HEAD request: no body
-	fileBody bool                          // the body is file bytes, so Start means something
-	onHeader func(h http.Header, code int) // header faults, nil = none
-	onChange func()                        // change=: called once at that offset
-	stallFor time.Duration                 // stall=: how long before giving up
+	head     bool          // HEAD request: no body
+	shape    shaping       // the body faults
+	desc     []string      // the items of LogEntry.Fault
+	start    int64         // file offset of the first body byte, -1: the body is not file bytes
+	onChange func()        // change=: called once at that offset
+	stallFor time.Duration // stall=: how long before giving up
 
 	wroteHeader bool
-	want        int64     // Content-Length set by the handler, -1 = unknown
+	want        int64     // body bytes meant (Content-Length, or before length= and overrun= removed it), -1 = unknown
 	extra       int64     // overrun=: junk bytes meant after want
 	paceStart   time.Time // rate=: when the first shaped byte went out
 	paceBase    int64     // rate=: Sent at paceStart
@@ -53,18 +56,91 @@ type respWriter struct {
 	stopped     error // why a shaped write gave up
 }
 
+// shaping is what the body faults ask of a body: offsets count body bytes
+// sent, junk included.
+type shaping struct {
+	rate   int64 // bytes/s, 0 = unlimited
+	cut    int64 // -1 = never
+	stall  int64 // -1 = never
+	change int64 // -1 = never
+	junk   int64 // overrun=: junk after the file bytes, 0 = none
+}
+
+// noShaping sends the body as fast as the connection goes.
+var noShaping = shaping{cut: -1, stall: -1, change: -1}
+
+// active reports whether the body must be shaped, which costs sendfile.
+// Header faults (length=, type=, cap=, cr=...) do not count: they leave
+// the body bytes alone. Junk does: its body is chunked, which net/http
+// never sends with sendfile anyway.
+func (s shaping) active() bool {
+	return s.rate > 0 || s.cut >= 0 || s.change >= 0 || s.stall >= 0 || s.junk > 0
+}
+
 func newRespWriter(w http.ResponseWriter, r *http.Request, e *LogEntry, closing <-chan struct{}) *respWriter {
-	f := noFaults()
 	return &respWriter{
 		rw:       w,
 		e:        e,
-		f:        &f,
 		ctx:      r.Context(),
 		closing:  closing,
 		head:     r.Method == http.MethodHead,
+		shape:    noShaping,
+		start:    -1,
 		want:     -1,
 		stallFor: stallTimeout,
 	}
+}
+
+// useFaults makes the log describe f and the body shaped by its body
+// faults, for an answer that is not Plan's (a 404).
+func (w *respWriter) useFaults(f *faults) {
+	w.desc = slices.Clone(f.desc)
+	w.shape = shaping{rate: f.rate, cut: f.cut, stall: f.stall, change: f.change, junk: f.overrun}
+}
+
+// send writes a, an answer of Plan: its header, then its body (none to a
+// HEAD) through w, so that the log records it and the body faults shape
+// it. file is the open file when a is about the file (OfFile).
+func (w *respWriter) send(a Answer, file *os.File) {
+	w.desc = a.desc
+	w.shape = shaping{rate: a.Rate, cut: a.Cut, stall: a.Stall, change: a.Change, junk: a.Junk}
+	w.start = a.Start
+	switch {
+	case a.Text != nil:
+		w.want = int64(len(a.Text))
+	case a.Start >= 0:
+		w.want = a.Length
+	}
+	h := w.Header()
+	for k, v := range a.Header {
+		h[k] = v
+	}
+	w.WriteHeader(a.Status)
+	if w.head {
+		return
+	}
+	switch {
+	case a.Text != nil:
+		w.Write(a.Text)
+	case a.Start >= 0 && file != nil:
+		if _, err := file.Seek(a.Start, io.SeekStart); err != nil {
+			w.note("seek to %d: %v", a.Start, err)
+			panic(http.ErrAbortHandler) // the header promised bytes that cannot come
+		}
+		// An *io.LimitedReader of the *os.File, through ReadFrom: what
+		// net/http hands to sendfile(2) when no body fault is on.
+		if n, err := io.Copy(w, &io.LimitedReader{R: file, N: a.Length}); err != nil || n < a.Length {
+			return
+		}
+		if a.Junk > 0 {
+			w.overrun(file, a.Junk)
+		}
+	}
+}
+
+// note adds a runtime event to the description.
+func (w *respWriter) note(format string, args ...any) {
+	w.desc = append(w.desc, fmt.Sprintf(format, args...))
 }
 
 // Unwrap lets http.ResponseController reach the real writer.
@@ -78,8 +154,7 @@ func (w *respWriter) Flush() {
 	http.NewResponseController(w.rw).Flush()
 }
 
-// WriteHeader records what is about to be sent, lets header faults
-// rewrite it, and sends it.
+// WriteHeader records what is about to be sent, and sends it.
 func (w *respWriter) WriteHeader(code int) {
 	if w.wroteHeader {
 		return
@@ -90,15 +165,11 @@ func (w *respWriter) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	h := w.rw.Header()
-	w.e.Start = w.bodyStart(code, h.Get("Content-Range"))
-	// want is read before header faults: length= and overrun= remove
-	// Content-Length, yet the log must still know a short body.
-	hadLength := h.Get("Content-Length") != ""
-	if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil {
-		w.want = n
+	if !w.head {
+		w.e.Start = w.start
 	}
-	if w.onHeader != nil {
-		w.onHeader(h, code)
+	if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && w.want < 0 {
+		w.want = n
 	}
 	w.e.Status = code
 	// Cut like the request's fields: etag= sends any value the client
@@ -107,29 +178,13 @@ func (w *respWriter) WriteHeader(code int) {
 	w.e.ETag = clip(h.Get("ETag"))
 	w.e.ReprDigest = clip(h.Get("Repr-Digest"))
 	w.rw.WriteHeader(code)
-	if hadLength && h.Get("Content-Length") == "" && !w.head && code != http.StatusNoContent && code != http.StatusNotModified {
-		// net/http adds a Content-Length of its own to a body that is
-		// complete before the first flush (a small 206): sending the
+	if w.want >= 0 && h.Get("Content-Length") == "" && !w.head && code != http.StatusNoContent && code != http.StatusNotModified {
+		// A body of known length without Content-Length (length=none,
+		// overrun=): net/http would add a Content-Length of its own to a
+		// body complete before the first flush (a small 206); sending the
 		// header now makes the body chunked, as the fault promises.
 		w.Flush()
 	}
-}
-
-// bodyStart is the file offset of the first body byte; it is read before
-// cr= faults touch Content-Range, so the log tells the truth.
-func (w *respWriter) bodyStart(code int, contentRange string) int64 {
-	if !w.fileBody || w.head {
-		return -1
-	}
-	switch code {
-	case http.StatusOK:
-		return 0
-	case http.StatusPartialContent:
-		if first, _, _, ok := parseContentRange(contentRange); ok {
-			return first
-		}
-	}
-	return -1 // no body, or multipart/byteranges
 }
 
 // Write sends body bytes, shaped when a body fault is active.
@@ -137,7 +192,7 @@ func (w *respWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.f.hasBodyFault() {
+	if !w.shape.active() {
 		w.extendDeadline()
 		n, err := w.rw.Write(p)
 		w.e.Sent += int64(n)
@@ -152,13 +207,13 @@ func (w *respWriter) ReadFrom(src io.Reader) (int64, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	rf, ok := w.rw.(io.ReaderFrom)
-	if !ok || w.f.hasBodyFault() {
+	if !ok || w.shape.active() {
 		return io.CopyBuffer(writerOnly{w}, src, make([]byte, 32<<10))
 	}
 	// In steps of sendStep, each with a fresh write deadline, so that a
 	// client that stops reading frees the handler after writeIdle. A
-	// file under one io.LimitedReader (what http.ServeContent hands over)
-	// is still one for each step, which keeps sendfile.
+	// file under one io.LimitedReader (what send hands over) is still one
+	// for each step, which keeps sendfile.
 	lr, ok := src.(*io.LimitedReader)
 	if !ok {
 		lr = &io.LimitedReader{R: src, N: math.MaxInt64}
@@ -216,7 +271,7 @@ func (w *respWriter) shapedWrite(p []byte) (int, error) {
 		if err != nil {
 			return written, err
 		}
-		if w.f.rate > 0 {
+		if w.shape.rate > 0 {
 			w.Flush() // let the client see bytes arrive, not bursts of 4 KiB
 		}
 	}
@@ -240,18 +295,18 @@ func (w *respWriter) giveUp(err error) error {
 // slice returns how many of n bytes may be written in one go.
 func (w *respWriter) slice(n int) int {
 	limit := int64(n)
-	if w.f.rate > 0 {
+	if w.shape.rate > 0 {
 		// About 50 slices a second: smooth, yet not a syscall per byte.
-		limit = min(limit, max(1, min(w.f.rate/50, 32<<10)))
+		limit = min(limit, max(1, min(w.shape.rate/50, 32<<10)))
 	}
-	if w.f.cut >= 0 {
-		limit = min(limit, w.f.cut-w.e.Sent)
+	if w.shape.cut >= 0 {
+		limit = min(limit, w.shape.cut-w.e.Sent)
 	}
-	if w.f.change >= 0 && !w.changed {
-		limit = min(limit, w.f.change-w.e.Sent)
+	if w.shape.change >= 0 && !w.changed {
+		limit = min(limit, w.shape.change-w.e.Sent)
 	}
-	if w.f.stall >= 0 && !w.stalled {
-		limit = min(limit, w.f.stall-w.e.Sent)
+	if w.shape.stall >= 0 && !w.stalled {
+		limit = min(limit, w.shape.stall-w.e.Sent)
 	}
 	return int(limit)
 }
@@ -259,13 +314,13 @@ func (w *respWriter) slice(n int) int {
 // pace waits until the next slice is due at the configured rate; it gives
 // up when the client leaves or the server closes.
 func (w *respWriter) pace() error {
-	if w.f.rate <= 0 {
+	if w.shape.rate <= 0 {
 		return nil
 	}
 	if w.paceStart.IsZero() {
 		w.paceStart, w.paceBase = time.Now(), w.e.Sent
 	}
-	due := w.paceStart.Add(time.Duration(float64(w.e.Sent-w.paceBase) / float64(w.f.rate) * float64(time.Second)))
+	due := w.paceStart.Add(time.Duration(float64(w.e.Sent-w.paceBase) / float64(w.shape.rate) * float64(time.Second)))
 	t := time.NewTimer(max(0, time.Until(due)))
 	defer t.Stop()
 	select {
@@ -282,12 +337,12 @@ func (w *respWriter) pace() error {
 // makes exactly those bytes reach the client; http.ErrAbortHandler makes
 // net/http close the connection without logging a stack trace.
 func (w *respWriter) maybeCut() {
-	if w.f.cut < 0 || w.e.Sent < w.f.cut {
+	if w.shape.cut < 0 || w.e.Sent < w.shape.cut {
 		return
 	}
 	w.Flush()
 	w.e.Cut = true
-	w.f.note("cut after %d bytes", w.e.Sent)
+	w.note("cut after %d bytes", w.e.Sent)
 	panic(http.ErrAbortHandler)
 }
 
@@ -297,13 +352,13 @@ func (w *respWriter) maybeCut() {
 // is reached only when more bytes are to be written. Flushing first makes
 // exactly those bytes, and the headers, reach the client.
 func (w *respWriter) maybeStall() error {
-	if w.f.stall < 0 || w.stalled || w.e.Sent < w.f.stall {
+	if w.shape.stall < 0 || w.stalled || w.e.Sent < w.shape.stall {
 		return nil
 	}
 	w.stalled = true
 	w.Flush()
 	w.e.Stalled = true
-	w.f.note("stalled after %d bytes", w.e.Sent)
+	w.note("stalled after %d bytes", w.e.Sent)
 	t := time.NewTimer(w.stallFor)
 	defer t.Stop()
 	select {
@@ -312,29 +367,23 @@ func (w *respWriter) maybeStall() error {
 	case <-w.ctx.Done():
 		return errClientGone
 	case <-t.C:
-		w.f.note("stall timed out after %v: connection aborted", w.stallFor)
+		w.note("stall timed out after %v: connection aborted", w.stallFor)
 		return errStallTimeout
 	}
 }
 
-// overrun writes n bytes of junk after a complete 200 or 206 file body
-// (overrun=), through Write so that rate=, cut= and stall= apply to it.
-// Junk is never a file byte: the complement of the file byte at the
-// offset it would stand for, 0xEE past the end of the file, so a client
-// that stores even one junk byte as file data is caught by a comparison.
-// A body the client left early gets no junk.
+// overrun writes n bytes of junk (see Junk) after a complete 200 or 206
+// file body (overrun=), through Write so that rate=, cut= and stall=
+// apply to it. A body the client left early gets no junk.
 func (w *respWriter) overrun(file io.ReaderAt, n int64) {
 	status := w.e.Status
-	if !w.fileBody || w.head || w.want < 0 || w.e.Sent != w.want ||
+	if w.start < 0 || w.head || w.want < 0 || w.e.Sent != w.want ||
 		(status != http.StatusOK && status != http.StatusPartialContent) {
 		return
 	}
 	w.extra = n
-	w.f.note("overrun: %d junk bytes after the %d of the body", n, w.want)
-	off := int64(-1) // file offset of the next junk byte; -1: none (multipart)
-	if w.e.Start >= 0 {
-		off = w.e.Start + w.want
-	}
+	w.note("overrun: %d junk bytes after the %d of the body", n, w.want)
+	off := w.start + w.want // file offset of the next junk byte
 	buf := make([]byte, min(n, junkChunk))
 	for n > 0 {
 		// Without rate= nothing else would notice, and an endless
@@ -348,36 +397,18 @@ func (w *respWriter) overrun(file io.ReaderAt, n int64) {
 		default:
 		}
 		k := min(n, int64(len(buf)))
-		fillJunk(buf[:k], file, off)
+		Junk(file, off, buf[:k])
 		if _, err := w.Write(buf[:k]); err != nil {
 			return
 		}
 		n -= k
-		if off >= 0 {
-			off += k
-		}
-	}
-}
-
-// fillJunk fills buf with the complement of the file bytes from off (off
-// < 0: none), and 0xEE where the file has no byte.
-func fillJunk(buf []byte, file io.ReaderAt, off int64) {
-	n := 0
-	if off >= 0 {
-		n, _ = file.ReadAt(buf, off) // short at the end of the file
-	}
-	for i := range buf {
-		if i < n {
-			buf[i] = ^buf[i]
-		} else {
-			buf[i] = 0xEE
-		}
+		off += k
 	}
 }
 
 // maybeChange changes the file once change= bytes are out.
 func (w *respWriter) maybeChange() {
-	if w.f.change < 0 || w.changed || w.e.Sent < w.f.change || w.onChange == nil {
+	if w.shape.change < 0 || w.changed || w.e.Sent < w.shape.change || w.onChange == nil {
 		return
 	}
 	w.changed = true
@@ -390,7 +421,7 @@ func (w *respWriter) finish() {
 	if !w.wroteHeader {
 		w.e.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	}
-	if w.f.hasBodyFault() && !w.e.Cut {
+	if w.shape.active() && !w.e.Cut {
 		w.maybeChange() // change=N with N equal to the body length
 	}
 	short := !w.head && w.want >= 0 && w.e.Sent < w.want+w.extra
@@ -398,9 +429,9 @@ func (w *respWriter) finish() {
 	case w.e.Cut:
 	case errors.Is(w.stopped, errStallTimeout): // noted when it happened
 	case errors.Is(w.stopped, errServerClosing) && short:
-		w.f.note("stopped after %d bytes: server closing", w.e.Sent)
+		w.note("stopped after %d bytes: server closing", w.e.Sent)
 	case short:
 		w.e.ClientGone = true
 	}
-	w.e.Fault = w.f.String()
+	w.e.Fault = describe(w.desc)
 }

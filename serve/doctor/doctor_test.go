@@ -89,106 +89,130 @@ func (f *fixture) sent(t *testing.T, path string) (n int, bytes int64) {
 	return n, bytes
 }
 
+// faultCase is one of the dev server's fault modes that bear on resuming,
+// and what a check of it must say.
+type faultCase struct {
+	query   string
+	origin  string
+	browser protocol.BrowserVerdict
+	exit    int
+	ios     bool
+	want    map[string]protocol.Verdict
+}
+
+// other is the origin of a cross-origin check.
+const other = "http://app.example"
+
+// faultCases are the modes TestCheckDevServerFaults checks.
+var faultCases = []faultCase{
+	{"", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{
+		protocol.FindingRanges: protocol.VerdictOK, protocol.FindingValidators: protocol.VerdictOK,
+		protocol.FindingIfRange: protocol.VerdictOK, protocol.FindingStale: protocol.VerdictOK,
+		protocol.FindingIfMatch: protocol.VerdictOK, protocol.FindingCompression: protocol.VerdictOK,
+		protocol.FindingAcceptRanges: protocol.VerdictOK}},
+	{"validators=none", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{
+		protocol.FindingRanges: protocol.VerdictOK, protocol.FindingValidators: protocol.VerdictBlocks}},
+	{"validators=weak", "", protocol.NotResumable, 1, true, map[string]protocol.Verdict{protocol.FindingValidators: protocol.VerdictBlocks}},
+	{"validators=etag", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingValidators: protocol.VerdictOK}},
+	{"validators=lm&lm=now", "", protocol.NotResumable, 1, true, map[string]protocol.Verdict{protocol.FindingValidators: protocol.VerdictBlocks}},
+	{"ranges=none", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+	{"ifrange=ignore", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{
+		protocol.FindingIfRange: protocol.VerdictOK, protocol.FindingStale: protocol.VerdictWarning}},
+	{"cr=shift", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+	{"cr=unknown", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+	{"status=404", "", protocol.NotChecked, 2, false, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictBlocks}},
+	{"auth=secret", "", protocol.NotChecked, 2, false, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictBlocks}},
+	{"redirect=same", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRedirect: protocol.VerdictOK}},
+	{"redirect=login", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{
+		protocol.FindingRedirect: protocol.VerdictWarning, protocol.FindingRanges: protocol.VerdictBlocks}},
+	{"validators=etag&etag=abc", "", protocol.NotResumable, 1, true, map[string]protocol.Verdict{protocol.FindingValidators: protocol.VerdictBlocks}},
+	{"cr=total", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+	{"cr=missing", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+	{"cr=overflow", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+	{"cr=hugetotal", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
+	{"type=text/html", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictWarning}},
+	{"length=none", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictOK}},
+	{"cap=8", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingIfRange: protocol.VerdictOK}},
+	{"status=503&retry-after=1", "", protocol.NotChecked, 2, false, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictBlocks}},
+	{"status=503&fail=1", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictOK}},
+	{"redirect=file:f.bin", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRedirect: protocol.VerdictOK}},
+	// Not here: the faults of a body (rate, overrun, cut, stall,
+	// change, digest), which a check never reads; downloads meet
+	// them (wasm/resumer TestHostileServers, TestIntegrity), and
+	// validators=lm, whose date is strong or not by the second the
+	// sample was written in.
+	{"", other, protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictOK}},
+	{"cors=noexpose", other, protocol.ResumableSameOrigin, 1, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictBlocks}},
+	{"cors=none", other, protocol.ResumableSameOrigin, 1, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictBlocks}},
+	{"cors=noifrange", other, protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictWarning}},
+}
+
 // TestCheckDevServerFaults runs the check against each of the dev server's
 // fault modes that bear on resuming: the verdict, the exit status and the
 // findings that decide.
 func TestCheckDevServerFaults(t *testing.T) {
 	f := newFixture(t)
-	const other = "http://app.example"
-	for _, tt := range []struct {
-		query   string
-		origin  string
-		browser protocol.BrowserVerdict
-		exit    int
-		ios     bool
-		want    map[string]protocol.Verdict
-	}{
-		{"", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{
-			protocol.FindingRanges: protocol.VerdictOK, protocol.FindingValidators: protocol.VerdictOK,
-			protocol.FindingIfRange: protocol.VerdictOK, protocol.FindingStale: protocol.VerdictOK,
-			protocol.FindingIfMatch: protocol.VerdictOK, protocol.FindingCompression: protocol.VerdictOK,
-			protocol.FindingAcceptRanges: protocol.VerdictOK}},
-		{"validators=none", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{
-			protocol.FindingRanges: protocol.VerdictOK, protocol.FindingValidators: protocol.VerdictBlocks}},
-		{"validators=weak", "", protocol.NotResumable, 1, true, map[string]protocol.Verdict{protocol.FindingValidators: protocol.VerdictBlocks}},
-		{"validators=etag", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingValidators: protocol.VerdictOK}},
-		{"validators=lm&lm=now", "", protocol.NotResumable, 1, true, map[string]protocol.Verdict{protocol.FindingValidators: protocol.VerdictBlocks}},
-		{"ranges=none", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
-		{"ifrange=ignore", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{
-			protocol.FindingIfRange: protocol.VerdictOK, protocol.FindingStale: protocol.VerdictWarning}},
-		{"cr=shift", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
-		{"cr=unknown", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
-		{"status=404", "", protocol.NotChecked, 2, false, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictBlocks}},
-		{"auth=secret", "", protocol.NotChecked, 2, false, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictBlocks}},
-		{"redirect=same", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRedirect: protocol.VerdictOK}},
-		{"redirect=login", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{
-			protocol.FindingRedirect: protocol.VerdictWarning, protocol.FindingRanges: protocol.VerdictBlocks}},
-		{"validators=etag&etag=abc", "", protocol.NotResumable, 1, true, map[string]protocol.Verdict{protocol.FindingValidators: protocol.VerdictBlocks}},
-		{"cr=total", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
-		{"cr=missing", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
-		{"cr=overflow", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
-		{"cr=hugetotal", "", protocol.NotResumable, 1, false, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictBlocks}},
-		{"type=text/html", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictWarning}},
-		{"length=none", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictOK}},
-		{"cap=8", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingIfRange: protocol.VerdictOK}},
-		{"status=503&retry-after=1", "", protocol.NotChecked, 2, false, map[string]protocol.Verdict{protocol.FindingReachable: protocol.VerdictBlocks}},
-		{"status=503&fail=1", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRanges: protocol.VerdictOK}},
-		{"redirect=file:f.bin", "", protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingRedirect: protocol.VerdictOK}},
-		// Not here: the faults of a body (rate, overrun, cut, stall,
-		// change, digest), which a check never reads; downloads meet
-		// them (wasm/resumer TestHostileServers, TestIntegrity), and
-		// validators=lm, whose date is strong or not by the second the
-		// sample was written in.
-		{"", other, protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictOK}},
-		{"cors=noexpose", other, protocol.ResumableSameOrigin, 1, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictBlocks}},
-		{"cors=none", other, protocol.ResumableSameOrigin, 1, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictBlocks}},
-		{"cors=noifrange", other, protocol.Resumable, 0, true, map[string]protocol.Verdict{protocol.FindingCORS: protocol.VerdictWarning}},
-	} {
-		name := tt.query
-		if tt.origin != "" {
-			name += " from " + tt.origin
-		}
-		t.Run(name, func(t *testing.T) {
-			u := f.base + "/files/f.bin?" + tt.query
-			res, err := doctor.Check(context.Background(), u, doctor.Options{Origin: tt.origin})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text bytes.Buffer
-			if err := res.WriteText(&text); err != nil {
-				t.Fatal(err)
-			}
-			if res.Browser != tt.browser || res.Exit() != tt.exit || res.IOS != tt.ios {
-				t.Errorf("browser %q, exit %d, iOS %v; want %q, %d, %v\n%s", res.Browser, res.Exit(), res.IOS, tt.browser, tt.exit, tt.ios, text.String())
-			}
-			got := map[string]protocol.Verdict{}
-			for _, fd := range res.Findings {
-				got[fd.ID] = fd.Verdict
-			}
-			for id, v := range tt.want {
-				if got[id] != v {
-					t.Errorf("finding %s: %q, want %q\n%s", id, got[id], v, text.String())
-				}
-			}
-			// The report's last two lines: the verdict for browsers, and
-			// iOS on a line of its own.
-			lines := strings.Split(strings.TrimSpace(text.String()), "\n")
-			if n := len(lines); n < 2 || !strings.HasPrefix(lines[n-2], "browsers: "+string(tt.browser)) || !strings.HasPrefix(lines[n-1], "iOS URLSession resume data: ") {
-				t.Errorf("report ends:\n%s", strings.Join(lines[max(0, len(lines)-2):], "\n"))
-			}
-			// The faults the check was about were applied by the server.
-			if tt.query != "" {
-				log := f.srv.Log()
-				faulted := false
-				for _, e := range log {
-					faulted = faulted || (e.Query == strings.ReplaceAll(tt.query, "auth=secret", "auth=(hidden)") && e.Fault != "") || (strings.HasPrefix(tt.query, "redirect=") && e.Status == 302)
-				}
-				if !faulted && !strings.HasPrefix(tt.query, "validators=etag") {
-					t.Errorf("no request of %q had a fault applied", tt.query)
-				}
-			}
-		})
+	for _, tt := range faultCases {
+		checkFault(t, f, tt, doctor.Options{Origin: tt.origin})
 	}
+}
+
+// TestCheckOverTransport: the same checks through the dev server's
+// in-process transport, with no socket, reach the same verdicts.
+func TestCheckOverTransport(t *testing.T) {
+	f := newFixture(t)
+	f.base = "http://devserver.test"
+	for _, tt := range faultCases {
+		checkFault(t, f, tt, doctor.Options{Origin: tt.origin, Transport: f.srv.Transport()})
+	}
+}
+
+// checkFault checks one fault mode with opts.
+func checkFault(t *testing.T, f *fixture, tt faultCase, opts doctor.Options) {
+	name := tt.query
+	if tt.origin != "" {
+		name += " from " + tt.origin
+	}
+	t.Run(name, func(t *testing.T) {
+		u := f.base + "/files/f.bin?" + tt.query
+		res, err := doctor.Check(context.Background(), u, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text bytes.Buffer
+		if err := res.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if res.Browser != tt.browser || res.Exit() != tt.exit || res.IOS != tt.ios {
+			t.Errorf("browser %q, exit %d, iOS %v; want %q, %d, %v\n%s", res.Browser, res.Exit(), res.IOS, tt.browser, tt.exit, tt.ios, text.String())
+		}
+		got := map[string]protocol.Verdict{}
+		for _, fd := range res.Findings {
+			got[fd.ID] = fd.Verdict
+		}
+		for id, v := range tt.want {
+			if got[id] != v {
+				t.Errorf("finding %s: %q, want %q\n%s", id, got[id], v, text.String())
+			}
+		}
+		// The report's last two lines: the verdict for browsers, and
+		// iOS on a line of its own.
+		lines := strings.Split(strings.TrimSpace(text.String()), "\n")
+		if n := len(lines); n < 2 || !strings.HasPrefix(lines[n-2], "browsers: "+string(tt.browser)) || !strings.HasPrefix(lines[n-1], "iOS URLSession resume data: ") {
+			t.Errorf("report ends:\n%s", strings.Join(lines[max(0, len(lines)-2):], "\n"))
+		}
+		// The faults the check was about were applied by the server.
+		if tt.query != "" {
+			log := f.srv.Log()
+			faulted := false
+			for _, e := range log {
+				faulted = faulted || (e.Query == strings.ReplaceAll(tt.query, "auth=secret", "auth=(hidden)") && e.Fault != "") || (strings.HasPrefix(tt.query, "redirect=") && e.Status == 302)
+			}
+			if !faulted && !strings.HasPrefix(tt.query, "validators=etag") {
+				t.Errorf("no request of %q had a fault applied", tt.query)
+			}
+		}
+	})
 }
 
 // TestCheckCostsLittle: a check of a 512 MiB file transfers less than

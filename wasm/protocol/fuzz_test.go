@@ -510,19 +510,27 @@ func FuzzHashResume(f *testing.F) {
 // FuzzServeRange checks that whatever a reader asks, the answer stays inside
 // the file, a 206 is a non-empty range whose Content-Range says exactly
 // which, a 416 carries no body and says the size, and only a GET or HEAD is
-// answered with the file. The engine's own requests (Request.RangeHeader)
-// are answered with the bytes they ask for.
+// answered with the file. Preconditions only ever turn an answer into a
+// 412 or a 304 that names the field that failed, and one that holds (or
+// is absent) changes nothing. The engine's own requests
+// (Request.RangeHeader) are answered with the bytes they ask for.
 func FuzzServeRange(f *testing.F) {
-	f.Add("GET", "bytes=0-499", "", int64(1000), `"e1"`, lm, dateOld, int64(0), int64(500))
-	f.Add("", "bytes=-100", `"e1"`, int64(1000), `"e1"`, "", "", int64(400), int64(-1))
-	f.Add("HEAD", "bytes=1000-", "", int64(1000), "", "", "", int64(999), int64(1000))
-	f.Add("GET", "bytes=0-1,5-6", lm, int64(1000), "", lm, dateOld, int64(0), int64(1))
-	f.Add("GET", "bytes="+huge+"-", "", int64(0), "", "", "", int64(0), int64(1))
-	f.Add("GET", "bytes=-"+huge, "", int64(1<<62), "", "", "", int64(1<<61), int64(-1))
-	f.Add("POST", "bytes=5-4", `W/"e1"`, int64(-3), `W/"e1"`, "", "", int64(0), int64(0))
-	f.Fuzz(func(t *testing.T, method, rng, ifRange string, size int64, etag, lastMod, date string, start, end int64) {
+	f.Add("GET", "bytes=0-499", "", int64(1000), `"e1"`, lm, dateOld, int64(0), int64(500), "", "", "", "")
+	f.Add("", "bytes=-100", `"e1"`, int64(1000), `"e1"`, "", "", int64(400), int64(-1), `"e1"`, "", "", "")
+	f.Add("HEAD", "bytes=1000-", "", int64(1000), "", "", "", int64(999), int64(1000), "", "", "*", "")
+	f.Add("GET", "bytes=0-1,5-6", lm, int64(1000), "", lm, dateOld, int64(0), int64(1), "", dateOld, "", lm)
+	f.Add("GET", "bytes="+huge+"-", "", int64(0), "", "", "", int64(0), int64(1), "*", "", `W/"e1"`, "")
+	f.Add("GET", "bytes=-"+huge, "", int64(1<<62), "", "", "", int64(1<<61), int64(-1), `"e2", "e1"`, "", "", "")
+	f.Add("POST", "bytes=5-4", `W/"e1"`, int64(-3), `W/"e1"`, "", "", int64(0), int64(0), `"e2"`, "", `"e1"`, "")
+	f.Add("GET", "bytes=0-9", `"e1"`, int64(1000), `"e1"`, lm, dateOld, int64(0), int64(10), `"e2"`, lm, `"e1"`, lm)
+	f.Add("head", "", "", int64(1000), `W/"a,b"`, "yesterday", "", int64(0), int64(10), `W/"a,b"`, "yesterday", `"a,b", *`, "Mon Nov  2 10:00:00 2026")
+	f.Add("GET", "bytes=0-", "", int64(5), `"x"`, lm, lm, int64(0), int64(10), ` ,, "x" ,`, "Monday, 02-Nov-26 09:59:59 GMT", `"y", x`, dateOld+", "+lm)
+	f.Fuzz(func(t *testing.T, method, rng, ifRange string, size int64, etag, lastMod, date string, start, end int64,
+		ifMatch, ifUnmodified, ifNoneMatch, ifModified string) {
 		v := Validators{ETag: etag, LastModified: lastMod, Date: date}
-		s := ServeRange(ServeRequest{Method: method, Range: rng, IfRange: ifRange}, size, v)
+		req := ServeRequest{Method: method, Range: rng, IfRange: ifRange,
+			IfMatch: ifMatch, IfUnmodifiedSince: ifUnmodified, IfNoneMatch: ifNoneMatch, IfModifiedSince: ifModified}
+		s := ServeRange(req, size, v)
 		total := max(size, 0)
 		if s.Start < 0 || s.Length < 0 || s.Start > total || s.Length > total-s.Start {
 			t.Fatalf("%+v outside a file of %d bytes", s, total)
@@ -534,6 +542,16 @@ func FuzzServeRange(f *testing.F) {
 		}
 		if s.Body && (!isGet || (s.Status != 200 && s.Status != 206)) {
 			t.Fatalf("method %q answered %+v with a body", method, s)
+		}
+		if (s.Status == 304 || s.Status == 412) != (s.Precondition != "") {
+			t.Fatalf("precondition %q named on %+v", s.Precondition, s)
+		}
+		// Without its preconditions, the same request is answered as the
+		// same or, when one of them failed, as it would be anyway.
+		plain := req
+		plain.IfMatch, plain.IfUnmodifiedSince, plain.IfNoneMatch, plain.IfModifiedSince = "", "", "", ""
+		if p := ServeRange(plain, size, v); s.Precondition == "" && s != p {
+			t.Fatalf("preconditions that all hold changed %+v into %+v", p, s)
 		}
 		switch s.Status {
 		case 200:
@@ -554,6 +572,21 @@ func FuzzServeRange(f *testing.F) {
 			if !isGet || s.Body || s.Length != 0 || err != nil || !cr.Unsatisfied() || cr.Total != total {
 				t.Fatalf("bad 416: %+v (%+v, %v)", s, cr, err)
 			}
+		case 412:
+			// §13.2.2 steps 1 and 2: If-Match first, If-Unmodified-Since
+			// only without it.
+			ok := s.Precondition == "If-Match" && ifMatch != "" && !ifMatchHolds(ifMatch, v) ||
+				s.Precondition == "If-Unmodified-Since" && ifMatch == "" && ifUnmodified != ""
+			if !ok || s.Body || s.Length != 0 || s.ContentRange != "" {
+				t.Fatalf("bad 412: %+v", s)
+			}
+		case 304:
+			// Steps 3 and 4, only once 1 and 2 passed.
+			ok := s.Precondition == "If-None-Match" && ifNoneMatch != "" && !ifNoneMatchHolds(ifNoneMatch, v) ||
+				s.Precondition == "If-Modified-Since" && ifNoneMatch == "" && ifModified != ""
+			if !ok || s.Body || s.Length != 0 || s.ContentRange != "" || (ifMatch != "" && !ifMatchHolds(ifMatch, v)) {
+				t.Fatalf("bad 304: %+v", s)
+			}
 		case 405:
 			if s.Body || s.Length != 0 || s.ContentRange != "" {
 				t.Fatalf("bad 405: %+v", s)
@@ -561,19 +594,29 @@ func FuzzServeRange(f *testing.F) {
 		default:
 			t.Fatalf("status %d", s.Status)
 		}
+		// An If-Match of the stored strong ETag always holds, and an
+		// If-None-Match of it never does.
+		if tag, ok := v.strongETag(); ok && (isGet || isHead) {
+			if got := ServeRange(ServeRequest{Method: method, IfMatch: tag.String()}, size, v); got.Status != 200 {
+				t.Fatalf("If-Match %s of the stored ETag: %+v", tag, got)
+			}
+			if got := ServeRange(ServeRequest{Method: method, IfNoneMatch: tag.String()}, size, v); got.Status != 304 {
+				t.Fatalf("If-None-Match %s of the stored ETag: %+v", tag, got)
+			}
+		}
 
 		// What the engine asks for, it gets, from any file that has it.
 		if start < 0 || start >= total || (end != UnknownSize && end <= start) {
 			return
 		}
-		req := Request{Start: start, End: end}
-		got := ServeRange(ServeRequest{Range: req.RangeHeader()}, total, Validators{})
+		own := Request{Start: start, End: end}
+		got := ServeRange(ServeRequest{Range: own.RangeHeader()}, total, Validators{})
 		want := total
 		if end != UnknownSize {
 			want = min(end, total)
 		}
 		if got.Status != 206 || got.Start != start || got.Start+got.Length != want {
-			t.Fatalf("%q of %d bytes: %+v, want [%d, %d)", req.RangeHeader(), total, got, start, want)
+			t.Fatalf("%q of %d bytes: %+v, want [%d, %d)", own.RangeHeader(), total, got, start, want)
 		}
 	})
 }
