@@ -439,7 +439,13 @@ export interface DownloadStats {
 
 /** What {@link Download.done} resolves with. */
 export interface Result {
-  /** The whole file, checked piece by piece against the server's validators. */
+  /**
+   * The whole file, checked piece by piece against the server's validators:
+   * the stored pieces, not copied. Where a media element cannot seek in a
+   * Blob of stored pieces (Firefox), a file that looks like audio or video
+   * is a copy the browser keeps in a temporary file, so that a `<video>` can
+   * seek in it.
+   */
   readonly blob: Blob;
   /** Its length in bytes. */
   readonly size: number;
