@@ -265,6 +265,23 @@ func Junk(file io.ReaderAt, off int64, buf []byte) {
 	}
 }
 
+// LoginAnswer is the answer of /_login, where redirect=login leads: the
+// HTML sign-in page a captive portal or an expired session answers instead
+// of a file, to a GET or HEAD.
+func LoginAnswer(r *http.Request, now time.Time) Answer {
+	a := Answer{Header: http.Header{}, Start: -1, Cut: -1, Stall: -1, Change: -1}
+	a.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+	setCORS(a.Header, "")
+	a.Header.Set("Content-Type", "text/html; charset=utf-8")
+	a.Header.Set("Cache-Control", "no-store")
+	a.Header.Set("Content-Length", strconv.Itoa(len(loginPage)))
+	a.Status = http.StatusOK
+	if r.Method != http.MethodHead {
+		a.Text = []byte(loginPage)
+	}
+	return a
+}
+
 // Plan answers the request r for the file f with the faults of r (parsed
 // and merged by the caller), as the dev server does at the instant now:
 //

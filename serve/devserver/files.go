@@ -193,15 +193,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		// the redirect target too.
 		servePreflight(rw, "")
 	case http.MethodGet, http.MethodHead:
-		h := rw.Header()
-		setCORS(h, "")
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Length", strconv.Itoa(len(loginPage)))
-		rw.WriteHeader(http.StatusOK)
-		if r.Method == http.MethodGet {
-			rw.Write([]byte(loginPage))
-		}
+		LoginAnswer(r, time.Now()).Send(rw, nil)
 	default:
 		rw.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		fileError(rw, "method not allowed", http.StatusMethodNotAllowed)

@@ -37,7 +37,7 @@ func (m model) answer(q CheckRequest) CheckAnswer {
 		a.Response = Response{Status: m.status, ContentType: "text/plain"}
 		return a
 	}
-	sq := ServeRequest{Method: q.Method, Range: q.Range, IfRange: q.IfRange}
+	sq := ServeRequest{Method: q.Method, Range: q.Range, IfRange: q.IfRange, IfMatch: q.IfMatch}
 	if m.noRanges || (m.ifRange200 && q.IfRange != "") {
 		sq.Range = ""
 	}
@@ -47,7 +47,7 @@ func (m model) answer(q CheckRequest) CheckAnswer {
 	s := ServeRange(sq, m.size, m.v)
 	resp := Response{Status: s.Status, ContentRange: s.ContentRange, ContentLength: strconv.FormatInt(s.Length, 10),
 		ContentType: "application/octet-stream", Validators: m.v, AcceptRanges: m.acceptR}
-	if q.IfMatch != "" && !StrongMatchString(q.IfMatch, m.v.ETag) {
+	if s.Status == 412 {
 		resp = Response{Status: 412}
 	}
 	if s.Status == 206 && ((m.stripOn206 && q.IfRange != "") || (m.stripRanged && s.Start > 0)) {
@@ -61,13 +61,6 @@ func (m model) answer(q CheckRequest) CheckAnswer {
 	}
 	a.Response = resp
 	return a
-}
-
-// StrongMatchString compares two ETag header values strongly.
-func StrongMatchString(a, b string) bool {
-	ta, errA := ParseETag(a)
-	tb, errB := ParseETag(b)
-	return errA == nil && errB == nil && StrongMatch(ta, tb)
 }
 
 // run sends a whole check to m and returns the answers, and the request

@@ -4,249 +4,37 @@ package resumer_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"strconv"
+	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/go-resumer/resumer/serve/devserver"
+	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
-	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
 
-// A server in memory for tests that run under testing/synctest: with no
-// real network, time is fake, and a download that backs off for minutes or
-// stalls for its whole StallTimeout ends in an instant of real time, the
-// same way every run.
-
-// fault is a way for the chaos server to misanswer one request.
-type fault int
-
-const (
-	honest        fault = iota
-	unavailable         // 503, with a random Retry-After
-	shiftedRange        // Content-Range one byte off
-	unknownTotal        // bytes a-b/*
-	overflowRange       // last-pos MaxInt64
-	ignoreRange         // 200 with the whole file
-	loginPage           // 200 text/html
-	stallBody           // some bytes, then nothing
-	cutBody             // some bytes, then the connection drops
-	shortAnswer         // a correct, shorter 206
-	overrunBody         // the body runs past its Content-Range, no Content-Length
-	newVersion          // the file changes, then an honest answer
-	missingRange        // 206 without Content-Range
-	garbage416          // 416 without Content-Range
-	nFaults
-)
-
-var faultNames = [...]string{"honest", "503", "shifted", "unknown total", "overflow", "200 whole", "login page", "stall",
-	"cut", "short", "overrun", "new version", "no Content-Range", "416"}
-
-func (f fault) String() string { return faultNames[f] }
-
-// version is one content of the file.
-type version struct {
-	etag string
-	data []byte
-}
-
-// chaosServer answers like an RFC 9110 server, except that each request
-// may get a fault.
-type chaosServer struct {
-	mu       sync.Mutex
-	versions []version // the current one is the last
-	pick     func(n int) fault
-	log      []chaosReq
-	nextData func(n int) []byte
-}
-
-type chaosReq struct {
-	at    time.Time
-	req   resumer.Request
-	fault fault
-	// sound: the answer was honest and its body complete, so the client
-	// had what it needed to go on at once.
-	sound bool
-}
-
-func newChaos(size int, pick func(n int) fault) *chaosServer {
-	s := &chaosServer{pick: pick}
-	s.nextData = func(n int) []byte {
-		b := make([]byte, size+n*7)
-		for i := range b {
-			b[i] = byte(i*31 + n*101 + i/251)
-		}
-		return b
-	}
-	s.versions = []version{{etag: `"v0"`, data: s.nextData(0)}}
-	return s
-}
-
-func (s *chaosServer) current() version { return s.versions[len(s.versions)-1] }
-
-// Join implements resumer.Platform.
-func (s *chaosServer) Join(parts []store.Blob, contentType string) (store.Blob, error) {
-	var out []byte
-	for _, p := range parts {
-		out = append(out, p.(memstore.Bytes)...)
-	}
-	return memstore.Bytes(out), nil
-}
-
-// Fetch implements resumer.Fetcher.
-func (s *chaosServer) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
-	s.mu.Lock()
-	n := len(s.log)
-	f := s.pick(n)
-	if (f == loginPage && req.IfRange == "") || (f == overrunBody && req.Range == "") {
-		// A login page in answer to a first request is the file as far
-		// as anyone can tell; a 200 without Content-Length ends where
-		// its connection does, so nothing runs past it.
-		f = honest
-	}
-	if f == newVersion {
-		s.versions = append(s.versions, version{etag: `"v` + strconv.Itoa(len(s.versions)) + `"`, data: s.nextData(len(s.versions))})
-	}
-	v := s.current()
-	s.log = append(s.log, chaosReq{at: time.Now(), req: req, fault: f})
-	s.mu.Unlock()
-	resp := &resumer.Response{Response: protocol.Response{
-		Status: 206, ContentType: "application/octet-stream", URL: "https://chaos.test/f",
-		Validators: protocol.Validators{ETag: v.etag},
-	}}
-	total := int64(len(v.data))
-	first, last := int64(0), total-1
-	whole := req.Range == ""
-	if !whole {
-		spec := strings.TrimPrefix(req.Range, "bytes=")
-		a, b, _ := strings.Cut(spec, "-")
-		first, _ = strconv.ParseInt(a, 10, 64)
-		if b != "" {
-			last, _ = strconv.ParseInt(b, 10, 64)
-		}
-		last = min(last, total-1)
-		if req.IfRange != "" && req.IfRange != v.etag {
-			whole = true // If-Range does not match: the whole current file
-		}
-		if first >= total {
-			resp.Status, resp.ContentRange = 416, "bytes */"+strconv.FormatInt(total, 10)
-			resp.Body = &chaosBody{}
-			return resp, nil
-		}
-	}
-	if whole {
-		resp.Status, first, last = 200, 0, total-1
-	}
-	body := &chaosBody{data: v.data[first : last+1], cut: -1, stall: -1}
-	switch f {
-	case unavailable:
-		resp.Status, resp.RetryAfter, body.data = 503, strconv.Itoa(n%3), nil
-	case ignoreRange:
-		resp.Status, body.data = 200, v.data
-	case loginPage:
-		resp.Status, resp.ContentType, body.data = 200, "text/html", []byte("<!doctype html><form>Sign in</form>")
-		resp.Validators = protocol.Validators{}
-	case stallBody:
-		body.stall = len(body.data) / 3
-	case cutBody:
-		body.cut = len(body.data) / 2
-	case shortAnswer:
-		if resp.Status == 206 && last > first {
-			last = first + (last-first)/2
-			body.data = body.data[:last-first+1]
-		}
-	case overrunBody:
-		if resp.Status == 206 {
-			body.data = append(append([]byte(nil), body.data...), bytes.Repeat([]byte{0xEE}, 999)...)
-		}
-	case garbage416:
-		resp.Status, body.data = 416, nil
-	}
-	resp.ContentLength = strconv.Itoa(len(body.data))
-	if resp.Status == 206 {
-		resp.ContentRange = fmt.Sprintf("bytes %d-%d/%d", first, last, total)
-		switch f {
-		case shiftedRange:
-			resp.ContentRange = fmt.Sprintf("bytes %d-%d/%d", first+1, last+1, total)
-		case unknownTotal:
-			resp.ContentRange = fmt.Sprintf("bytes %d-%d/*", first, last)
-		case overflowRange:
-			resp.ContentRange = fmt.Sprintf("bytes %d-9223372036854775807/*", first)
-		case missingRange:
-			resp.ContentRange = ""
-		case overrunBody:
-			resp.ContentLength = ""
-		}
-	}
-	s.mu.Lock()
-	s.log[n].sound = f == honest || f == newVersion || f == shortAnswer
-	s.mu.Unlock()
-	resp.Body = body
-	return resp, nil
-}
-
-var errChaosCut = errors.New("connection reset by chaos")
-
-// chaosBody is a body in memory that may drop or stall.
-type chaosBody struct {
-	data       []byte
-	pos        int
-	cut, stall int // -1: never
-}
-
-func (b *chaosBody) Whole(ctx context.Context) (store.Blob, error) {
-	if b.cut >= 0 {
-		return nil, errChaosCut
-	}
-	if b.stall >= 0 {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	b.pos = len(b.data)
-	return memstore.Bytes(append([]byte(nil), b.data...)), nil
-}
-
-func (b *chaosBody) Next(ctx context.Context, max int64, flush time.Duration, onData func(int64)) (store.Blob, error) {
-	end := len(b.data)
-	if b.cut >= 0 {
-		end = min(end, b.cut)
-	}
-	if b.stall >= 0 {
-		end = min(end, b.stall)
-	}
-	n := min(int64(end-b.pos), max)
-	piece := memstore.Bytes(append([]byte(nil), b.data[b.pos:b.pos+int(n)]...))
-	b.pos += int(n)
-	if n > 0 && onData != nil {
-		onData(n)
-	}
-	switch {
-	case b.pos == len(b.data):
-		return piece, io.EOF
-	case b.pos == b.cut:
-		return piece, errChaosCut
-	case b.pos == b.stall && n == 0:
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	return piece, nil
-}
-
-func (b *chaosBody) Close() {}
-
-// TestChaos runs downloads against a server that misanswers at random,
-// under a fake clock, and holds the engine to what matters:
+// TestChaos runs whole downloads (Manager, Download, the session and its
+// shell: flights, body readers, writes, timers) against the dev server,
+// whose every answer may get one of its faults at random, under
+// testing/synctest: the server runs in the same bubble over its in-process
+// transport, so time is fake, and a download that backs off for minutes or
+// stalls for its whole StallTimeout ends in an instant of real time. (The
+// session alone, with pages closed and paused at random, is driven event by
+// event in TestSessionChaos.) It holds the engine to what matters:
 //   - it ends: it finishes or fails with a code, never hangs;
 //   - a finished file is exactly one version of it, the one whose ETag it
 //     reports: bytes of two versions are never joined, and bytes past a
@@ -263,27 +51,122 @@ func TestChaos(t *testing.T) {
 	}
 }
 
+var chaosSeeds = flag.Int("chaos.seeds", 30, "how many random servers TestChaos runs against, on 1 and 4 connections")
+
+// maxQuick is how many answers in a row may each lead to a new request at
+// once: the file changed (the engine's maxRestarts) plus a switch to a
+// single request, and the stored final URL asked directly.
+const maxQuick = 5 + 1 + 1
+
+// chaosFaults are the faults TestChaos picks from: the dev server's
+// vocabulary (change= rewrites the file before the answer).
+var chaosFaults = []string{
+	"status=503&retry-after=1", "status=500", "cr=shift", "cr=unknown", "cr=overflow", "cr=missing",
+	"ranges=none", "redirect=login", "stall=1000", "cut=10000", "cap=7000", "overrun=999",
+	"change=0", "status=416", "status=412", "ifrange=ignore", "length=none",
+}
+
+// chaosReq is one request as the faulty transport passed it on.
+type chaosReq struct {
+	at           time.Time
+	rng, ifRange string
+	fault        string
+}
+
+// faulty is a RoundTripper that adds a random fault of the dev server's to
+// each request for the file, and passes it to the dev server.
+type faulty struct {
+	srv  *devserver.Server
+	rt   http.RoundTripper
+	name string
+	pick func() string
+
+	mu       sync.Mutex
+	log      []chaosReq
+	versions [][]byte // every content the file had
+}
+
+func (f *faulty) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path != "/files/"+f.name || r.URL.Query().Has("redirected") {
+		return f.rt.RoundTrip(r) // where a redirect led: the fault is spent
+	}
+	fault := f.pick()
+	if ir := r.Header.Get("If-Range"); fault == "overrun=999" && (r.Header.Get("Range") == "" || (ir != "" && ir != f.etag())) {
+		// Junk after a 200 without Content-Length (what a request without
+		// Range, or with a stale If-Range, gets) is the body as far as
+		// anyone can tell: it ends where its connection does.
+		fault = ""
+	}
+	q, _ := url.ParseQuery(fault)
+	if q.Has("change") {
+		q.Del("change")
+		if err := f.srv.ChangeFile(f.name); err == nil {
+			f.remember()
+		}
+	}
+	f.mu.Lock()
+	f.log = append(f.log, chaosReq{at: time.Now(), rng: r.Header.Get("Range"), ifRange: r.Header.Get("If-Range"), fault: fault})
+	f.mu.Unlock()
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = q.Encode()
+	return f.rt.RoundTrip(r2)
+}
+
+// etag is the ETag the dev server sends for the file now.
+func (f *faulty) etag() string {
+	p, err := f.srv.Path(f.name)
+	if err != nil {
+		return ""
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return ""
+	}
+	return devserver.ETagOf(fi.Size(), fi.ModTime())
+}
+
+// remember keeps the file's current content.
+func (f *faulty) remember() {
+	p, err := f.srv.Path(f.name)
+	if err != nil {
+		return
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return
+	}
+	f.mu.Lock()
+	f.versions = append(f.versions, b)
+	f.mu.Unlock()
+}
+
 func chaosRun(t *testing.T, seed uint64, conns int) {
 	rng := rand.New(rand.NewPCG(seed, uint64(conns)))
 	rate := 0.1 + 0.5*rng.Float64() // how often a request gets a fault
-	size := []int{0, 1, 70_000, 300_000}[rng.IntN(4)]
+	size := []int64{1, 70_000, 300_000}[rng.IntN(3)]
 	chunk := []int64{16 << 10, 64 << 10, 100_000}[rng.IntN(3)]
+	srv, err := devserver.New(devserver.Config{DataDir: t.TempDir(), Samples: []devserver.Sample{{Name: "c.bin", Size: size}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
 	var mu sync.Mutex
-	srv := newChaos(size, func(n int) fault {
+	tr := &faulty{srv: srv, rt: srv.Transport(), name: "c.bin", pick: func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		if rng.Float64() >= rate {
-			return honest
+			return ""
 		}
-		return fault(1 + rng.IntN(int(nFaults)-1))
-	})
+		return chaosFaults[rng.IntN(len(chaosFaults))]
+	}}
+	tr.remember()
 	st := memstore.New()
-	m := resumer.NewManager(st, srv)
+	m := resumer.NewManager(st, httpfetch.Platform{Client: &http.Client{Transport: tr}})
 	m.Rand = func() float64 { mu.Lock(); defer mu.Unlock(); return rng.Float64() }
 	w := newWatch()
 	opts := resumer.Options{ChunkSize: chunk, Connections: conns, StallTimeout: 5 * time.Second,
 		Retry: protocol.RetryPolicy{Attempts: 6}}
-	d, err := m.Download("https://chaos.test/f", w.opts(opts))
+	d, err := m.Download("http://dev.test/files/c.bin", w.opts(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,12 +174,12 @@ func chaosRun(t *testing.T, seed uint64, conns int) {
 	defer cancel()
 	res, err := d.Wait(ctx)
 	w.check(t)
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
 	describe := func() string {
 		var b strings.Builder
-		for i, r := range srv.log {
-			fmt.Fprintf(&b, "\n  %3d %v %-14s %q if-range %q", i, r.at.Format("15:04:05.000"), r.fault, r.req.Range, r.req.IfRange)
+		for i, r := range tr.log {
+			fmt.Fprintf(&b, "\n  %3d %v %-24s %q if-range %q", i, r.at.Format("15:04:05.000"), r.fault, r.rng, r.ifRange)
 		}
 		return b.String()
 	}
@@ -308,15 +191,13 @@ func chaosRun(t *testing.T, seed uint64, conns int) {
 			t.Fatalf("failed without a code: %v%s", err, describe())
 		}
 	default:
-		var want *version
-		for i := range srv.versions {
-			if srv.versions[i].etag == res.Validators.ETag {
-				want = &srv.versions[i]
-			}
-		}
 		got := res.Blob.(memstore.Bytes)
-		if want == nil || !bytes.Equal(got, want.data) {
-			t.Fatalf("finished with %d bytes (sha %x) reported as %s, which is not that version%s",
+		found := false
+		for _, v := range tr.versions {
+			found = found || bytes.Equal(got, v)
+		}
+		if !found {
+			t.Fatalf("finished with %d bytes (sha %x) reported as %s, which is no version of the file%s",
 				len(got), sha256.Sum256(got), res.Validators.ETag, describe())
 		}
 	}
@@ -324,9 +205,11 @@ func chaosRun(t *testing.T, seed uint64, conns int) {
 	// at once comes after a back-off, but for a few changes of plan in a
 	// row (a restart, a switch to one whole request).
 	streak := 0
-	for i := 1; i < len(srv.log); i++ {
-		prev, cur := srv.log[i-1], srv.log[i]
-		if prev.sound || cur.at.Sub(prev.at) >= protocol.MinRetryDelay {
+	for i := 1; i < len(tr.log); i++ {
+		prev, cur := tr.log[i-1], tr.log[i]
+		sound := prev.fault == "" || strings.HasPrefix(prev.fault, "cap=") || strings.HasPrefix(prev.fault, "overrun=") ||
+			prev.fault == "ifrange=ignore" || prev.fault == "length=none" || prev.fault == "change=0"
+		if sound || cur.at.Sub(prev.at) >= protocol.MinRetryDelay {
 			streak = 0
 			continue
 		}
@@ -334,14 +217,11 @@ func chaosRun(t *testing.T, seed uint64, conns int) {
 			t.Fatalf("request %d: %d requests in a row without a back-off after answers that gave nothing%s", i, streak, describe())
 		}
 	}
-	if len(srv.log) > 2000 {
-		t.Fatalf("%d requests for a file of %d bytes%s", len(srv.log), size, describe())
+	if len(tr.log) > 2000 {
+		t.Fatalf("%d requests for a file of %d bytes%s", len(tr.log), size, describe())
 	}
+	if len(tr.log) == 0 {
+		t.Fatal("no request reached the server")
+	}
+	t.Logf("%d requests, %d versions; %v", len(tr.log), len(tr.versions), cmp.Or(resumer.CodeOf(err), "done"))
 }
-
-var chaosSeeds = flag.Int("chaos.seeds", 60, "how many random servers TestChaos runs against, on 1 and 4 connections")
-
-// maxQuick is how many answers in a row may each lead to a new request at
-// once: the file changed (the engine's maxRestarts) plus a switch to a
-// single request.
-const maxQuick = 5 + 1

@@ -8,14 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	neturl "net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/go-resumer/resumer/serve/devserver"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
 	"github.com/go-resumer/resumer/wasm/store"
@@ -132,29 +134,40 @@ func (b *memBody) Next(ctx context.Context, max int64, flush time.Duration, onDa
 
 func (b *memBody) Close() {}
 
-// honestAnswer answers like an RFC 9110 server with one representation.
+// honestAnswer answers req for data as the dev server answers for a file
+// (devserver.Plan: protocol.ServeRange's ranges, If-Range and
+// preconditions), with the strong ETag etag ("" for none: a server that
+// proves no version), the media type ctype, from url. delay slows every
+// piece of the body.
 func honestAnswer(data []byte, etag, ctype, url string, req resumer.Request, delay time.Duration) *resumer.Response {
-	resp := &resumer.Response{Response: protocol.Response{Status: 200, ContentType: ctype, URL: url,
-		Validators: protocol.Validators{ETag: etag}}}
-	total := int64(len(data))
-	first, last := int64(0), total-1
-	if req.Range != "" && (req.IfRange == "" || req.IfRange == etag) {
-		a, b, _ := strings.Cut(strings.TrimPrefix(req.Range, "bytes="), "-")
-		first, _ = strconv.ParseInt(a, 10, 64)
-		if b != "" {
-			last, _ = strconv.ParseInt(b, 10, 64)
-		}
-		last = min(last, total-1)
-		if first >= total {
-			resp.Status, resp.ContentRange = 416, "bytes */"+strconv.FormatInt(total, 10)
-			resp.Body = &memBody{cut: -1}
-			return resp
-		}
-		resp.Status, resp.ContentRange = 206, fmt.Sprintf("bytes %d-%d/%d", first, last, total)
+	f := devserver.File{Name: "f.bin", Size: int64(len(data)), ETag: etag, Type: ctype}
+	q := neturl.Values{}
+	if etag == "" {
+		q.Set("validators", "none")
 	}
-	resp.ContentLength = strconv.FormatInt(last-first+1, 10)
-	resp.Body = &memBody{data: data[first : last+1], delay: delay, cut: -1}
-	return resp
+	faults, err := devserver.ParseFaults(q)
+	if err != nil {
+		panic(err)
+	}
+	r, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		panic(err)
+	}
+	if req.Range != "" {
+		r.Header.Set("Range", req.Range)
+	}
+	if req.IfRange != "" {
+		r.Header.Set("If-Range", req.IfRange)
+	}
+	a := devserver.Plan(r, f, faults, time.Now())
+	h := a.Header
+	body, _ := io.ReadAll(a.Body(bytes.NewReader(data)))
+	return &resumer.Response{
+		Response: protocol.Response{Status: a.Status, ContentRange: h.Get("Content-Range"), ContentLength: h.Get("Content-Length"),
+			ContentType: h.Get("Content-Type"), URL: url, AcceptRanges: h.Get("Accept-Ranges"),
+			Validators: protocol.Validators{ETag: h.Get("ETag"), LastModified: h.Get("Last-Modified"), Date: h.Get("Date")}},
+		Body: &memBody{data: body, delay: delay, cut: -1},
+	}
 }
 
 func pattern(n int) []byte {

@@ -150,6 +150,7 @@ func (s *session) ended(ev evEnd) {
 	if f == nil {
 		return
 	}
+	st := s.storedView() // with what f holds: a single stream's bytes count
 	delete(s.flights, ev.id)
 	s.pace.measure(f, ev)
 	if f.gen != s.rec.Gen {
@@ -157,7 +158,7 @@ func (s *session) ended(ev evEnd) {
 	}
 	e := protocol.Ending{Outcome: ev.outcome, Answered: !f.answered.IsZero(), Read: f.reading, Open: f.open, At: f.pos,
 		Exact: f.exact, CrossOrigin: ev.crossOrigin, PlainTrial: s.plainTrial}
-	d := protocol.End(s.storedView(), f.req, e)
+	d := protocol.End(st, f.req, e)
 	switch {
 	case d.Discard:
 		// None of its pieces counts: an exact body holds them all until
