@@ -354,13 +354,7 @@ func TestFetch(t *testing.T) {
 				Right string `json:"right"` // the sha the right one answers
 			}
 			sum := fileSHA(t, small)
-			raw, err := hex.DecodeString(sum)
-			if err != nil {
-				t.Fatal(err)
-			}
-			right := "sha256-" + base64.StdEncoding.EncodeToString(raw)
-			raw[0] ^= 1
-			wrong := "sha256-" + base64.StdEncoding.EncodeToString(raw)
+			right, wrong := digests(t, sum)
 			got := eval[checked](p, fmt.Sprintf(`(async (u, wrong, right) => {
 			  await R.download(u).done; // stored, checked against nothing
 			  const out = {};
@@ -376,13 +370,7 @@ func TestFetch(t *testing.T) {
 		t.Run("integrity of a call that joins a running download is checked, once", func(t *testing.T) {
 			p := fetchPage(t, e)
 			sum := fileSHA(t, medium)
-			raw, err := hex.DecodeString(sum)
-			if err != nil {
-				t.Fatal(err)
-			}
-			right := "sha256-" + base64.StdEncoding.EncodeToString(raw)
-			raw[0] ^= 1
-			wrong := "sha256-" + base64.StdEncoding.EncodeToString(raw)
+			right, wrong := digests(t, sum)
 			type joined struct {
 				Right    string `json:"right"`    // the sha the right digest answers
 				Verified bool   `json:"verified"` // list() says the file was checked
@@ -436,6 +424,19 @@ func TestFetch(t *testing.T) {
 			}
 		})
 	})
+}
+
+// digests returns the integrity metadata of the SHA-256 sum (hex), and
+// one of another sum.
+func digests(t *testing.T, sum string) (right, wrong string) {
+	t.Helper()
+	raw, err := hex.DecodeString(sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right = "sha256-" + base64.StdEncoding.EncodeToString(raw)
+	raw[0] ^= 1
+	return right, "sha256-" + base64.StdEncoding.EncodeToString(raw)
 }
 
 // okStatuses fails unless every request in log got a 200 or 206.

@@ -113,16 +113,22 @@ type playback struct {
 // makeVideo makes a 4 s VP8 WebM video with ffmpeg and returns its path.
 func makeVideo(t *testing.T) string {
 	t.Helper()
+	return ffmpegVideo(t, "video.webm", "testsrc=duration=4:size=320x240:rate=25", "-b:v", "200k")
+}
+
+// ffmpegVideo makes a VP8 WebM called name from the lavfi source src, with
+// the encoder options opts, and returns its path.
+func ffmpegVideo(t *testing.T, name, src string, opts ...string) string {
+	t.Helper()
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		t.Fatal("ffmpeg is missing: run .ci/deps (make deps), which installs it from Debian's packages")
 	}
-	out := filepath.Join(t.TempDir(), "video.webm")
+	out := filepath.Join(t.TempDir(), name)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc=duration=4:size=320x240:rate=25",
-		"-c:v", "libvpx", "-b:v", "200k", "-g", "25", "-an", out)
+	args := append([]string{"-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", src, "-c:v", "libvpx"}, opts...)
+	cmd := exec.CommandContext(ctx, ffmpeg, append(args, "-g", "25", "-an", out)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, b)
 	}

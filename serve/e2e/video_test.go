@@ -3,11 +3,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -96,21 +93,8 @@ type seekResult struct {
 // index a player seeks with, are at its end.
 func makeLongVideo(t *testing.T) string {
 	t.Helper()
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatal("ffmpeg is missing: run .ci/deps (make deps), which installs it from Debian's packages")
-	}
-	out := filepath.Join(t.TempDir(), "long.webm")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc=duration=24:size=640x360:rate=25,noise=alls=30:allf=t+u",
-		"-c:v", "libvpx", "-b:v", "6800k", "-minrate", "6800k", "-maxrate", "6800k",
-		"-deadline", "realtime", "-cpu-used", "8", "-g", "25", "-an", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	return out
+	return ffmpegVideo(t, "long.webm", "testsrc=duration=24:size=640x360:rate=25,noise=alls=30:allf=t+u",
+		"-b:v", "6800k", "-minrate", "6800k", "-maxrate", "6800k", "-deadline", "realtime", "-cpu-used", "8")
 }
 
 // TestSeekStoredVideo plays a downloaded 19 MiB video from an object URL

@@ -86,7 +86,7 @@ func TestFinding1LatestRedirect(t *testing.T) {
 
 			// Session 1: latest is v1; the tab closes half-way.
 			f.arm(1000, "redirect=file:v1.bin")
-			kept := f.stopAt(u, size/2, with(1))
+			kept := f.interrupt(u, size/2, with(1))
 			first := f.logged()
 			v1Answers := 0
 			for _, e := range first {
@@ -242,73 +242,6 @@ func TestFinding2LoginPageAsFile(t *testing.T) {
 	}
 }
 
-// tabLocks are cross-tab locks for the tests of this file, shared by the
-// managers of one test as the Web Locks API shares them between tabs.
-type tabLocks struct {
-	mu   sync.Mutex
-	held map[string]chan struct{}
-}
-
-func newTabLocks() *tabLocks { return &tabLocks{held: map[string]chan struct{}{}} }
-
-func (l *tabLocks) Lock(ctx context.Context, name string, wait bool) (func(), bool, error) {
-	for {
-		l.mu.Lock()
-		ch, busy := l.held[name]
-		if !busy {
-			ch = make(chan struct{})
-			l.held[name] = ch
-			l.mu.Unlock()
-			var once sync.Once
-			return func() {
-				once.Do(func() {
-					l.mu.Lock()
-					delete(l.held, name)
-					l.mu.Unlock()
-					close(ch)
-				})
-			}, true, nil
-		}
-		l.mu.Unlock()
-		if !wait {
-			return nil, false, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, false, ctx.Err()
-		}
-	}
-}
-
-// lockingTab is a tab: net/http with the shared locks, remembering the
-// requests it sends (another tab's may reach the server late).
-type lockingTab struct {
-	httpfetch.Platform
-	locks *tabLocks
-	mu    sync.Mutex
-	reqs  []resumer.Request
-}
-
-func newLockingTab(l *tabLocks) *lockingTab { return &lockingTab{locks: l} }
-
-func (p *lockingTab) Lock(ctx context.Context, name string, wait bool) (func(), bool, error) {
-	return p.locks.Lock(ctx, name, wait)
-}
-
-func (p *lockingTab) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
-	p.mu.Lock()
-	p.reqs = append(p.reqs, req)
-	p.mu.Unlock()
-	return p.Platform.Fetch(ctx, req)
-}
-
-func (p *lockingTab) sent() []resumer.Request {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]resumer.Request(nil), p.reqs...)
-}
-
 // TestFinding3RemoveOtherTabsDownload: finding 3, "another tab's download
 // deleted". Two tabs share a store and its locks. Tab B is downloading the
 // file (it holds the lock); tab A has a Download of the same key, paused
@@ -325,9 +258,9 @@ func TestFinding3RemoveOtherTabsDownload(t *testing.T) {
 	} {
 		t.Run(op.name, func(t *testing.T) {
 			f := newFixture(t)
-			locks := newTabLocks()
+			locks := &memLocks{held: map[string]chan struct{}{}}
 			u := f.url + file + "?rate=524288" // 2 s for the file
-			pa, pb := newLockingTab(locks), newLockingTab(locks)
+			pa, pb := &tab{locks: locks}, &tab{locks: locks}
 			tabA, tabB := resumer.NewManager(f.st, pa), resumer.NewManager(f.st, pb)
 			wb := newWatch()
 			b, err := tabB.Download(u, wb.opts(resumer.Options{ChunkSize: small}))
@@ -411,13 +344,13 @@ func TestFinding4OneWhole200(t *testing.T) {
 	// (a fast loopback would fill socket buffers with bytes nobody reads).
 	u := f.url + file + "?rate=2097152"
 	opts := with(1)
-	kept1 := f.stopAt(u, size/8, opts)
+	kept1 := f.interrupt(u, size/8, opts)
 	n1 := len(f.gets())
 
 	// Session 2: its first request gets a 200 of the whole file, of the
 	// same version; the tab closes half the file later.
 	once := &onceFault{query: "ranges=none"}
-	kept2 := f.stopAt(u, size/2, opts, once)
+	kept2 := f.interrupt(u, size/2, opts, once)
 	log2 := f.logged()[n1:]
 	the200 := once.served(t, f)
 	if the200.Status != 200 || the200.Range == "" || the200.IfRange == "" || !strings.Contains(the200.Fault, "ranges=none") {
@@ -565,7 +498,7 @@ func TestFinding5StrayStatus(t *testing.T) {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			f := newFixture(t)
 			u := f.url + file
-			f.stopAt(u, size/2, with(1))
+			f.interrupt(u, size/2, with(1))
 			kept := f.storedSpans(u)
 			once := &onceFault{query: "status=" + strconv.Itoa(status)}
 			m := resumer.NewManager(f.st, once)
@@ -626,22 +559,6 @@ func (f *fixture) storedSpans(key string) []protocol.Span {
 		}
 	}
 	return ext.Spans()
-}
-
-// putLaster is a store that can write a last piece and the record that
-// states the length in one step; the engine may use it, and the wrappers
-// below must not let it bypass them.
-type putLaster interface {
-	PutLast(ctx context.Context, c store.Chunk, r store.Record) error
-}
-
-// putLast calls st's PutLast.
-func putLast(ctx context.Context, st store.Store, c store.Chunk, r store.Record) error {
-	pl, ok := st.(putLaster)
-	if !ok {
-		return fmt.Errorf("%T has no PutLast", st)
-	}
-	return pl.PutLast(ctx, c, r)
 }
 
 // lengthFails is a store where, once every byte of the file (size bytes)
@@ -725,7 +642,7 @@ func (s *lengthFails) PutLast(ctx context.Context, c store.Chunk, r store.Record
 	if s.refuse() {
 		return errKilled
 	}
-	if err := putLast(ctx, s.Store, c, r); err != nil {
+	if err := s.Store.PutLast(ctx, c, r); err != nil {
 		return err
 	}
 	s.count(c.Data.Size())
@@ -879,10 +796,10 @@ func TestFinding7DamagedHashState(t *testing.T) {
 // stays paused.
 func TestFinding8PausedTabKeepsLock(t *testing.T) {
 	f := newFixture(t)
-	locks := newTabLocks()
+	locks := &memLocks{held: map[string]chan struct{}{}}
 	u := f.url + file + "?rate=2097152"
-	pb := newLockingTab(locks)
-	tabA := resumer.NewManager(f.st, newLockingTab(locks))
+	pb := &tab{locks: locks}
+	tabA := resumer.NewManager(f.st, &tab{locks: locks})
 	tabB := resumer.NewManager(f.st, pb)
 	wa := newWatch()
 	a, err := tabA.Download(u, wa.opts(resumer.Options{ChunkSize: small}))
@@ -982,115 +899,4 @@ func TestFinding9OverrunCut(t *testing.T) {
 			}
 		})
 	}
-}
-
-// stopStore is a store that stops taking writes, as a tab that is closed,
-// once at least limit chunk bytes were committed through it: what was
-// committed stays, nothing more arrives.
-type stopStore struct {
-	store.Store
-	limit  int64
-	mu     sync.Mutex
-	stored int64
-	dead   bool
-}
-
-func (s *stopStore) isDead() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.dead
-}
-
-func (s *stopStore) PutChunk(ctx context.Context, c store.Chunk) error {
-	if s.isDead() {
-		return errKilled
-	}
-	if err := s.Store.PutChunk(ctx, c); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.stored += c.Data.Size()
-	s.dead = s.dead || s.stored >= s.limit
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *stopStore) PutLast(ctx context.Context, c store.Chunk, r store.Record) error {
-	if s.isDead() {
-		return errKilled
-	}
-	if err := putLast(ctx, s.Store, c, r); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.stored += c.Data.Size()
-	s.dead = s.dead || s.stored >= s.limit
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *stopStore) Put(ctx context.Context, r store.Record) error {
-	if s.isDead() {
-		return errKilled
-	}
-	return s.Store.Put(ctx, r)
-}
-
-func (s *stopStore) Reset(ctx context.Context, r store.Record) error {
-	if s.isDead() {
-		return errKilled
-	}
-	return s.Store.Reset(ctx, r)
-}
-
-func (s *stopStore) Delete(ctx context.Context, key string) error {
-	if s.isDead() {
-		return errKilled
-	}
-	return s.Store.Delete(ctx, key)
-}
-
-func (s *stopStore) DeleteChunk(ctx context.Context, key string, gen, start int64) error {
-	if s.isDead() {
-		return errKilled
-	}
-	return s.Store.DeleteChunk(ctx, key, gen, start)
-}
-
-// stopAt downloads url with opts (through p, if given) until at least
-// limit bytes have been committed in this session, then closes the "tab"
-// (the store refuses every write from then on), waits for the download to
-// end, and returns how many bytes the store holds for it. Unlike
-// interrupt, where the interruption falls depends on no timing. (Requests
-// the closed tab had sent may still reach the server a moment later: a
-// fault for the next session's first request is best added to that very
-// request, see onceFault.)
-func (f *fixture) stopAt(url string, limit int64, opts resumer.Options, p ...resumer.Platform) int64 {
-	f.t.Helper()
-	s := &stopStore{Store: f.st, limit: limit}
-	var platform resumer.Platform = httpfetch.Platform{}
-	if len(p) > 0 {
-		platform = p[0]
-	}
-	m := resumer.NewManager(s, platform)
-	m.Rand = func() float64 { return 0 }
-	w := newWatch()
-	d, err := m.Download(url, w.opts(opts))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	res, err := wait(f.t, d)
-	w.check(f.t)
-	if err == nil {
-		f.t.Fatalf("the download finished (%d bytes) before %d bytes were stored", res.Size, limit)
-	}
-	if !s.isDead() {
-		f.t.Fatalf("the download ended before the tab closed: %v", err)
-	}
-	f.gets() // the interrupted requests, logged once the server saw the client go
-	infos, err := resumer.NewManager(f.st, httpfetch.Platform{}).List(context.Background())
-	if err != nil || len(infos) != 1 {
-		f.t.Fatalf("list: %v, %v", infos, err)
-	}
-	return infos[0].Received
 }
