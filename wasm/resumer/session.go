@@ -779,6 +779,12 @@ func (s *session) end(res Result, err error) {
 //
 // Next: join when it matches (or nothing is checked); the end otherwise.
 func (s *session) verify() {
+	if s.fatal != nil {
+		// Stopped (a pause) while the last bytes were hashed: what is
+		// stored stays, and the next session checks it.
+		s.end(Result{}, s.fatal)
+		return
+	}
 	switch ok, done := s.checkHash(); {
 	case !done:
 		return

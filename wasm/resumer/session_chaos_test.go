@@ -234,3 +234,30 @@ func TestSessionSingleStreamCut(t *testing.T) {
 		t.Fatalf("requests %+v; want the probe, the stream that was cut, and the stream again", w.reqs)
 	}
 }
+
+// TestSessionPauseWhileHashing: a pause that comes while the last bytes
+// are hashed stops the session (a stop is a stop, whatever phase), keeps
+// the bytes and the hash's state, and the next session finishes and checks
+// the file.
+func TestSessionPauseWhileHashing(t *testing.T) {
+	data := bytes.Repeat([]byte("verified "), 1<<20/9)
+	w := newWorld(t, 2, data)
+	sum := sha256.Sum256(data)
+	w.app = protocol.App{CanHash: true, Integrity: protocol.Digest{Alg: protocol.AlgSHA256, Sum: sum[:]}}
+	w.start()
+	w.runUntil(func() bool { return w.s.phase == phaseVerify }, 100_000)
+	if w.done != nil {
+		t.Fatalf("the session ended before it verified: %v", w.done.err)
+	}
+	w.pause(100_000)
+	if w.done == nil || !errors.Is(w.done.err, context.Canceled) {
+		t.Fatalf("a pause while hashing: %+v; want the session stopped", w.done)
+	}
+	reqs := len(w.reqs)
+	w.start()
+	w.runUntil(func() bool { return false }, 100_000)
+	got, res, err := w.result()
+	if err != nil || !bytes.Equal(got, data) || !res.Verified || len(w.reqs) != reqs {
+		t.Fatalf("after the pause: %d bytes, verified %v, %v, %d more requests; want the file, verified, none", len(got), res.Verified, err, len(w.reqs)-reqs)
+	}
+}
