@@ -92,3 +92,42 @@ func TestPausedTab(t *testing.T) {
 		}
 	})
 }
+
+// TestFetchWaitingForAnotherTab: a resumer.fetch of a file another tab is
+// writing waits for that tab's lock, and follows its AbortSignal while it
+// waits: it rejects with the signal's AbortError at once, and the other
+// tab's download goes on.
+func TestFetchWaitingForAnotherTab(t *testing.T) {
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		a := newPage(t, e, "/blank.html")
+		b := fetchPage(t, e)
+		eval[bool](b, fmt.Sprintf("T.load(%q)", a.db))
+		b.db = a.db
+		u := fileURL(t, medium, rate)
+		a.start(u, slowOpts)
+		a.waitStored(u, 1<<20)
+		type waited struct {
+			State string `json:"state"` // what the fetch's download was when aborted
+			Name  string `json:"name"`  // the error the fetch rejected with
+			MS    int    `json:"ms"`    // how long after the abort
+		}
+		got := eval[waited](b, fmt.Sprintf(`(async (u) => {
+		  const ctl = new AbortController();
+		  let state = "";
+		  const onprogress = (ev) => { state = ev.state; if (ev.state === "locked-elsewhere") ctl.abort(); };
+		  const t0 = { at: 0 };
+		  ctl.signal.addEventListener("abort", () => { t0.at = performance.now(); });
+		  try {
+		    await F.within(R.fetch(u, {signal: ctl.signal, resumer: {onprogress}}), 30000, "the fetch to settle");
+		    return { state, name: "resolved", ms: 0 };
+		  } catch (e) {
+		    return { state, name: e && e.name, ms: Math.round(performance.now() - t0.at) };
+		  }
+		})(%q)`, u))
+		if got.State != "locked-elsewhere" || got.Name != "AbortError" || got.MS > 5000 {
+			t.Fatalf("a fetch waiting for another tab, aborted: %+v; want AbortError at once", got)
+		}
+		r := a.finish(u)
+		mustSHA(t, r)
+	})
+}
