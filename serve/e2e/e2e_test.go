@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -254,3 +255,32 @@ func TestNotFound(t *testing.T) {
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+// TestProgressDecidedBy: the proof of the mode (decidedBy) changes once per
+// generation, not with each progress event: the events of one generation
+// hand over one frozen object, which no listener can change for the next.
+func TestProgressDecidedBy(t *testing.T) {
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		p := newPage(t, e, "/blank.html")
+		u := fileURL(t, medium, rate)
+		type proofs struct {
+			Events int    `json:"events"` // progress events with a proof
+			Same   bool   `json:"same"`   // all of them the same object
+			Frozen bool   `json:"frozen"` // and frozen, deeply
+			Range  string `json:"range"`  // the Range of the request that decided
+		}
+		got := eval[proofs](p, fmt.Sprintf(`(async (u) => {
+		  const seen = [];
+		  const d = R.download(u, {chunkSize: 1 << 20});
+		  d.addEventListener("progress", (ev) => { if (ev.decidedBy) seen.push(ev.decidedBy); });
+		  await d.done;
+		  const x = seen[0] || {};
+		  return { events: seen.length, same: seen.every((s) => s === x),
+		    frozen: Object.isFrozen(x) && Object.isFrozen(x.request) && (x.request || []).every(Object.isFrozen),
+		    range: ((x.request || [])[0] || {}).value || "" };
+		})(%q)`, u))
+		if got.Events < 3 || !got.Same || !got.Frozen || got.Range != "bytes=0-65535" {
+			t.Fatalf("decidedBy over the progress events: %+v; want one frozen object, the probe's", got)
+		}
+	})
+}
