@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"errors"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -514,14 +513,25 @@ func otherResource(st Stored, resp Response) bool {
 	return st.URL != "" && resp.URL != "" && resp.URL != st.URL && pathOf(resp.URL) != pathOf(st.URL)
 }
 
-// pathOf returns the path of an absolute URL, or the URL itself when it
-// does not parse.
+// pathOf returns the path of an absolute URL as written (RFC 3986 §3.3:
+// after the authority, up to the query or the fragment), "/" for none.
+// (net/url would cost the wasm module tens of kilobytes for this.)
 func pathOf(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return u
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+		if j := strings.IndexAny(u, "/?#"); j >= 0 {
+			u = u[j:]
+		} else {
+			u = ""
+		}
 	}
-	return p.EscapedPath()
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if u == "" {
+		return "/"
+	}
+	return u
 }
 
 // digestProves reports whether resp states a digest of the file equal to

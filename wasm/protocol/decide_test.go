@@ -524,3 +524,19 @@ func TestRangeHeader(t *testing.T) {
 		}
 	}
 }
+
+func TestPathOf(t *testing.T) {
+	for u, want := range map[string]string{
+		"https://a/f.bin":             "/f.bin",
+		"https://a/f.bin?sig=1":       "/f.bin",
+		"https://a:8443/d/f.bin#x":    "/d/f.bin",
+		"https://a":                   "/",
+		"https://a?x=1":               "/",
+		"https://user@a/p%20q?x":      "/p%20q",
+		"http://[::1]:80/v1.bin?q=/x": "/v1.bin",
+	} {
+		if got := pathOf(u); got != want {
+			t.Errorf("pathOf(%q) = %q, want %q", u, got, want)
+		}
+	}
+}
