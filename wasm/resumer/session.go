@@ -294,11 +294,10 @@ type fxLoad struct{}
 type storeOp int
 
 const (
-	opSave    storeOp = iota // any record write
-	opSettle                 // the record of a download just established
-	opReset                  // a new generation
-	opDone                   // the record of the finished download
-	opNoReply                // a write whose result changes nothing (best effort)
+	opSave   storeOp = iota // any record write
+	opSettle                // the record of a download just established
+	opReset                 // a new generation
+	opDone                  // the record of the finished download
 )
 
 // fxSave writes the record (→ evStored). In order.
