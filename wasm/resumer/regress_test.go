@@ -293,35 +293,6 @@ func TestPauseResumeWhileLockedElsewhere(t *testing.T) {
 	})
 }
 
-// Test416ToRequestWithoutRange: a 416 in answer to a request without Range
-// is a contradiction, backed off and counted, not a loop.
-func Test416ToRequestWithoutRange(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		data := pattern(200_000)
-		var dp atomic.Pointer[resumer.Download]
-		p := &memNet{}
-		p.fetch = func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
-			if n > 50 {
-				dp.Load().Cancel() // a storm: stop it, the check below fails
-				return nil, errors.New("storm")
-			}
-			if req.Range != "" {
-				// a server without validators: not resumable
-				return honestAnswer(data, "", "application/octet-stream", "https://x.test/f", req, 0), nil
-			}
-			return &resumer.Response{Response: protocol.Response{Status: 416, ContentRange: "bytes */0", URL: "https://x.test/f"},
-				Body: &memBody{cut: -1}}, nil
-		}
-		m := resumer.NewManager(memstore.New(), p)
-		d, _ := m.Download("https://x.test/f", resumer.Options{})
-		dp.Store(d)
-		_, err := d.Wait(context.Background())
-		if resumer.CodeOf(err) != resumer.CodeBadResponse || p.count() != 1+3 {
-			t.Fatalf("%d requests, ended by %v; want the probe and 3 rejected, bad-response", p.count(), err)
-		}
-	})
-}
-
 // TestHiddenContentEncoding: without Range the browser asks for
 // compression, and on another origin Content-Encoding is hidden while
 // Content-Length (of the compressed bytes) is not: the body is read to its
@@ -462,30 +433,6 @@ func TestLoginPageAfterExpiry(t *testing.T) {
 			})
 		})
 	}
-}
-
-// TestProbeAnswered200Slowly: a probe answered with a 200 of the whole file
-// on a slow link is streamed, not taken whole (which would show no
-// progress and be given up as stalled).
-func TestProbeAnswered200Slowly(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		data := pattern(8 << 20)
-		rate := 200e3 // 8 MiB take 42 s, longer than the 30 s stall timeout
-		p := &memNet{}
-		p.fetch = func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
-			r := honestAnswer(data, `"v1"`, "application/octet-stream", "https://x.test/f", resumer.Request{}, 0) // ignores Range
-			r.Body.(*memBody).rate = &rate
-			r.Body.(*memBody).delay = time.Duration(16 << 10 / rate * float64(time.Second))
-			return r, nil
-		}
-		m := resumer.NewManager(memstore.New(), p)
-		w := newWatch()
-		d, _ := m.Download("https://x.test/f", w.opts(resumer.Options{}))
-		res, err := d.Wait(context.Background())
-		if att, errs := w.failures(); err != nil || res.Size != int64(len(data)) || p.count() != 1 || att != 0 {
-			t.Fatalf("%d bytes, %v, %d requests; errors %q", res.Size, err, p.count(), errs)
-		}
-	})
 }
 
 // TestSlowdownAfterFastStart: bodies taken whole on a fast link, then the

@@ -261,3 +261,44 @@ func TestSessionPauseWhileHashing(t *testing.T) {
 		t.Fatalf("after the pause: %d bytes, verified %v, %v, %d more requests; want the file, verified, none", len(got), res.Verified, err, len(w.reqs)-reqs)
 	}
 }
+
+// TestSession416ToRequestWithoutRange: a 416 in answer to a request without
+// Range (a server that cannot prove versions, so the download is one
+// stream) is a contradiction, backed off and counted, not a loop.
+func TestSession416ToRequestWithoutRange(t *testing.T) {
+	w := newWorld(t, 3, bytes.Repeat([]byte{7}, 200_000))
+	w.faults = func(n int, req protocol.Request) url.Values {
+		if req.Whole {
+			return url.Values{"status": {"416"}}
+		}
+		return url.Values{"validators": {"none"}}
+	}
+	w.start()
+	w.runUntil(func() bool { return false }, 10_000)
+	if _, _, err := w.result(); CodeOf(err) != CodeBadResponse || len(w.reqs) != 1+maxRejects {
+		t.Fatalf("%d requests, ended by %v; want the probe and %d rejected, bad-response (%s)", len(w.reqs), err, maxRejects, w.describe())
+	}
+	for _, r := range w.reqs[2:] {
+		if r.after < protocol.MinRetryDelay {
+			t.Fatalf("a request %v after the one before: no back-off", r.after)
+		}
+	}
+}
+
+// TestSessionProbeAnswered200Slowly: a probe answered with a 200 of the
+// whole file on a slow link is streamed, not taken whole (which would show
+// no progress and be given up as stalled), and is the one request.
+func TestSessionProbeAnswered200Slowly(t *testing.T) {
+	data := bytes.Repeat([]byte("slow"), 2<<20) // 8 MiB at 200 kB/s: 42 s, past the 30 s stall timeout
+	w := newWorld(t, 4, data)
+	w.opts.StallTimeout = 30 * time.Second
+	w.faults = func(int, protocol.Request) url.Values {
+		return url.Values{"ranges": {"none"}, "rate": {"200000"}}
+	}
+	w.start()
+	w.runUntil(func() bool { return false }, 100_000)
+	got, _, err := w.result()
+	if err != nil || !bytes.Equal(got, data) || len(w.reqs) != 1 || w.s.attempt != 0 {
+		t.Fatalf("%d bytes, %v, %d requests, %d failures (%s)", len(got), err, len(w.reqs), w.s.attempt, w.describe())
+	}
+}

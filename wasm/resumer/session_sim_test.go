@@ -529,7 +529,13 @@ func (w *world) readNext(f *simFlight) {
 		return
 	}
 	if p.whole {
-		// Response.blob(): the whole rest of the body, or its failure.
+		// Response.blob(): the whole rest of the body, or its failure; it
+		// shows no progress until its end, so the stall timeout gives up
+		// one that takes longer (the shell's watchdog).
+		if stall := w.s.cfg.opts.StallTimeout; w.bodyTime(f, f.stop-f.pos) > stall {
+			w.end(f, stall, protocol.EndStalled, ErrStalled)
+			return
+		}
 		if f.ending != "eof" {
 			w.at(w.bodyTime(f, f.stop-f.pos), simRead{id: f.id, n: 0, done: true})
 			return
