@@ -435,38 +435,6 @@ func TestLoginPageAfterExpiry(t *testing.T) {
 	}
 }
 
-// TestSlowdownAfterFastStart: bodies taken whole on a fast link, then the
-// link slows: the next bodies are streamed, and the download finishes.
-func TestSlowdownAfterFastStart(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		data := pattern(64 << 20)
-		var mu sync.Mutex
-		rate := 100e6 // 100 MB/s at first
-		p := &memNet{}
-		p.fetch = func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
-			mu.Lock()
-			if n == 4 {
-				rate = 200e3 // the link degrades: 200 kB/s, bytes keep flowing
-			}
-			rr := rate
-			mu.Unlock()
-			r := honestAnswer(data, `"v1"`, "application/octet-stream", "https://x.test/f", req, 0)
-			rb := r.Body.(*memBody)
-			rb.rate = &rr
-			rb.delay = time.Duration(16 << 10 / rr * float64(time.Second))
-			return r, nil
-		}
-		m := resumer.NewManager(memstore.New(), p)
-		w := newWatch()
-		d, _ := m.Download("https://x.test/f", w.opts(resumer.Options{}))
-		res, err := d.Wait(context.Background())
-		att, errs := w.failures()
-		if err != nil || res.Size != int64(len(data)) || att > 1 {
-			t.Fatalf("%d bytes, %v, %d requests, %d failures in a row: %q", res.Size, err, p.count(), att, errs)
-		}
-	})
-}
-
 // slowStore takes its time to commit each chunk.
 type slowStore struct {
 	store.Store

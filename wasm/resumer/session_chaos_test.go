@@ -302,3 +302,27 @@ func TestSessionProbeAnswered200Slowly(t *testing.T) {
 		t.Fatalf("%d bytes, %v, %d requests, %d failures (%s)", len(got), err, len(w.reqs), w.s.attempt, w.describe())
 	}
 }
+
+// TestSessionSlowdownAfterFastStart: bodies taken whole on a fast link,
+// then the link slows to 200 kB/s: the body taken whole then, and the one
+// sent a round trip before its end (endingBy), take longer than the stall
+// timeout and are given up together; after that bodies are streamed, no
+// failure follows, and the download finishes.
+func TestSessionSlowdownAfterFastStart(t *testing.T) {
+	data := bytes.Repeat([]byte("fast then slow "), 64<<20/15)
+	w := newWorld(t, 5, data)
+	w.opts = Options{} // the defaults: 8 MiB cells, 30 s stall timeout
+	w.latency = time.Millisecond
+	w.faults = func(n int, req protocol.Request) url.Values {
+		if n < 4 {
+			return url.Values{"rate": {"100000000"}} // 100 MB/s
+		}
+		return url.Values{"rate": {"200000"}} // bytes keep flowing, slowly
+	}
+	w.start()
+	w.runUntil(func() bool { return false }, 1_000_000)
+	got, _, err := w.result()
+	if err != nil || !bytes.Equal(got, data) || w.maxAttempt > 2 || len(w.reqs) > 4+2+(len(data)>>23) {
+		t.Fatalf("%d bytes, %v, %d requests, %d failures in a row (%s)", len(got), err, len(w.reqs), w.maxAttempt, w.describe())
+	}
+}

@@ -60,7 +60,8 @@ type simFlight struct {
 	skip     int64 // bytes still to skip
 	kept     int64 // bytes handed over
 	canceled bool
-	over     bool // its end was scheduled
+	over     bool      // its end was scheduled
+	answered time.Time // when its answer was handed over
 }
 
 // simEvent is an event the world will hand the session at at.
@@ -121,6 +122,8 @@ type world struct {
 	timer   int // the generation of the one timer
 	done    *fxDone
 	steps   int
+	// maxAttempt is the most failures in a row the session reported.
+	maxAttempt int
 
 	// faults returns the fault query of the n-th request of the file, req
 	// (fault keys of devserver.ParseFaults, plus "change" for a new
@@ -272,6 +275,10 @@ func (w *world) do(fx effect) event {
 		w.timer++
 		if !fx.at.IsZero() {
 			w.at(max(fx.at.Sub(w.now), 0), simTimer{w.timer})
+		}
+	case fxReport:
+		if fx.retry != nil {
+			w.maxAttempt = max(w.maxAttempt, fx.retry.attempt)
 		}
 	case fxDone:
 		w.done = &fx
@@ -618,7 +625,11 @@ func (w *world) end(f *simFlight, d time.Duration, o protocol.Outcome, err error
 		return
 	}
 	f.over = true
-	w.at(d, evEnd{id: f.id, outcome: o, err: err, got: f.kept, took: time.Millisecond, crossOrigin: w.cross})
+	took := time.Duration(0)
+	if !f.answered.IsZero() {
+		took = w.now.Add(d).Sub(f.answered) // a body's time counts from its headers
+	}
+	w.at(d, evEnd{id: f.id, outcome: o, err: err, got: f.kept, took: took, crossOrigin: w.cross})
 }
 
 // simWorker is a hash worker.
@@ -702,6 +713,7 @@ func (w *world) handle(ev event) event {
 			w.end(f, 0, protocol.EndNetwork, ev.err)
 			return nil
 		}
+		f.answered = w.now
 		return evAnswer{id: ev.id, at: w.now, resp: ev.resp, url: w.url,
 			early: earlyPiece{size: int64(len(f.early)), ok: len(f.early) == int(protocol.ProbeSize) || f.ending == "eof", took: w.bodyTime(f, len(f.early))}}
 	case evEnd:
