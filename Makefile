@@ -32,7 +32,7 @@ TYPESCRIPT := 5.9.3
 NPMDIR     := $(BUILD)/npm
 TSC        := $(NPMDIR)/node_modules/.bin/tsc
 
-.PHONY: build run test check typecheck typescript deps tools test-native test-wasm stress fuzz fuzz-smoke fuzz-run bench clean
+.PHONY: build run test check typecheck typescript deps tools test-native test-wasm examples stress fuzz fuzz-smoke fuzz-run bench clean
 
 build:
 	$(GO) run ./serve -build-only -web $(WEB)
@@ -40,7 +40,7 @@ build:
 run: build
 	$(GO) run ./serve -addr $(ADDR) -data $(BUILD)/data -web $(WEB)
 
-test: deps tools check typecheck test-native test-wasm fuzz-smoke
+test: deps tools check typecheck test-native test-wasm examples fuzz-smoke
 
 # deps installs what the browser tests need from Debian's packages.
 deps:
@@ -89,6 +89,12 @@ stress: deps
 
 test-wasm: tools
 	PATH=$(TOOLS):$$PATH GOOS=js GOARCH=wasm $(GO) test -count=1 ./wasm/...
+
+# examples builds the programs under examples/, each a module of its own
+# that uses resumer as a library would (examples/gowasm: a Go program in
+# the browser).
+examples:
+	cd examples/gowasm && GOOS=js GOARCH=wasm $(GO) vet . && GOOS=js GOARCH=wasm $(GO) build -o $(abspath $(BUILD))/examples/gowasm.wasm .
 
 FUZZPKGS := ./wasm/protocol ./serve/devserver
 

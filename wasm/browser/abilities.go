@@ -9,7 +9,7 @@ import (
 	"github.com/hack-pad/safejs"
 
 	"github.com/go-resumer/resumer/wasm/internal/jsutil"
-	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 )
 
 // The optional abilities of the browser platform. Each one is looked up
@@ -17,12 +17,12 @@ import (
 // 15.4, no StorageManager in some embedded views) still downloads.
 
 var (
-	_ resumer.CrossOriginer = Platform{}
-	_ resumer.Estimator     = Platform{}
-	_ resumer.Locker        = Platform{}
+	_ platform.CrossOriginer = Platform{}
+	_ platform.Estimator     = Platform{}
+	_ platform.Locker        = Platform{}
 )
 
-// CrossOrigin implements resumer.CrossOriginer against the page's origin.
+// CrossOrigin implements platform.CrossOriginer against the page's origin.
 func (Platform) CrossOrigin(url string) bool {
 	g := safejs.Global()
 	loc, err := g.Get("location")
@@ -63,7 +63,7 @@ func navigatorMember(name string) (safejs.Value, bool) {
 	return v, true
 }
 
-// Free implements resumer.Estimator with navigator.storage.estimate().
+// Free implements platform.Estimator with navigator.storage.estimate().
 func (Platform) Free(ctx context.Context) (int64, bool, error) {
 	storage, ok := navigatorMember("storage")
 	if !ok {
@@ -100,7 +100,7 @@ func number(v safejs.Value, key string) (int64, error) {
 	return int64(n), err
 }
 
-// Lock implements resumer.Locker with the Web Locks API. The lock is held
+// Lock implements platform.Locker with the Web Locks API. The lock is held
 // for as long as the Promise returned to navigator.locks.request is
 // pending; release resolves it. Without the API every lock is granted: a
 // single tab is then the only guarantee, as before the API existed.

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall/js"
 	"time"
 
 	"github.com/hack-pad/safejs"
@@ -21,9 +22,23 @@ import (
 	"github.com/go-resumer/resumer/wasm/internal/jsutil"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/idbstore"
 )
+
+// JSBlob returns the JS Blob that holds b's bytes, for a Blob the browser
+// platform made: a finished download's Result.Blob, a Served body. ok is
+// false for a Blob of another platform. The Blob is the page's to use as
+// any other (an object URL, a Response body, a Worker's input); its bytes
+// were never copied into Go.
+func JSBlob(b store.Blob) (v js.Value, ok bool) {
+	jb, ok := b.(jsutil.Blob)
+	if !ok {
+		return js.Undefined(), false
+	}
+	return safejs.Unsafe(jb.V), true
+}
 
 // Open opens the IndexedDB database dbName and returns a Manager that
 // downloads with fetch() into it.
@@ -37,13 +52,13 @@ func Open(ctx context.Context, dbName string) (*resumer.Manager, error) {
 	return m, nil
 }
 
-// Platform is the resumer.Platform of the browser: fetch() for requests,
+// Platform is the platform.Platform of the browser: fetch() for requests,
 // JS Blobs for bytes.
 type Platform struct{}
 
-var _ resumer.Platform = Platform{}
+var _ platform.Platform = Platform{}
 
-// ReadBlob implements resumer.BlobReader.
+// ReadBlob implements platform.BlobReader.
 func (Platform) ReadBlob(ctx context.Context, b store.Blob) ([]byte, error) {
 	jb, ok := b.(jsutil.Blob)
 	if !ok {
@@ -52,10 +67,10 @@ func (Platform) ReadBlob(ctx context.Context, b store.Blob) ([]byte, error) {
 	return jsutil.ReadBlob(ctx, jb)
 }
 
-// Fetch implements resumer.Fetcher with fetch(). It asks the HTTP cache to
+// Fetch implements platform.Fetcher with fetch(). It asks the HTTP cache to
 // stay out of the way (cache: "no-store"): a cache that stitches ranges of
 // its own would defeat the checks of every response.
-func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+func (Platform) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	headers := map[string]any{}
 	for k, v := range req.Header {
 		headers[k] = v
@@ -83,7 +98,7 @@ func (Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Respon
 		b.Close()
 		return nil, err
 	}
-	resp := &resumer.Response{Response: r, Body: b}
+	resp := &platform.Response{Response: r, Body: b}
 	if resp.ContentEncoding == "" {
 		// With a Content-Encoding, Content-Length counts encoded bytes.
 		b.length = protocol.ParseContentLength(resp.ContentLength)
@@ -193,7 +208,7 @@ func (b *body) abortOn(ctx context.Context) {
 
 func (b *body) abort() { _, _ = b.ac.Call("abort") }
 
-// Close implements resumer.Body.
+// Close implements platform.Body.
 func (b *body) Close() {
 	b.closeOnce.Do(func() {
 		close(b.closed)
@@ -206,7 +221,7 @@ func (b *body) Close() {
 	})
 }
 
-// Whole implements resumer.Body with Response.blob(), which keeps the
+// Whole implements platform.Body with Response.blob(), which keeps the
 // body's bytes out of the JS heap altogether.
 func (b *body) Whole(ctx context.Context) (store.Blob, error) {
 	if !b.reader.IsUndefined() || !b.pr.IsUndefined() {
@@ -244,7 +259,8 @@ var helpers struct {
 //
 // hashBlob(state, blob) hashes a blob with SHA-256 where its bytes are (a
 // Worker, resumer-hash.js); without it, HashBlob copies the bytes into Go.
-func UseHelpers(h safejs.Value) {
+func UseHelpers(v js.Value) {
+	h := safejs.Safe(v)
 	helpers.mu.Lock()
 	defer helpers.mu.Unlock()
 	if pr, err := h.Get("pieceReader"); err == nil && pr.Type() == safejs.TypeFunction {
@@ -261,14 +277,14 @@ func hashBlobHelper() (safejs.Value, bool) {
 	return helpers.hashBlob, !helpers.hashBlob.IsUndefined()
 }
 
-// HashBlob implements resumer.BlobHasher: SHA-256 in resumer.js's hasher
+// HashBlob implements platform.BlobHasher: SHA-256 in resumer.js's hasher
 // (a Worker, where there is one), other algorithms and a page without
-// resumer.js through Go (resumer.HashRead). The state of one cannot be
+// resumer.js through Go (platform.HashRead). The state of one cannot be
 // taken up by the other: each algorithm always goes the same way on a page.
 func (p Platform) HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) ([]byte, []byte, error) {
 	fn, ok := hashBlobHelper()
 	if !ok || alg != protocol.AlgSHA256 {
-		return resumer.HashRead(ctx, p, alg, state, b)
+		return platform.HashRead(ctx, p, alg, state, b)
 	}
 	args := []any{nil, nil}
 	if len(state) > 0 {
@@ -293,7 +309,7 @@ func (p Platform) HashBlob(ctx context.Context, alg string, state []byte, b stor
 	if err != nil {
 		var je *jsutil.JSError
 		if errors.As(err, &je) && je.Name == "TypeError" {
-			return nil, nil, fmt.Errorf("%w: %w", resumer.ErrHashState, err)
+			return nil, nil, fmt.Errorf("%w: %w", platform.ErrHashState, err)
 		}
 		return nil, nil, err
 	}
@@ -337,7 +353,7 @@ var (
 	gcEvery         int64 = 16 << 20
 )
 
-// Next implements resumer.Body: it reads the stream and makes each piece a
+// Next implements platform.Body: it reads the stream and makes each piece a
 // Blob of the Uint8Arrays that arrived, so that a dropped connection loses
 // only what arrived since the last piece.
 func (b *body) Next(ctx context.Context, max int64, flush time.Duration, onData func(int64)) (store.Blob, error) {
@@ -523,7 +539,7 @@ func truthy(v safejs.Value) bool {
 	return t
 }
 
-// Join implements resumer.Platform: new Blob(parts) references the parts'
+// Join implements platform.Platform: new Blob(parts) references the parts'
 // bytes, it does not copy them.
 func (Platform) Join(parts []store.Blob, contentType string) (store.Blob, error) {
 	vals := make([]any, len(parts))

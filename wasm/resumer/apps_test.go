@@ -19,6 +19,7 @@ import (
 	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
@@ -238,7 +239,7 @@ type headerSpy struct {
 	auth []string
 }
 
-func (h *headerSpy) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+func (h *headerSpy) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	h.mu.Lock()
 	h.auth = append(h.auth, req.Header["Authorization"])
 	h.mu.Unlock()

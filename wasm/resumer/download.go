@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 )
 
@@ -373,7 +374,7 @@ func (d *Download) lock(ctx context.Context) (func(), error) {
 // upper bound, and may not move when the browser's real limit does; a
 // download never resumes on the same estimate that let it fill up.)
 func (d *Download) waitForSpace() {
-	est, _ := d.m.platform.(Estimator)
+	est, _ := d.m.platform.(platform.Estimator)
 	free := func() (int64, bool) {
 		if est == nil {
 			return 0, false

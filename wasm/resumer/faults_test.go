@@ -16,6 +16,7 @@ import (
 	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
@@ -313,7 +314,7 @@ type tab struct {
 	refuseIfRg bool
 	mu         sync.Mutex
 	refused    int
-	reqs       []resumer.Request
+	reqs       []platform.Request
 	held       []func()
 }
 
@@ -350,13 +351,13 @@ func (p *tab) Free(ctx context.Context) (int64, bool, error) {
 
 func (p *tab) CrossOrigin(string) bool { return p.refuseIfRg }
 
-func (p *tab) sent() []resumer.Request {
+func (p *tab) sent() []platform.Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]resumer.Request(nil), p.reqs...)
+	return append([]platform.Request(nil), p.reqs...)
 }
 
-func (p *tab) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+func (p *tab) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	p.mu.Lock()
 	p.reqs = append(p.reqs, req)
 	p.mu.Unlock()

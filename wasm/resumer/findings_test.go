@@ -22,6 +22,7 @@ import (
 	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
@@ -415,10 +416,10 @@ type onceFault struct {
 	httpfetch.Platform
 	query string
 	mu    sync.Mutex
-	reqs  []resumer.Request
+	reqs  []platform.Request
 }
 
-func (p *onceFault) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+func (p *onceFault) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	p.mu.Lock()
 	first := len(p.reqs) == 0
 	p.reqs = append(p.reqs, req)
@@ -439,10 +440,10 @@ func (p *onceFault) Fetch(ctx context.Context, req resumer.Request) (*resumer.Re
 	return resp, err
 }
 
-func (p *onceFault) sent() []resumer.Request {
+func (p *onceFault) sent() []platform.Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]resumer.Request(nil), p.reqs...)
+	return append([]platform.Request(nil), p.reqs...)
 }
 
 // served returns the server's log entry of the request that got the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 )
 
@@ -41,7 +42,7 @@ func (sh *shell) send(ctx context.Context, fx fxSend) {
 	if url == "" {
 		url = sh.d.URL()
 	}
-	req := Request{URL: url, Range: fx.req.RangeHeader(), IfRange: fx.req.IfRange, Header: sh.opts.Header, Credentials: sh.opts.Credentials}
+	req := platform.Request{URL: url, Range: fx.req.RangeHeader(), IfRange: fx.req.IfRange, Header: sh.opts.Header, Credentials: sh.opts.Credentials}
 	go sh.fly(fctx, fx.id, f, req, fx.eager)
 }
 
@@ -56,13 +57,13 @@ type earlyRead struct {
 }
 
 // fly is the flight's goroutine.
-func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req Request, eager bool) {
+func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req platform.Request, eager bool) {
 	stall := sh.opts.StallTimeout
 	defer f.cancel(nil) // after the last event: releases the context
 	watchdog := time.AfterFunc(stall, func() { f.cancel(ErrStalled) })
 	defer watchdog.Stop()
 	cross := sh.crossOrigin(req.URL)
-	var body Body
+	var body platform.Body
 	end := func(err error, got int64, took time.Duration) {
 		if body != nil {
 			// The connection is given back before the end is announced:
@@ -227,7 +228,7 @@ func (r *bodyReader) eof() error {
 }
 
 // read reads the body, the early pieces first.
-func (r *bodyReader) read(ctx context.Context, body Body, early earlyRead, onData func(int64)) error {
+func (r *bodyReader) read(ctx context.Context, body platform.Body, early earlyRead, onData func(int64)) error {
 	for _, b := range early.blobs {
 		if err := r.take(b); err != nil {
 			return err
@@ -285,7 +286,7 @@ func (r *bodyReader) read(ctx context.Context, body Body, early earlyRead, onDat
 // here (a Content-Length body ends at once; a chunked one with its last
 // chunk; a connection that fails now has delivered all it owed); any
 // other is cut, and closing it aborts the rest.
-func (r *bodyReader) finish(ctx context.Context, body Body) error {
+func (r *bodyReader) finish(ctx context.Context, body platform.Body) error {
 	if !r.plan.exact {
 		return nil
 	}
@@ -296,7 +297,7 @@ func (r *bodyReader) finish(ctx context.Context, body Body) error {
 }
 
 func (sh *shell) crossOrigin(url string) bool {
-	c, ok := sh.m.platform.(CrossOriginer)
+	c, ok := sh.m.platform.(platform.CrossOriginer)
 	return ok && c.CrossOrigin(url)
 }
 

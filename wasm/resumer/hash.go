@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 )
 
@@ -13,9 +14,6 @@ import (
 // platform's BlobHasher (in the browser, SHA-256 in a Worker; where a
 // platform can only read blobs, Go's hash over bytes copied into Go) and
 // sends evHashed after each step with the hash's state.
-
-// hashReadStep caps the bytes copied into Go at once (HashRead, Reader).
-const hashReadStep int64 = 4 << 20
 
 // hashJobStep is the most bytes hashed under one deadline: a piece may be
 // a whole file (Put) of gigabytes, which no one deadline fits.
@@ -97,7 +95,7 @@ func (w *hashWorker) send(sh *shell, ev evHashed) bool {
 
 // hashLoop first reports the sum of the start state (which shows it can
 // be taken up), then hashes each job's bytes and reports after each step.
-func (sh *shell) hashLoop(fx fxHashStart, w *hashWorker, hasher BlobHasher) {
+func (sh *shell) hashLoop(fx fxHashStart, w *hashWorker, hasher platform.BlobHasher) {
 	at, state := fx.from, fx.state
 	var sum []byte
 	if at > 0 {
@@ -105,7 +103,7 @@ func (sh *shell) hashLoop(fx fxHashStart, w *hashWorker, hasher BlobHasher) {
 		_, s, err := hasher.HashBlob(ctx, fx.alg, state, nil)
 		cancel()
 		if err != nil {
-			w.send(sh, evHashed{w: fx.w, err: fmt.Errorf("%w: %w", ErrHashState, err)})
+			w.send(sh, evHashed{w: fx.w, err: fmt.Errorf("%w: %w", platform.ErrHashState, err)})
 			return
 		}
 		sum = s

@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
@@ -32,10 +33,10 @@ type scripted struct {
 	// cross marks every answer cross-origin: a 206's bytes then count
 	// only once its body ended exactly where its Content-Range says.
 	cross  bool
-	answer func(ctx context.Context, rng string, n int, b resumer.Body) resumer.Body
+	answer func(ctx context.Context, rng string, n int, b platform.Body) platform.Body
 }
 
-func (s *scripted) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+func (s *scripted) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	resp, err := s.Platform.Fetch(ctx, req)
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func (s *scripted) Fetch(ctx context.Context, req resumer.Request) (*resumer.Res
 // changedBody hands over its body's bytes, each flipped when flip is set;
 // with junk, it then runs on with junk more bytes.
 type changedBody struct {
-	resumer.Body
+	platform.Body
 	flip bool
 	junk int
 }
@@ -96,7 +97,7 @@ func TestIntegrityCountsOnlyKeptBytes(t *testing.T) {
 	const a, b = "bytes=131072-196607", "bytes=196608-262143"
 	bRefetched := make(chan struct{}) // b's second body has ended
 	var once sync.Once
-	p := &scripted{counts: map[string]int{}, streamed: true, cross: true, answer: func(ctx context.Context, rng string, n int, body resumer.Body) resumer.Body {
+	p := &scripted{counts: map[string]int{}, streamed: true, cross: true, answer: func(ctx context.Context, rng string, n int, body platform.Body) platform.Body {
 		switch {
 		case rng == a && n == 1:
 			return &waitFirst{Body: body, until: bRefetched}
@@ -131,7 +132,7 @@ func TestIntegrityCountsOnlyKeptBytes(t *testing.T) {
 
 // waitFirst holds its body back until until is closed.
 type waitFirst struct {
-	resumer.Body
+	platform.Body
 	until <-chan struct{}
 }
 
@@ -146,7 +147,7 @@ func (w *waitFirst) Next(ctx context.Context, max int64, flush time.Duration, on
 
 // endsDone calls done once its body has ended.
 type endsDone struct {
-	resumer.Body
+	platform.Body
 	done func()
 }
 
@@ -166,7 +167,7 @@ func TestNewVersionEveryAnswer(t *testing.T) {
 	f := newFixture(t)
 	var n int
 	var mu sync.Mutex
-	p := &scripted{counts: map[string]int{}, answer: func(_ context.Context, _ string, _ int, body resumer.Body) resumer.Body { return body }}
+	p := &scripted{counts: map[string]int{}, answer: func(_ context.Context, _ string, _ int, body platform.Body) platform.Body { return body }}
 	m := resumer.NewManager(f.st, &versioned{scripted: p, next: func() int { mu.Lock(); defer mu.Unlock(); n++; return n }})
 	m.Rand = func() float64 { return 0 }
 	res, err := f.download(m, f.url+f.name, fast)
@@ -192,7 +193,7 @@ type versioned struct {
 	next func() int
 }
 
-func (v *versioned) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+func (v *versioned) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	i := v.next()
 	if i > 1 {
 		req.Range, req.IfRange = "bytes=0-65535", ""
@@ -224,7 +225,7 @@ func (h *stepHasher) HashBlob(ctx context.Context, alg string, state []byte, b s
 		h.largest = max(h.largest, b.Size())
 		h.mu.Unlock()
 	}
-	return resumer.HashRead(ctx, h.Platform, alg, state, b)
+	return platform.HashRead(ctx, h.Platform, alg, state, b)
 }
 
 // TestIntegrityOfOneBigPiece: a file stored as one piece (Put) is checked

@@ -20,6 +20,7 @@ import (
 	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
@@ -462,10 +463,10 @@ func (p *pausing) PutChunk(ctx context.Context, c store.Chunk) error {
 // the closed tab had sent may still reach the server a moment later: a
 // fault for the next session's first request is best added to that very
 // request, see onceFault.)
-func (f *fixture) interrupt(url string, min int64, opts resumer.Options, p ...resumer.Platform) int64 {
+func (f *fixture) interrupt(url string, min int64, opts resumer.Options, p ...platform.Platform) int64 {
 	f.t.Helper()
 	k := newKillable(f.st, min)
-	var platform resumer.Platform = httpfetch.Platform{}
+	var platform platform.Platform = httpfetch.Platform{}
 	if len(p) > 0 {
 		platform = p[0]
 	}
@@ -507,20 +508,20 @@ func mustPath(t *testing.T, s *devserver.Server, name string) string {
 type recorder struct {
 	httpfetch.Platform
 	mu   sync.Mutex
-	reqs []resumer.Request
+	reqs []platform.Request
 }
 
-func (r *recorder) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+func (r *recorder) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	r.mu.Lock()
 	r.reqs = append(r.reqs, req)
 	r.mu.Unlock()
 	return r.Platform.Fetch(ctx, req)
 }
 
-func (r *recorder) sent() []resumer.Request {
+func (r *recorder) sent() []platform.Request {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]resumer.Request(nil), r.reqs...)
+	return append([]platform.Request(nil), r.reqs...)
 }
 
 // recorded returns a manager on the fixture's store that records its
@@ -535,7 +536,7 @@ func (f *fixture) recorded() (*resumer.Manager, *recorder) {
 // served returns the server's log entry of a request the test's own
 // session sent: the last one with its Range and If-Range (an interrupted
 // session may have sent the same before).
-func (f *fixture) served(req resumer.Request) logged {
+func (f *fixture) served(req platform.Request) logged {
 	f.t.Helper()
 	var found *logged
 	for _, e := range f.logged() {

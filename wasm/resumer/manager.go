@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 )
 
@@ -17,7 +18,7 @@ import (
 // Download per URL.
 type Manager struct {
 	store    store.Store
-	platform Platform
+	platform platform.Platform
 
 	// Now and Rand are the clock and the jitter source; tests replace them.
 	Now  func() time.Time
@@ -31,7 +32,7 @@ type Manager struct {
 }
 
 // NewManager returns a Manager storing into st and fetching through p.
-func NewManager(st store.Store, p Platform) *Manager {
+func NewManager(st store.Store, p platform.Platform) *Manager {
 	return &Manager{store: st, platform: p, Now: time.Now, Rand: rand.Float64, active: map[string]*Download{}}
 }
 
@@ -123,8 +124,8 @@ func checkURL(url string) error {
 func (m *Manager) lockName(url string) string { return "resumer:" + m.Namespace + ":" + url }
 
 // locker returns the platform's Locker, or nil.
-func (m *Manager) locker() Locker {
-	l, _ := m.platform.(Locker)
+func (m *Manager) locker() platform.Locker {
+	l, _ := m.platform.(platform.Locker)
 	return l
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
 	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 )
 
 // chunksDisjoint fails if the stored chunks of url overlap or leave a hole.
@@ -44,7 +45,7 @@ type concurrent struct {
 	now, most int
 }
 
-func (c *concurrent) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+func (c *concurrent) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	c.mu.Lock()
 	c.now++
 	c.most = max(c.most, c.now)
@@ -65,7 +66,7 @@ func (c *concurrent) done() {
 }
 
 type countedBody struct {
-	resumer.Body
+	platform.Body
 	once sync.Once
 	done func()
 }

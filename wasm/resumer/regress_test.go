@@ -20,6 +20,7 @@ import (
 	"github.com/go-resumer/resumer/serve/devserver"
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
@@ -31,17 +32,17 @@ import (
 
 type memReq struct {
 	at  time.Time
-	req resumer.Request
+	req platform.Request
 }
 
 type memNet struct {
 	mu    sync.Mutex
 	reqs  []memReq
-	fetch func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error)
+	fetch func(ctx context.Context, n int, req platform.Request) (*platform.Response, error)
 	cross bool
 }
 
-func (p *memNet) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+func (p *memNet) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	p.mu.Lock()
 	n := len(p.reqs)
 	p.reqs = append(p.reqs, memReq{time.Now(), req})
@@ -139,7 +140,7 @@ func (b *memBody) Close() {}
 // preconditions), with the strong ETag etag ("" for none: a server that
 // proves no version), the media type ctype, from url. delay slows every
 // piece of the body.
-func honestAnswer(data []byte, etag, ctype, url string, req resumer.Request, delay time.Duration) *resumer.Response {
+func honestAnswer(data []byte, etag, ctype, url string, req platform.Request, delay time.Duration) *platform.Response {
 	f := devserver.File{Name: "f.bin", Size: int64(len(data)), ETag: etag, Type: ctype}
 	q := neturl.Values{}
 	if etag == "" {
@@ -162,7 +163,7 @@ func honestAnswer(data []byte, etag, ctype, url string, req resumer.Request, del
 	a := devserver.Plan(r, f, faults, time.Now())
 	h := a.Header
 	body, _ := io.ReadAll(a.Body(bytes.NewReader(data)))
-	return &resumer.Response{
+	return &platform.Response{
 		Response: protocol.Response{Status: a.Status, ContentRange: h.Get("Content-Range"), ContentLength: h.Get("Content-Length"),
 			ContentType: h.Get("Content-Type"), URL: url, AcceptRanges: h.Get("Accept-Ranges"),
 			Validators: protocol.Validators{ETag: h.Get("ETag"), LastModified: h.Get("Last-Modified"), Date: h.Get("Date")}},
@@ -183,7 +184,7 @@ func pattern(n int) []byte {
 func TestPauseThenResumeAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		data := pattern(1 << 20)
-		p := &memNet{fetch: func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
+		p := &memNet{fetch: func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
 			return honestAnswer(data, `"v1"`, "application/octet-stream", "https://x.test/f", req, 50*time.Millisecond), nil
 		}}
 		m := resumer.NewManager(memstore.New(), p)
@@ -212,7 +213,7 @@ func TestCancelWhileLockedElsewhere(t *testing.T) {
 		var dp atomic.Pointer[resumer.Download]
 		gate := make(chan struct{})
 		p := memLocked{
-			memNet: &memNet{fetch: func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
+			memNet: &memNet{fetch: func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
 				return nil, errors.New("no request may go out")
 			}},
 			lock: func(ctx context.Context, name string, wait bool) (func(), bool, error) {
@@ -257,7 +258,7 @@ func TestPauseResumeWhileLockedElsewhere(t *testing.T) {
 		data := pattern(1 << 16)
 		held := make(chan struct{})
 		p := memLocked{
-			memNet: &memNet{fetch: func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
+			memNet: &memNet{fetch: func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
 				return honestAnswer(data, `"v1"`, "application/octet-stream", "https://x.test/f", req, 0), nil
 			}},
 			lock: func(ctx context.Context, name string, wait bool) (func(), bool, error) {
@@ -302,7 +303,7 @@ func TestHiddenContentEncoding(t *testing.T) {
 		data := pattern(300_000)
 		compressed := int64(len(data) / 3)
 		p := &memNet{}
-		p.fetch = func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
+		p.fetch = func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
 			if req.Range != "" {
 				// Range: identity; ranges served, but ETag and Date not
 				// exposed (the CORS default): not resumable.
@@ -310,7 +311,7 @@ func TestHiddenContentEncoding(t *testing.T) {
 				r.CrossOrigin = true
 				return r, nil
 			}
-			return &resumer.Response{Response: protocol.Response{Status: 200, ContentType: "application/wasm", URL: "https://cdn.test/f",
+			return &platform.Response{Response: protocol.Response{Status: 200, ContentType: "application/wasm", URL: "https://cdn.test/f",
 				ContentLength: strconv.FormatInt(compressed, 10), CrossOrigin: true},
 				Body: &memBody{data: data, cut: -1}}, nil
 		}
@@ -331,7 +332,7 @@ func TestPauseIsNoNetworkError(t *testing.T) {
 		data := pattern(1 << 20)
 		asked := make(chan struct{}, 100)
 		base := &memNet{}
-		base.fetch = func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
+		base.fetch = func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
 			if req.IfRange != "" {
 				asked <- struct{}{}
 				<-ctx.Done() // a slow server: headers take a while
@@ -363,7 +364,7 @@ func TestPauseOfSingleKeepsBytes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		data := pattern(1 << 20)
 		p := &memNet{}
-		p.fetch = func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
+		p.fetch = func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
 			return honestAnswer(data, "", "application/octet-stream", "https://x.test/f", req, 50*time.Millisecond), nil
 		}
 		st := memstore.New()
@@ -397,14 +398,14 @@ func TestLoginPageAfterExpiry(t *testing.T) {
 				login := []byte("<!doctype html><form>Sign in</form>")
 				var expired atomic.Bool
 				base := &memNet{}
-				base.fetch = func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
+				base.fetch = func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
 					if cross && n == 1 {
 						return nil, errors.New("TypeError: Failed to fetch") // a refused preflight, or a blip
 					}
 					if n == 4 {
 						expired.Store(true)
 					}
-					var r *resumer.Response
+					var r *platform.Response
 					if expired.Load() {
 						r = honestAnswer(login, `"login-1"`, "text/html", "https://x.test/login.html", req, 0)
 					} else {
@@ -413,7 +414,7 @@ func TestLoginPageAfterExpiry(t *testing.T) {
 					r.CrossOrigin = cross
 					return r, nil
 				}
-				var p resumer.Platform = base
+				var p platform.Platform = base
 				if cross {
 					p = memCross{base}
 				}
@@ -458,7 +459,7 @@ func TestSlowStorageIsNoStall(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				data := pattern(4 << 20)
 				p := &memNet{}
-				p.fetch = func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
+				p.fetch = func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
 					// 16 KiB every 100 ms: a steady 160 kB/s, never stalled
 					return honestAnswer(data, etag, "application/octet-stream", "https://x.test/f", req, 100*time.Millisecond), nil
 				}
@@ -489,7 +490,7 @@ func TestTwoTabsWithoutLocks(t *testing.T) {
 				v2[i] ^= 0xFF
 			}
 			mk := func(data []byte, etag string) *memNet {
-				return &memNet{fetch: func(ctx context.Context, n int, req resumer.Request) (*resumer.Response, error) {
+				return &memNet{fetch: func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
 					return honestAnswer(data, etag, "application/octet-stream", "https://x.test/f", req, time.Duration(seed+1)*time.Millisecond), nil
 				}}
 			}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-resumer/resumer/serve/devserver"
 	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
@@ -317,7 +318,9 @@ func (simAnswer) isEvent() {}
 // simJoiner joins memstore bytes.
 type simJoiner struct{}
 
-func (simJoiner) Fetch(context.Context, Request) (*Response, error) { return nil, errors.New("no") }
+func (simJoiner) Fetch(context.Context, platform.Request) (*platform.Response, error) {
+	return nil, errors.New("no")
+}
 func (simJoiner) Join(parts []store.Blob, contentType string) (store.Blob, error) {
 	var out []byte
 	for _, p := range parts {
@@ -651,7 +654,7 @@ func (w *world) startHash(fx fxHashStart) {
 	if fx.from > 0 {
 		rh, err := protocol.RestoreHash(fx.alg, fx.state)
 		if err != nil {
-			w.at(time.Millisecond, evHashed{w: fx.w, err: fmt.Errorf("%w: %w", ErrHashState, err)})
+			w.at(time.Millisecond, evHashed{w: fx.w, err: fmt.Errorf("%w: %w", platform.ErrHashState, err)})
 			delete(w.workers, fx.w)
 			return
 		}

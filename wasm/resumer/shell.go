@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 )
 
@@ -45,7 +46,7 @@ func (d *Download) runSession(ctx context.Context) (Result, error) {
 	m := d.m
 	integrity, _ := protocol.ParseIntegrity(d.opts.Integrity) // checked by Options.withDefaults
 	_, canHash := m.hasher()
-	_, estimates := m.platform.(Estimator)
+	_, estimates := m.platform.(platform.Estimator)
 	sh := &shell{
 		d: d, m: m, st: m.store, opts: d.opts,
 		events:  make(chan event, 64),
@@ -147,7 +148,7 @@ func (sh *shell) do(ctx context.Context, fx effect) event {
 	case fxWrite:
 		go sh.write(fx)
 	case fxSpace:
-		est, ok := sh.m.platform.(Estimator)
+		est, ok := sh.m.platform.(platform.Estimator)
 		if !ok {
 			return evSpace{why: fx.why}
 		}
@@ -207,7 +208,7 @@ func (sh *shell) instruct(id int, in instruction) {
 }
 
 // join makes one blob of parts, with the media type.
-func join(p Platform, parts []joinPart, contentType string) (store.Blob, error) {
+func join(p platform.Platform, parts []joinPart, contentType string) (store.Blob, error) {
 	blobs := make([]store.Blob, len(parts))
 	for i, jp := range parts {
 		blobs[i] = jp.blob

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 )
 
@@ -136,7 +137,7 @@ func (m *Manager) Serve(ctx context.Context, key string, req protocol.ServeReque
 // (parse, hash, decompress) without holding it whole. The platform must be
 // able to read blobs (BlobReader); the browser's can.
 func (m *Manager) Reader(ctx context.Context, key string) (io.ReadCloser, error) {
-	br, ok := m.platform.(BlobReader)
+	br, ok := m.platform.(platform.BlobReader)
 	if !ok {
 		return nil, newError(CodeInvalid, errors.New("this platform cannot read stored bytes"))
 	}
@@ -147,10 +148,10 @@ func (m *Manager) Reader(ctx context.Context, key string) (io.ReadCloser, error)
 	return &blobReader{ctx: ctx, r: br, blob: blob}, nil
 }
 
-// blobReader reads a blob in steps of hashReadStep.
+// blobReader reads a blob in steps of platform.ReadStep.
 type blobReader struct {
 	ctx  context.Context
-	r    BlobReader
+	r    platform.BlobReader
 	blob store.Blob
 	at   int64
 	buf  []byte
@@ -161,7 +162,7 @@ func (b *blobReader) Read(p []byte) (int, error) {
 		if b.blob == nil || b.at >= b.blob.Size() {
 			return 0, io.EOF
 		}
-		end := min(b.at+hashReadStep, b.blob.Size())
+		end := min(b.at+platform.ReadStep, b.blob.Size())
 		buf, err := b.r.ReadBlob(b.ctx, b.blob.Slice(b.at, end))
 		if err != nil {
 			return 0, fmt.Errorf("read stored bytes at %d: %w", b.at, err)
@@ -246,7 +247,7 @@ func (m *Manager) recordVerified(ctx context.Context, rec store.Record, want pro
 
 // hashAll hashes blob with alg through hasher, in steps of hashJobStep
 // each under its own deadline, and returns the hash's state and sum.
-func hashAll(ctx context.Context, hasher BlobHasher, alg string, blob store.Blob) (state, sum []byte, err error) {
+func hashAll(ctx context.Context, hasher platform.BlobHasher, alg string, blob store.Blob) (state, sum []byte, err error) {
 	h, err := protocol.NewHash(alg)
 	if err != nil {
 		return nil, nil, err

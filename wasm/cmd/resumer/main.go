@@ -70,7 +70,7 @@ func main() {
 	hook, _ := syscall.Getenv("RESUMER_HOOK")
 	if ready := js.Global().Get(hook); hook != "" && ready.Type() == js.TypeFunction {
 		if h := ready.Get("helpers"); h.Type() == js.TypeObject {
-			browser.UseHelpers(safejs.Safe(h))
+			browser.UseHelpers(h)
 		}
 		ready.Invoke(api)
 	} else {

@@ -1,6 +1,6 @@
 //go:build !js
 
-// Package httpfetch is a resumer.Platform on net/http and memstore, so the
+// Package httpfetch is a platform.Platform on net/http and memstore, so the
 // engine runs natively in tests against real HTTP servers.
 package httpfetch
 
@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
-	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
 	"github.com/go-resumer/resumer/wasm/store"
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
@@ -25,10 +25,10 @@ type Platform struct {
 	Client *http.Client
 }
 
-var _ resumer.Platform = Platform{}
+var _ platform.Platform = Platform{}
 
-// Fetch implements resumer.Fetcher.
-func (p Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Response, error) {
+// Fetch implements platform.Fetcher.
+func (p Platform) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
@@ -54,7 +54,7 @@ func (p Platform) Fetch(ctx context.Context, req resumer.Request) (*resumer.Resp
 		return nil, err
 	}
 	h := resp.Header
-	return &resumer.Response{
+	return &platform.Response{
 		Response: protocol.Response{
 			Status: resp.StatusCode, ContentRange: h.Get("Content-Range"), ContentLength: contentLength(resp),
 			ContentEncoding: h.Get("Content-Encoding"), ContentType: h.Get("Content-Type"), RetryAfter: h.Get("Retry-After"),
@@ -83,7 +83,7 @@ type body struct {
 	leftover []byte // read past the last piece's max, for the next one
 }
 
-// Whole implements resumer.Body: everything up to the end, or nothing.
+// Whole implements platform.Body: everything up to the end, or nothing.
 func (b *body) Whole(ctx context.Context) (store.Blob, error) {
 	data, err := io.ReadAll(b.rc)
 	if err != nil {
@@ -95,7 +95,7 @@ func (b *body) Whole(ctx context.Context) (store.Blob, error) {
 	return memstore.Bytes(append(b.leftover, data...)), nil
 }
 
-// Next implements resumer.Body.
+// Next implements platform.Body.
 func (b *body) Next(ctx context.Context, max int64, flush time.Duration, onData func(int64)) (store.Blob, error) {
 	var buf bytes.Buffer
 	var first time.Time
@@ -138,10 +138,10 @@ func (b *body) Next(ctx context.Context, max int64, flush time.Duration, onData 
 	return memstore.Bytes(buf.Bytes()), nil
 }
 
-// Close implements resumer.Body.
+// Close implements platform.Body.
 func (b *body) Close() { b.rc.Close() }
 
-// ReadBlob implements resumer.BlobReader.
+// ReadBlob implements platform.BlobReader.
 func (Platform) ReadBlob(ctx context.Context, b store.Blob) ([]byte, error) {
 	m, ok := b.(memstore.Bytes)
 	if !ok {
@@ -150,7 +150,7 @@ func (Platform) ReadBlob(ctx context.Context, b store.Blob) ([]byte, error) {
 	return m, nil
 }
 
-// Join implements resumer.Platform.
+// Join implements platform.Platform.
 func (Platform) Join(parts []store.Blob, contentType string) (store.Blob, error) {
 	var n int64
 	for _, p := range parts {
