@@ -57,6 +57,9 @@ export type ErrorCode =
   | "internal";
 
 /** Every {@link ErrorCode}, frozen. */
+/** resumer's version: the npm package's, and the Go module's resumer.Version. */
+export const VERSION: string;
+
 export const ErrorCodes: readonly ErrorCode[];
 
 /**

@@ -42,6 +42,9 @@ const EXEC_URL = new URL("./wasm_exec.js", import.meta.url);
  * - "unsupported": this browser lacks WebAssembly, IndexedDB or fetch;
  * - "internal": resumer broke one of its own rules (a bug: please report).
  */
+/** resumer's version: the npm package's, and the Go module's resumer.Version. */
+export const VERSION = "0.5.0";
+
 export const ErrorCodes = Object.freeze([
   "network", "http-status", "bad-response", "quota-exceeded", "aborted",
   "storage", "invalid-argument", "locked-elsewhere", "unexpected-content",
