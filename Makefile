@@ -65,10 +65,10 @@ check:
 # build if the declarations stop rejecting a mistake. check-exports.mjs
 # fails if resumer.js has a public name the declarations lack, or error
 # codes other than the ErrorCode type's.
-typecheck: typescript
+typecheck: typescript build
 	$(TSC) --noEmit --strict -p web/ts-example
 	$(TSC) --noEmit --strict -p web/ts-example/sw
-	node web/ts-example/check-exports.mjs $(NPMDIR)/node_modules/typescript
+	node web/ts-example/check-exports.mjs $(NPMDIR)/node_modules/typescript $(WEB)
 
 # typescript installs the pinned compiler unless it is there already.
 typescript:

@@ -13,3 +13,7 @@ self.onmessage = async (ev) => {
     self.postMessage({ id, error: { name: (e && e.name) || "Error", message: String((e && e.message) || e) } });
   }
 };
+
+// Ready: the module and what it imports are loaded (resumer.js's load()
+// reports where hashing runs).
+self.postMessage({ ready: true });

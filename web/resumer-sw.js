@@ -22,7 +22,6 @@
 // itself (Resumer.response), loaded on first use: the same code and the
 // same range rules as resumer.fetch.
 
-import "./wasm_exec.js";
 import { load } from "./resumer.js";
 
 const params = new URL(import.meta.url).searchParams;

@@ -111,15 +111,35 @@ export interface LoadOptions {
    * no limit.
    */
   maxConcurrent?: number;
+  /**
+   * Where resumer.wasm is, when not next to resumer.js (a bundler rewrites
+   * the default). The first `load()` or {@link preload} of a page decides.
+   */
+  wasmURL?: string | URL;
+  /**
+   * Where resumer-hash-worker.js is, when not next to resumer.js. On
+   * another origin than the page's, it is started through a module of the
+   * page's origin that imports it (the file must be served with CORS).
+   */
+  workerURL?: string | URL;
 }
 
 /**
- * Loads resumer (resumer.wasm and wasm_exec.js, from next to resumer.js) and
- * opens its IndexedDB database. Rejects with a {@link ResumerError}:
+ * Loads resumer (resumer.wasm, from next to resumer.js unless
+ * {@link LoadOptions.wasmURL} says otherwise) and opens its IndexedDB
+ * database. Importing resumer.js does nothing: the first `load()` fetches
+ * and compiles the module. Rejects with a {@link ResumerError}:
  * `"unsupported"` where the browser lacks what resumer needs, `"storage"`
  * when the database cannot be opened.
  */
 export function load(options?: LoadOptions): Promise<Resumer>;
+
+/**
+ * Starts fetching and compiling resumer.wasm now, for a page whose
+ * downloads should resume as soon as it loads; {@link load} takes it up.
+ * Resolves once compiled; never rejects (`load()` reports failures).
+ */
+export function preload(options?: Pick<LoadOptions, "wasmURL">): Promise<void>;
 
 // ---------------------------------------------------------------- options
 
@@ -571,6 +591,14 @@ export class Resumer {
 
   /** The IndexedDB database's name. */
   readonly dbName: string;
+
+  /**
+   * Where digests (integrity, a server's Repr-Digest) are computed:
+   * `"worker"`, off the page's thread, or `"page"` where no worker could
+   * start (no module workers, a Content-Security-Policy without
+   * worker-src, a copy of resumer on an origin that does not allow it).
+   */
+  readonly hashing: "worker" | "page";
 
   /**
    * How many downloads transfer at once; the others wait in state

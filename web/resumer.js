@@ -11,14 +11,14 @@
 //
 // Types: resumer.d.ts, next to this file.
 //
-// The work happens in a Go WebAssembly module (resumer.wasm, loaded with the
-// wasm_exec.js of the same Go toolchain, both next to this file). This
-// module only wraps it in a JavaScript API.
+// The work happens in a Go WebAssembly module (resumer.wasm, run by
+// resumer-go.js, the Go toolchain's glue as a module that sets no global).
+// This module only wraps it in a JavaScript API. Importing it does no work:
+// the first load() (or preload()) fetches and compiles the module, from
+// next to this file unless load({wasmURL}) says where.
 
 import { hashBlob as hashHere } from "./resumer-hash.js";
-
-const WASM_URL = new URL("./resumer.wasm", import.meta.url);
-const EXEC_URL = new URL("./wasm_exec.js", import.meta.url);
+import { Go } from "./resumer-go.js";
 
 /**
  * Error codes a download can fail with (Error.code):
@@ -77,33 +77,41 @@ export function isSupported() {
 
 let bridgePromise = null;
 let wasmMemory = null;
+let compiling = null; // {url, module: Promise<WebAssembly.Module>}
 
-// The module starts fetching and compiling the WebAssembly, and loading
-// wasm_exec.js, as soon as it is imported: a page that resumes downloads
-// after a reload gets to its first request sooner. Errors surface in load().
-// (Not in a Service Worker, which wakes for every request: there the
-// module is compiled when a stored file is first asked for.)
-let early = inServiceWorker() ? null : begin();
+// The file locations load() and preload() were given, the first time.
+let wasmURL = null;
+let workerURL = null;
 
-function inServiceWorker() {
-  return typeof ServiceWorkerGlobalScope === "function" && globalThis instanceof ServiceWorkerGlobalScope;
+function locate(options) {
+  // new URL("./…", import.meta.url) is the form bundlers (Vite, webpack,
+  // esbuild) see and rewrite to where they put the file.
+  wasmURL ??= options.wasmURL ? new URL(String(options.wasmURL), globalThis.location?.href) : new URL("./resumer.wasm", import.meta.url);
+  workerURL ??= options.workerURL ? new URL(String(options.workerURL), globalThis.location?.href) : null;
 }
 
-function begin() {
-  if (typeof WebAssembly !== "object" || typeof fetch !== "function") return null;
-  const e = { module: compile(), exec: typeof globalThis.Go === "function" ? Promise.resolve() : import(EXEC_URL.href) };
-  e.module.catch(() => {});
-  e.exec.catch(() => {});
-  return e;
+/**
+ * Starts fetching and compiling resumer.wasm, for a page that wants its
+ * downloads to resume as soon as it loads; load() takes it up. Options as
+ * load()'s (wasmURL). Resolves once the module is compiled; never rejects
+ * (load() reports what went wrong).
+ * @param {{wasmURL?: string | URL}} [options]
+ * @returns {Promise<void>}
+ */
+export function preload(options = {}) {
+  locate(options);
+  if (typeof WebAssembly !== "object" || typeof fetch !== "function") return Promise.resolve();
+  compiling ??= compile(wasmURL);
+  return compiling.then(() => {}, () => {});
 }
 
-async function compile() {
+async function compile(url) {
   try {
-    return await WebAssembly.compileStreaming(fetch(WASM_URL));
+    return await WebAssembly.compileStreaming(fetch(url));
   } catch {
     // Servers that do not send Content-Type: application/wasm.
-    const resp = await fetch(WASM_URL);
-    if (!resp.ok) throw new ResumerError("unsupported", `cannot load ${WASM_URL}: HTTP ${resp.status}`);
+    const resp = await fetch(url);
+    if (!resp.ok) throw new ResumerError("unsupported", `cannot load ${url}: HTTP ${resp.status}`);
     return WebAssembly.compile(await resp.arrayBuffer());
   }
 }
@@ -123,7 +131,7 @@ function bridge() {
   if (!bridgePromise) {
     bridgePromise = startWasm().catch((err) => {
       bridgePromise = null;
-      early = null; // a later load() fetches again
+      compiling = null; // a later load() fetches again
       throw err;
     });
   }
@@ -249,15 +257,55 @@ function hashBlob(state, blob) {
   });
 }
 
+// hashWorkerReady starts the hash worker, if it is not started, and
+// resolves true once it runs, false where none can (within 5 s): what
+// load() reports as the Resumer's hashing.
+let workerReady = null;
+function hashWorkerReady() {
+  if (hashWorker === null) hashWorker = startHashWorker();
+  return workerReady ?? Promise.resolve(false);
+}
+
+// newWorker starts the worker of url: as it is where the page may start
+// it, else (a copy of resumer on another origin, a CDN) through a module of
+// the page's own origin that imports it, which CORS allows where the copy
+// is served with Access-Control-Allow-Origin.
+function newWorker(url) {
+  try {
+    return new Worker(url, { type: "module" });
+  } catch {
+    const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(String(url))};`], { type: "text/javascript" }));
+    return new Worker(shim, { type: "module" });
+  }
+}
+
+// defaultWorker starts resumer-hash-worker.js from next to this file, in
+// the form bundlers see and rewrite; a copy of resumer on another origin
+// than the page's is started through newWorker.
+function defaultWorker() {
+  const url = new URL("./resumer-hash-worker.js", import.meta.url);
+  if (globalThis.location && url.origin !== globalThis.location.origin) return newWorker(url);
+  return new Worker(new URL("./resumer-hash-worker.js", import.meta.url), { type: "module" });
+}
+
 function startHashWorker() {
   if (typeof Worker !== "function") return false;
   let w;
   try {
-    w = new Worker(new URL("./resumer-hash-worker.js", import.meta.url), { type: "module" });
+    w = workerURL ? newWorker(workerURL) : defaultWorker();
   } catch {
     return false;
   }
+  let started;
+  workerReady = new Promise((resolve) => {
+    started = resolve;
+    setTimeout(() => resolve(false), 5000);
+  });
   w.onmessage = (ev) => {
+    if (ev.data && ev.data.ready) {
+      started(true);
+      return;
+    }
     const { id, state, sum, error } = ev.data || {};
     const job = hashWaiting.get(id);
     if (!job) return;
@@ -279,6 +327,7 @@ function startHashWorker() {
     if (ev && typeof ev.preventDefault === "function") ev.preventDefault();
     w.terminate();
     hashWorker = false;
+    started(false);
     const jobs = [...hashWaiting.values()];
     hashWaiting.clear();
     for (const j of jobs) hashHere(j.state, j.blob).then(j.resolve, j.reject);
@@ -391,22 +440,19 @@ async function startWasm() {
   if (!isSupported()) {
     throw new ResumerError("unsupported", "this browser lacks WebAssembly, IndexedDB or fetch");
   }
-  early ??= begin();
-  const [module] = await Promise.all([early.module, early.exec]);
-  const go = new globalThis.Go();
-  const hook = `__resumerReady_${Math.random().toString(36).slice(2)}`;
-  // The hook hands the bridge to this module, and the helpers the Go side
-  // uses when it finds them (a Go program without resumer.js does without).
-  const ready = new Promise((resolve) => { globalThis[hook] = Object.assign(resolve, { helpers: { pieceReader, hashBlob } }); });
+  compiling ??= compile(wasmURL);
+  const module = await compiling;
+  const go = new Go();
+  // The program finds the hook on its global object, and only it does
+  // (resumer-go.js's globals): it hands the bridge over through it, and
+  // takes the helpers it uses when it finds them.
+  const hook = "resumerHook";
+  const ready = new Promise((resolve) => { go.globals[hook] = Object.assign(resolve, { helpers: { pieceReader, hashBlob } }); });
   go.env = { RESUMER_HOOK: hook };
   const instance = await WebAssembly.instantiate(module, go.importObject);
   wasmMemory = instance.exports.mem;
   go.run(instance).then(() => { bridgePromise = null; });
-  try {
-    return await ready;
-  } finally {
-    delete globalThis[hook];
-  }
+  return ready;
 }
 
 /** How many downloads run at once unless load() is told otherwise. */
@@ -414,12 +460,18 @@ export const DEFAULT_MAX_CONCURRENT = 3;
 
 /**
  * Loads resumer and opens its IndexedDB database.
- * @param {{dbName?: string, maxConcurrent?: number}} [options] dbName
- *   defaults to "resumer"; maxConcurrent, how many downloads run at once
- *   (the others wait in state "queued"), defaults to 3; 0 means no limit.
+ * @param {{dbName?: string, maxConcurrent?: number, wasmURL?: string | URL, workerURL?: string | URL}} [options]
+ *   dbName defaults to "resumer"; maxConcurrent, how many downloads run at
+ *   once (the others wait in state "queued"), defaults to 3, 0 for no
+ *   limit. wasmURL and workerURL say where resumer.wasm and
+ *   resumer-hash-worker.js are, when not next to this file (the first
+ *   load() or preload() of the page decides). The Resumer's hashing says
+ *   where digests are computed: "worker" (off the page's thread) or "page".
  * @returns {Promise<Resumer>}
  */
 export async function load(options = {}) {
+  locate(options);
+  const hashing = hashWorkerReady();
   const api = await bridge();
   const dbName = options.dbName ?? "resumer";
   let handle;
@@ -428,7 +480,7 @@ export async function load(options = {}) {
   } catch (e) {
     throw toError(e);
   }
-  const r = new Resumer(api, handle, dbName);
+  const r = new Resumer(api, handle, dbName, (await hashing) ? "worker" : "page");
   r.maxConcurrent = options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
   return r;
 }
@@ -475,10 +527,17 @@ export class Resumer {
   #channel = null;
   #max = DEFAULT_MAX_CONCURRENT;
 
-  constructor(api, handle, dbName) {
+  constructor(api, handle, dbName, hashing = "page") {
     this.#api = api;
     this.#handle = handle;
     this.dbName = dbName;
+    /**
+     * Where digests (integrity, a server's Repr-Digest) are computed:
+     * "worker", off the page's thread, or "page" where no worker can start
+     * (no module workers, a Content-Security-Policy without worker-src, a
+     * copy of resumer on an origin that does not allow it).
+     */
+    this.hashing = hashing;
     // Bound, so that it can be handed over as a plain function
     // (transformers.js: env.fetch = resumer.fetch).
     this.fetch = this.fetch.bind(this);

@@ -228,7 +228,7 @@ var pages = map[string]string{
 	// It has the preload hints the README recommends.
 	"resume.html": `<!doctype html><title>resume</title>
 <link rel="modulepreload" href="resumer.js">
-<link rel="modulepreload" href="wasm_exec.js">
+<link rel="modulepreload" href="resumer-go.js">
 <link rel="preload" href="resumer.wasm" as="fetch" crossorigin>
 <script type="module">
 import { load } from "./resumer.js";

@@ -88,8 +88,8 @@ func category(fn, url string) string {
 		return "GC"
 	case fn == "(program)", fn == "(root)", url == "":
 		return "browser (native)"
-	case strings.HasSuffix(url, "wasm_exec.js"):
-		return "wasm_exec.js"
+	case strings.HasSuffix(url, "wasm_exec.js"), strings.HasSuffix(url, "resumer-go.js"):
+		return "Go glue"
 	case strings.HasSuffix(url, "resumer.js"):
 		return "resumer.js"
 	}

@@ -2,7 +2,8 @@
 
 // Package bundle builds the static bundle a web server hosts: the demo page,
 // resumer.js and its TypeScript declarations, the WebAssembly module, a
-// gzip copy of it, and the wasm_exec.js of the same Go toolchain. `make
+// gzip copy of it, and the glue of the same Go toolchain (resumer-go.js,
+// made by GoGlue, and wasm_exec.js). `make
 // build`, `go run ./serve -build` and the browser tests all build it
 // through Build.
 package bundle
@@ -65,8 +66,22 @@ func Build(ctx context.Context, root, out string) error {
 	if err != nil {
 		return fmt.Errorf("bundle: go env GOROOT: %w", err)
 	}
-	// wasm_exec.js must come from the toolchain that built the module.
-	if err := copyFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"), filepath.Join(out, "wasm_exec.js")); err != nil {
+	// The glue must come from the toolchain that built the module:
+	// resumer-go.js, the module resumer.js imports, and wasm_exec.js, the
+	// toolchain's own, for Go programs built against this bundle (and
+	// resumer.js of earlier versions, which the bench measures).
+	wasmExec, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"))
+	if err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	glue, err := GoGlue(wasmExec)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "resumer-go.js"), glue, 0o644); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "wasm_exec.js"), wasmExec, 0o644); err != nil {
 		return fmt.Errorf("bundle: %w", err)
 	}
 	entries, err := os.ReadDir(filepath.Join(root, "web"))

@@ -5,11 +5,12 @@
 // ahead of the module in members (a method the API's spec adds and the
 // module does not have yet), never behind it.
 //
-//   node web/ts-example/check-exports.mjs <path of the typescript package>
+//   node web/ts-example/check-exports.mjs <path of the typescript package> <bundle folder>
 //
-// `make typecheck` runs it with the pinned TypeScript. It imports resumer.js
-// under Node: the module only starts fetching resumer.wasm at import, and
-// handles the failure there.
+// `make typecheck` runs it with the pinned TypeScript, on the bundle `make
+// build` writes (resumer.js imports resumer-go.js, which the build makes
+// from the Go toolchain's glue). It imports resumer.js under Node: importing
+// it does no work.
 
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -39,7 +40,8 @@ for (const sym of checker.getExportsOfModule(moduleSymbol)) {
   declared.set(sym.name, members);
 }
 
-const mod = await import(pathToFileURL(path.join(web, "resumer.js")).href);
+const bundle = path.resolve(process.argv[3] ?? web);
+const mod = await import(pathToFileURL(path.join(bundle, "resumer.js")).href);
 const problems = [];
 for (const name of Object.keys(mod)) {
   if (!declared.has(name)) problems.push(`resumer.js exports ${name}; resumer.d.ts does not declare it`);

@@ -5,9 +5,10 @@
 // public JS API. The bridge only converts values: every rule lives in the
 // engine (package resumer) and in package protocol.
 //
-// The module finds the JS function to hand its bridge to through the
-// RESUMER_HOOK environment variable, which resumer.js sets on the Go
-// instance, so that nothing else needs a fixed global name.
+// The module finds the JS function to hand its bridge to under the name
+// the RESUMER_HOOK environment variable gives, on its global object: a
+// global of resumer-go.js's, which only this program sees (the page's
+// global object is left alone).
 package main
 
 import (
@@ -67,15 +68,18 @@ func main() {
 	api.Set("pauseAll", js.FuncOf(b.pauseAll))
 	api.Set("setMaxConcurrent", js.FuncOf(b.setMaxConcurrent))
 	api.Set("check", js.FuncOf(b.check))
+	// resumer.js hands its hook over as a global only this program sees
+	// (resumer-go.js's globals): the page's global object is untouched.
 	hook, _ := syscall.Getenv("RESUMER_HOOK")
-	if ready := js.Global().Get(hook); hook != "" && ready.Type() == js.TypeFunction {
-		if h := ready.Get("helpers"); h.Type() == js.TypeObject {
-			browser.UseHelpers(h)
-		}
-		ready.Invoke(api)
-	} else {
-		js.Global().Set("__resumerBridge", api)
+	ready := js.Global().Get(hook)
+	if hook == "" || ready.Type() != js.TypeFunction {
+		println("resumer.wasm runs under resumer.js, which hands it its hook")
+		return
 	}
+	if h := ready.Get("helpers"); h.Type() == js.TypeObject {
+		browser.UseHelpers(h)
+	}
+	ready.Invoke(api)
 	select {}
 }
 
