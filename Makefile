@@ -25,14 +25,18 @@ FUZZSMOKE ?= 20000x
 # Pinned so that a new release cannot change how wasm tests run under us.
 WASMBROWSERTEST := github.com/agnivade/wasmbrowsertest@v0.11.0
 
-# The TypeScript compiler that checks web/resumer.d.ts, pinned for the same
-# reason (a new release tightens its checks) and installed into build/npm
-# with npm, never globally.
-TYPESCRIPT := 5.9.3
+# The npm tools make test runs (the TypeScript compiler that checks the
+# declarations, the checkers of the npm package), pinned by
+# tools/package-lock.json (a new release tightens its checks) and installed
+# into build/npm with npm ci, never globally.
 NPMDIR     := $(BUILD)/npm
-TSC        := $(NPMDIR)/node_modules/.bin/tsc
+NPMBIN     := $(NPMDIR)/node_modules/.bin
+TSC        := $(NPMBIN)/tsc
+PACKAGE    := $(BUILD)/package
+VERSION    := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' wasm/resumer/version.go)
+TARBALL    := $(BUILD)/go-resumer-resumer-$(VERSION).tgz
 
-.PHONY: build run test check typecheck typescript deps tools test-native test-wasm examples stress fuzz fuzz-smoke fuzz-run bench clean
+.PHONY: build run test check typecheck npmtools package package-check deps tools test-native test-wasm examples stress fuzz fuzz-smoke fuzz-run bench clean
 
 build:
 	$(GO) run ./serve -build-only -web $(WEB)
@@ -40,7 +44,7 @@ build:
 run: build
 	$(GO) run ./serve -addr $(ADDR) -data $(BUILD)/data -web $(WEB)
 
-test: deps tools check typecheck test-native test-wasm examples fuzz-smoke
+test: deps tools check typecheck package-check test-native test-wasm examples fuzz-smoke
 
 # deps installs what the browser tests need from Debian's packages.
 deps:
@@ -65,20 +69,42 @@ check:
 # build if the declarations stop rejecting a mistake. check-exports.mjs
 # fails if resumer.js has a public name the declarations lack, or error
 # codes other than the ErrorCode type's.
-typecheck: typescript build
+typecheck: npmtools build
 	$(TSC) --noEmit --strict -p web/ts-example
 	$(TSC) --noEmit --strict -p web/ts-example/sw
 	node web/ts-example/check-exports.mjs $(NPMDIR)/node_modules/typescript $(WEB)
 
-# typescript installs the pinned compiler unless it is there already.
-typescript:
-	@command -v npm >/dev/null 2>&1 || { echo "typecheck needs node and npm: .ci/deps installs them" >&2; exit 1; }
-	@[ "$$($(TSC) --version 2>/dev/null)" = "Version $(TYPESCRIPT)" ] || \
-	  npm install --prefix $(NPMDIR) --no-audit --no-fund --save-exact --loglevel=error typescript@$(TYPESCRIPT)
+# npmtools installs the pinned npm tools unless they are there already.
+npmtools:
+	@command -v npm >/dev/null 2>&1 || { echo "the npm tools need node and npm: .ci/deps installs them" >&2; exit 1; }
+	@mkdir -p $(NPMDIR)
+	@cmp -s tools/package-lock.json $(NPMDIR)/package-lock.json || { \
+	  cp tools/package.json tools/package-lock.json $(NPMDIR)/ && \
+	  (cd $(NPMDIR) && npm ci --no-audit --no-fund --loglevel=error); }
+
+# package makes the npm package of the library alone (no demo):
+# $(TARBALL), from the bundle and web/package.json, whose "files" list what
+# it holds.
+package: build
+	rm -rf $(PACKAGE) && mkdir -p $(PACKAGE)
+	for f in $$(node -e 'for (const f of require("./web/package.json").files) console.log(f)'); do \
+	  if [ -e $(WEB)/$$f ]; then cp $(WEB)/$$f $(PACKAGE)/; else cp $$f $(PACKAGE)/; fi; \
+	done
+	cp web/package.json $(PACKAGE)/
+	cd $(PACKAGE) && npm pack --pack-destination $(abspath $(BUILD)) --loglevel=error >/dev/null
+	@echo "$(TARBALL):"; tar -tzvf $(TARBALL) | awk '{print "  " $$3 "\t" $$6}'
+
+# package-check lints the package as npm and TypeScript users will see it
+# (publint; are-the-types-wrong, for ESM-only resolution: the package is a
+# browser module). The ./resumer.wasm export is a file for bundlers and
+# servers, with no types to check.
+package-check: npmtools package
+	$(NPMBIN)/publint --strict $(PACKAGE)
+	$(NPMBIN)/attw $(TARBALL) --profile esm-only --exclude-entrypoints ./resumer.wasm
 
 # test-native runs every native package (the engine against the real dev
-# server, and the browser tests, which drive Chromium from Go) with the
-# race detector.
+# server, and the browser tests, which drive three browsers from Go) with
+# the race detector.
 test-native:
 	$(GO) test -race -count=1 -shuffle=on -timeout 40m ./...
 

@@ -11,13 +11,15 @@ import (
 )
 
 // TestVersionAgrees: one version number, the same in the Go constant, in
-// what the JS API reports, and at the top of CHANGELOG.md.
+// what the JS API reports, in the npm package, and at the top of
+// CHANGELOG.md.
 func TestVersionAgrees(t *testing.T) {
 	for _, c := range []struct {
 		file string
 		re   string
 	}{
 		{"../../web/resumer.js", `export const VERSION = "([^"]+)";`},
+		{"../../web/package.json", `"version": "([^"]+)"`},
 		{"../../CHANGELOG.md", `(?m)^## ([0-9][^ ]*) `},
 	} {
 		b, err := os.ReadFile(c.file)
