@@ -280,12 +280,15 @@ function newWorker(url) {
 }
 
 // defaultWorker starts resumer-hash-worker.js from next to this file, in
-// the form bundlers see and rewrite; a copy of resumer on another origin
-// than the page's is started through newWorker.
+// the form bundlers see and rewrite. A copy of resumer on another origin
+// than the page's cannot start a worker from there (SecurityError, at
+// once): it is started through newWorker's module of the page's origin.
 function defaultWorker() {
-  const url = new URL("./resumer-hash-worker.js", import.meta.url);
-  if (globalThis.location && url.origin !== globalThis.location.origin) return newWorker(url);
-  return new Worker(new URL("./resumer-hash-worker.js", import.meta.url), { type: "module" });
+  try {
+    return new Worker(new URL("./resumer-hash-worker.js", import.meta.url), { type: "module" });
+  } catch {
+    return newWorker(new URL("./resumer-hash-worker.js", import.meta.url));
+  }
 }
 
 function startHashWorker() {
