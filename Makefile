@@ -44,7 +44,7 @@ build:
 run: build
 	$(GO) run ./serve -addr $(ADDR) -data $(BUILD)/data -web $(WEB)
 
-test: deps tools check typecheck package-check test-native test-wasm examples fuzz-smoke
+test: deps tools check typecheck package-check examples test-native test-wasm fuzz-smoke
 
 # deps installs what the browser tests need from Debian's packages.
 deps:
@@ -68,7 +68,8 @@ check:
 # Service Worker, lib "webworker"); their @ts-expect-error lines fail the
 # build if the declarations stop rejecting a mistake. check-exports.mjs
 # fails if resumer.js has a public name the declarations lack, or error
-# codes other than the ErrorCode type's.
+# codes other than the ErrorCode type's, and if docs/api.md (the reference)
+# fails to name one of the declarations' names.
 typecheck: npmtools build
 	$(TSC) --noEmit --strict -p web/ts-example
 	$(TSC) --noEmit --strict -p web/ts-example/sw
@@ -106,21 +107,42 @@ package-check: npmtools package
 # server, and the browser tests, which drive three browsers from Go) with
 # the race detector.
 test-native:
-	$(GO) test -race -count=1 -shuffle=on -timeout 40m ./...
+	RESUMER_EXAMPLES=$(EXAMPLES) $(GO) test -race -count=1 -shuffle=on -timeout 40m ./...
 
 STRESS ?= 5
 
-stress: deps
-	$(GO) test -count=$(STRESS) -shuffle=on -timeout $$(( $(STRESS) * 30 + 10 ))m ./serve/e2e/
+stress: deps examples
+	RESUMER_EXAMPLES=$(EXAMPLES) $(GO) test -count=$(STRESS) -shuffle=on -timeout $$(( $(STRESS) * 30 + 10 ))m ./serve/e2e/
 
 test-wasm: tools
 	PATH=$(TOOLS):$$PATH GOOS=js GOARCH=wasm $(GO) test -count=1 ./wasm/...
 
-# examples builds the programs under examples/, each a module of its own
-# that uses resumer as a library would (examples/gowasm: a Go program in
-# the browser).
-examples:
-	cd examples/gowasm && GOOS=js GOARCH=wasm $(GO) vet . && GOOS=js GOARCH=wasm $(GO) build -o $(abspath $(BUILD))/examples/gowasm.wasm .
+# examples builds the apps under examples/, each of which uses resumer as
+# its users do (see examples/README.md): a Go program in the browser; a Vite
+# and a webpack app, each built in a copy under build/examples with its own
+# pinned tools (npm ci, the committed lockfile) and the package just made
+# ($(TARBALL), installed as npm installs a published one); a static page
+# and the package unpacked as a CDN would serve it. serve/e2e's
+# TestExamples serves them to three browsers.
+EXAMPLES := $(abspath $(BUILD)/examples)
+BUNDLED  := vite webpack
+
+examples: package
+	cd examples/gowasm && GOOS=js GOARCH=wasm $(GO) vet . && GOOS=js GOARCH=wasm $(GO) build -o $(EXAMPLES)/gowasm.wasm .
+	@for app in $(BUNDLED); do \
+	  dir=$(EXAMPLES)/$$app; mkdir -p $$dir; \
+	  find $$dir -mindepth 1 -maxdepth 1 ! -name node_modules ! -name package-lock.json -exec rm -rf {} +; \
+	  tar -C examples/$$app --exclude=node_modules --exclude=dist -cf - . | tar -C $$dir -xf - || exit 1; \
+	  ( cd $$dir && \
+	    { [ -d node_modules ] && cmp -s $(CURDIR)/examples/$$app/package-lock.json node_modules/.package-lock-source || \
+	      { npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock-source; }; } && \
+	    npm install --no-save --no-audit --no-fund --loglevel=error $(abspath $(TARBALL)) && \
+	    npm run --silent build >build.log 2>&1 || { cat build.log; exit 1; } ) || exit 1; \
+	  echo "examples/$$app: $$(ls $$dir/dist | wc -l) files in $$dir/dist"; \
+	done
+	rm -rf $(EXAMPLES)/static && mkdir -p $(EXAMPLES)/static/cdn
+	cp examples/static/index.html $(EXAMPLES)/static/
+	tar -xzf $(TARBALL) -C $(EXAMPLES)/static/cdn --strip-components=1
 
 FUZZPKGS := ./wasm/protocol ./serve/devserver
 

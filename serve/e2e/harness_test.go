@@ -295,13 +295,23 @@ func openPage(t *testing.T, e drive.Engine, pageURL string) *page {
 // openIn opens a tab of browser b on pageURL, with resumer on database db.
 func openIn(t *testing.T, e drive.Engine, b drive.Browser, pageURL, db string) *page {
 	t.Helper()
+	p := openBare(t, e, b, pageURL)
+	p.db = db
+	p.init()
+	return p
+}
+
+// openBare opens a tab of browser b on pageURL and leaves the page to
+// itself: an app that loads resumer its own way.
+func openBare(t *testing.T, e drive.Engine, b drive.Browser, pageURL string) *page {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	tab, err := b.NewTab(ctx)
 	if err != nil {
 		t.Fatalf("new tab: %v", err)
 	}
-	p := &page{t: t, e: e, tab: tab, ctx: ctx, db: db}
+	p := &page{t: t, e: e, tab: tab, ctx: ctx}
 	t.Cleanup(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -310,7 +320,6 @@ func openIn(t *testing.T, e drive.Engine, b drive.Browser, pageURL, db string) *
 	if err := tab.Navigate(ctx, pageURL); err != nil {
 		t.Fatalf("navigate to %s: %v", pageURL, err)
 	}
-	p.init()
 	return p
 }
 
