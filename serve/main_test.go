@@ -14,7 +14,7 @@ import (
 	"github.com/go-resumer/resumer/serve/devserver"
 )
 
-// TestCheckCommand: "serve check" exits 0, 1 or 2 as the README says,
+// TestCheckCommand: "serve check" exits 0, 1 or 2 as docs/servers.md says,
 // takes its flags before or after the URL, and prints JSON with --json.
 func TestCheckCommand(t *testing.T) {
 	srv, err := devserver.New(devserver.Config{DataDir: t.TempDir(), Samples: []devserver.Sample{{Name: "f.bin", Size: 1 << 20}}})

@@ -225,7 +225,7 @@ var pages = map[string]string{
 	"blank.html": `<!doctype html><title>bench</title><script type="module">` + pageJS + `</script>`,
 	// resume.html resumes the download named in its hash as early as a
 	// page can: the first thing it does is load resumer and call download().
-	// It has the preload hints the README recommends.
+	// It has the preload hints docs/performance.md recommends.
 	"resume.html": `<!doctype html><title>resume</title>
 <link rel="modulepreload" href="resumer.js">
 <link rel="modulepreload" href="resumer-go.js">

@@ -113,7 +113,7 @@ func lines(log []devserver.LogEntry) string {
 }
 
 // TestCrossOriginNginx resumes a download from nginx configured as the
-// README advises, on another origin than the page.
+// docs/servers.md advises, on another origin than the page.
 func TestCrossOriginNginx(t *testing.T) {
 	forEngines(t, func(t *testing.T, e drive.Engine) {
 		n := env.nginx

@@ -131,7 +131,7 @@ http {
     location /files/ { alias {{.Data}}/; }
     location /slow/ { alias {{.Data}}/; limit_rate 2m; }
     location /noranges/ { alias {{.Data}}/; max_ranges 0; }
-    # The README's cross-origin location, verbatim but for alias and rate.
+    # docs/servers.md's cross-origin location, verbatim but for alias and rate.
     location /cors/ {
       alias {{.Data}}/;
       limit_rate 2m;

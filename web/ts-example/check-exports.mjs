@@ -5,7 +5,10 @@
 // ahead of the module in members (a method the API's spec adds and the
 // module does not have yet), never behind it.
 //
-//   node web/ts-example/check-exports.mjs <path of the typescript package> <bundle folder>
+// It also checks that the reference, docs/api.md, names everything the
+// declarations have.
+//
+//   node web/ts-example/check-exports.mjs <path of the typescript package> <bundle folder> [docs/api.md]
 //
 // `make typecheck` runs it with the pinned TypeScript, on the bundle `make
 // build` writes (resumer.js imports resumer-go.js, which the build makes
@@ -78,8 +81,39 @@ for (const [name, value] of Object.entries(mod)) {
 check("Download", Object.keys(mod.Download.failed("x", new mod.ResumerError("internal", "check"))));
 check("ResumerError", Object.keys(new mod.ResumerError("http-status", "check", 404)));
 
+// The reference (docs/api.md) names, in backticks, every export, every
+// public member of the classes, every field of the option and result
+// interfaces and every value of the code unions the declarations have.
+const docPath = path.resolve(process.argv[4] ?? path.join(web, "..", "docs", "api.md"));
+const doc = (await import("node:fs")).readFileSync(docPath, "utf8");
+const named = new Set();
+const words = (text) => { for (const [word] of text.matchAll(/[A-Za-z_][\w-]*( [a-z][\w-]*)*/g)) for (const w of [word, ...word.split(" ")]) named.add(w); };
+const prose = doc.replace(/^```[^\n]*\n[\s\S]*?^```$/gm, (block) => { words(block); return ""; });
+for (const [, span] of prose.matchAll(/`([^`]+)`/g)) words(span);
+const internal = (sym) => sym.getDeclarations()?.some((d) => ts.getJSDocTags(d).some((t) => t.tagName.text === "internal"));
+const wanted = new Map(); // name → where the declarations have it
+const want = (name, where) => { if (!wanted.has(name)) wanted.set(name, where); };
+for (const sym of checker.getExportsOfModule(moduleSymbol)) {
+  const type = checker.getDeclaredTypeOfSymbol(sym);
+  if (sym.flags & ts.SymbolFlags.Value) want(sym.name, "export");
+  if (sym.flags & (ts.SymbolFlags.Class | ts.SymbolFlags.Interface)) {
+    for (const m of type.getProperties()) {
+      // Members resumer.d.ts declares (not Event's or RequestInit's, the
+      // platform's), but for the JS-internal ones and the listener methods.
+      const ours = m.getDeclarations()?.some((d) => d.getSourceFile().fileName === dts);
+      if (ours && !internal(m) && !["addEventListener", "removeEventListener"].includes(m.name)) want(m.name, sym.name);
+    }
+  }
+  if (sym.flags & ts.SymbolFlags.TypeAlias && type.isUnion()) {
+    for (const t of type.types) if (t.isStringLiteral()) want(t.value, sym.name);
+  }
+}
+for (const [name, where] of wanted) {
+  if (!named.has(name)) problems.push(`${path.relative(process.cwd(), docPath)} never names \`${name}\` (${where} in resumer.d.ts)`);
+}
+
 if (problems.length > 0) {
   for (const p of problems) console.error(p);
   process.exit(1);
 }
-console.log(`resumer.d.ts declares all of resumer.js (${declared.size} exports, ${codes.size} error codes)`);
+console.log(`resumer.d.ts declares all of resumer.js (${declared.size} exports, ${codes.size} error codes); ${path.relative(process.cwd(), docPath)} names all ${wanted.size} of its names`);
