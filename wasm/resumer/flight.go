@@ -123,8 +123,7 @@ func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req platform.Requ
 		// stall of the server's.
 		watchdog.Stop()
 		defer watchdog.Reset(stall)
-		live -= b.Size()
-		sh.inflight.Add(-b.Size())
+		live -= b.Size() // the shell moves it from inflight to queued
 		got += b.Size()
 		sh.events <- evPiece{id: id, blob: b}
 		select {

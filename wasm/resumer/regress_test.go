@@ -512,3 +512,61 @@ func TestTwoTabsWithoutLocks(t *testing.T) {
 		})
 	}
 }
+
+// TestReceivedNeverDips: Progress.Received counts every byte received,
+// whether it is stored, on its way to storage, or held until its body's
+// end (a cross-origin 206, Body.Exact): it never goes back while the bytes
+// stay, and never counts less than Stored. (The pieces of an exact body
+// once left the flight's count without entering the session's: received
+// fell back by a megabyte at each, and a page that waited for 40 % saw it
+// only at the end.)
+func TestReceivedNeverDips(t *testing.T) {
+	for _, cross := range []bool{false, true} {
+		t.Run(fmt.Sprint("cross-origin ", cross), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const size = 4 << 20
+				data := pattern(size)
+				base := &memNet{}
+				base.fetch = func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
+					r := honestAnswer(data, `"v1"`, "application/octet-stream", "https://x.test/f", req, 10*time.Millisecond)
+					r.CrossOrigin = cross
+					return r, nil
+				}
+				var p platform.Platform = base
+				if cross {
+					p = memCross{base}
+				}
+				var mu sync.Mutex
+				var seen []resumer.Progress
+				m := resumer.NewManager(memstore.New(), p)
+				d, _ := m.Download("https://x.test/f", resumer.Options{ChunkSize: size, OnProgress: func(p resumer.Progress) {
+					mu.Lock()
+					seen = append(seen, p)
+					mu.Unlock()
+				}})
+				res, err := d.Wait(context.Background())
+				if err != nil || res.Size != size {
+					t.Fatalf("got %d bytes, %v", res.Size, err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				var last, ahead int64
+				for i, p := range seen {
+					if p.Received < last || p.Stored > p.Received || p.Received > size {
+						t.Fatalf("report %d of %d: received %d (before %d), stored %d", i, len(seen), p.Received, last, p.Stored)
+					}
+					last = p.Received
+					ahead = max(ahead, p.Received-p.Stored)
+				}
+				if len(seen) < 20 || last != size {
+					t.Fatalf("%d reports, the last received %d", len(seen), last)
+				}
+				// Exact: the 4 MiB range is stored only at its end, but
+				// received shows it arrive.
+				if cross && ahead < size/2 {
+					t.Fatalf("received was at most %d bytes ahead of stored", ahead)
+				}
+			})
+		})
+	}
+}

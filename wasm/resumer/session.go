@@ -982,9 +982,15 @@ func (s *session) progress(force bool) fxReport {
 	return r
 }
 
-// queuedBytes counts the bytes of pieces on their way to storage.
+// queuedBytes counts the bytes received but not stored: pieces on their
+// way to storage, and those a flight holds until its body's end.
 func (s *session) queuedBytes() int64 {
 	var n int64
+	for _, f := range s.current() {
+		for _, h := range f.held {
+			n += h.blob.Size()
+		}
+	}
 	for st, e := range s.pending {
 		n += e - st
 	}

@@ -216,13 +216,10 @@ func (s *session) establish(dec protocol.Decision) {
 // are this version's as much as the committed ones, and an answer that
 // would replace them must be held to the same rules.
 func (s *session) storedView() protocol.Stored {
-	n := s.ext.Len() + s.queuedBytes()
+	n := s.ext.Len() + s.queuedBytes() // held pieces too
 	for _, f := range s.current() {
 		if f.reading && f.end != protocol.UnknownSize {
 			n += f.end - f.pos
-		}
-		for _, h := range f.held {
-			n += h.blob.Size()
 		}
 	}
 	return protocol.Stored{

@@ -10,6 +10,9 @@ import (
 // soon as a write slot is free), or held until the body's end shows
 // whether it counts.
 func (s *session) gotPiece(ev evPiece) {
+	// The shell counted the piece as queued when it arrived: the session's
+	// own count replaces that, whatever becomes of the piece.
+	defer s.report(s.progress(false))
 	f := s.flights[ev.id]
 	if f == nil || ev.blob == nil || ev.blob.Size() == 0 {
 		if f != nil {

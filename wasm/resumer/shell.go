@@ -95,8 +95,17 @@ func (sh *shell) run(ctx context.Context) (Result, error) {
 		}
 		select {
 		case ev := <-sh.events:
-			if e, ok := ev.(evEnd); ok {
+			switch e := ev.(type) {
+			case evEnd:
 				delete(sh.flights, e.id) // its goroutine is done
+			case evPiece:
+				// The piece's bytes move from the flight's count to the
+				// session's (queued or held) in one step, so that received
+				// never dips; the session's report after the piece sets
+				// queued to its own count.
+				n := e.blob.Size()
+				sh.inflight.Add(-n)
+				sh.queued.Add(n)
 			}
 			queue = append(queue, ev)
 		case <-wake:
