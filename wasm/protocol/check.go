@@ -68,6 +68,10 @@ type CheckAnswer struct {
 	// Err says why no answer could be read (the network failed, or CORS
 	// refused it); "" when one was.
 	Err string
+	// Server is the software that answered as its headers name it: the
+	// Server header, or X-Powered-By without one ("" where the client could
+	// not read either). It orders the fixes (ServerOf, Report.ForServer).
+	Server string
 	// AllowOrigin, AllowHeaders and ExposeHeaders are the CORS response
 	// headers (Access-Control-Allow-Origin, -Allow-Headers,
 	// -Expose-Headers), for a client that plays a page of another origin.
@@ -235,6 +239,10 @@ type Report struct {
 	// (cancel(byProducingResumeData:) returns non-nil), and IOSText why.
 	IOS     bool   `json:"ios"`
 	IOSText string `json:"iosText"`
+	// Server is the server whose fixes each finding lists first (one of
+	// the Server constants): the one the app named (ForServer), else the
+	// one that answered the first request (ServerOf); "" when unknown.
+	Server string `json:"server"`
 }
 
 // unstarted is what a download knows before its first answer.

@@ -21,13 +21,14 @@ type model struct {
 	badCR       bool   // 206 with a Content-Range shifted by one
 	status      int    // answer this instead of the file
 	acceptR     string // Accept-Ranges value ("" none)
+	server      string // its Server header
 	// CORS: acao is Access-Control-Allow-Origin, aceh the exposed
 	// headers, acah the preflight's allowed headers.
 	acao, aceh, acah string
 }
 
 func (m model) answer(q CheckRequest) CheckAnswer {
-	a := CheckAnswer{Request: q, AllowOrigin: m.acao, ExposeHeaders: m.aceh}
+	a := CheckAnswer{Request: q, AllowOrigin: m.acao, ExposeHeaders: m.aceh, Server: m.server}
 	if q.Kind == CheckPreflight {
 		a.Response.Status = 204
 		a.AllowHeaders = m.acah
@@ -203,4 +204,46 @@ func dump(r Report) string {
 		b.WriteString(string(f.Verdict) + " " + f.ID + ": " + f.Text + "\n")
 	}
 	return b.String()
+}
+
+// TestFixesForTheServer: each finding lists first the fixes for the
+// server that answered (its Server header), or for the one the app names,
+// then those for any server, then the others; a server the doctor does
+// not know puts "any server" first.
+func TestFixesForTheServer(t *testing.T) {
+	for _, c := range []struct {
+		header, named string
+		server        string // Report.Server
+		first         string // the validators finding's first fix
+	}{
+		{"nginx/1.27.3", "", ServerNginx, ServerNginx},
+		{"Apache/2.4.62 (Debian)", "", ServerApache, ServerApache},
+		{"AmazonS3", "", ServerS3, ServerS3},
+		{"Caddy", "", ServerCaddy, ServerCaddy},
+		{"lighttpd/1.4.76", "", ServerLighttpd, ServerLighttpd},
+		{"", "", "", ServerNginx}, // unknown: the table's order, any server first where it has one
+		{"gws", "", "", ServerNginx},
+		{"nginx", ServerCaddy, ServerCaddy, ServerCaddy},
+	} {
+		m := model{size: 1 << 20, v: Validators{Date: date}, acceptR: "bytes", server: c.header}
+		r := Diagnose("https://a/f", m.run(t, CheckOptions{}))
+		r.ForServer(c.named)
+		f := r.find(FindingValidators)
+		if r.Server != c.server || len(f.Fix) < 5 || f.Fix[0].Server != c.first {
+			t.Errorf("Server %q, named %q: report's server %q, fixes %v; want %q, first %q", c.header, c.named, r.Server, f.Fix, c.server, c.first)
+		}
+		seen := map[Fix]bool{}
+		for _, x := range f.Fix {
+			seen[x] = true
+		}
+		if want := fixesFor(FindingValidators, ReasonNoValidators); len(seen) != len(want) {
+			t.Errorf("fixes %v, want the same %d as %v in another order", f.Fix, len(want), want)
+		}
+	}
+	// any server before the others, the named one before both.
+	m := model{size: 1 << 20, v: Validators{ETag: `W/"v1"`, Date: date}, acceptR: "bytes", server: "Express"}
+	r := Diagnose("https://a/f", m.run(t, CheckOptions{}))
+	if f := r.find(FindingValidators); len(f.Fix) != 3 || f.Fix[0].Server != ServerExpress || f.Fix[1].Server != ServerAny {
+		t.Errorf("weak ETag from Express: fixes %v", f.Fix)
+	}
 }

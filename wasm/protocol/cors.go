@@ -70,6 +70,12 @@ func SeenFrom(origin string, done []CheckAnswer) []CheckAnswer {
 // when only the first view resumes. The findings are those of the client's
 // own view.
 func DiagnoseFrom(url, origin string, done []CheckAnswer) Report {
+	r := diagnoseFrom(url, origin, done)
+	r.ForServer("") // the CORS finding's fixes too
+	return r
+}
+
+func diagnoseFrom(url, origin string, done []CheckAnswer) Report {
 	r := Diagnose(url, done)
 	if origin == "" {
 		if r.Browser == Resumable {

@@ -69,6 +69,9 @@ type Stored struct {
 	Digest Digest
 	// App is what the app asked of the download.
 	App App
+	// Refreshes counts the fresh links asked for (Refresh) since an answer
+	// was last accepted.
+	Refreshes int
 }
 
 // Established reports whether a response was accepted for the stored
@@ -89,7 +92,29 @@ type App struct {
 	// AcceptHTML is true when an HTML page is an acceptable answer, even one
 	// a redirect led to from a URL that does not name a page.
 	AcceptHTML bool
+	// FirstAnswer is true when the app wants what fetch() would give it
+	// until the download is under way: while nothing is stored, an answer
+	// that is not a success (404, 500, …) is handed over as it is (Hand),
+	// not retried, and a request that fails before its answer ends the
+	// download (EndDecision.Fail), not backed off. Once a first answer was
+	// accepted, failures are retried as always.
+	FirstAnswer bool
+	// CanRefresh is true when the app can give a fresh link to the file (a
+	// signed URL that expired, a token that did): a 401, 403 or 410 asks it
+	// for one (Refresh) instead of ending the download.
+	CanRefresh bool
 }
+
+// MaxRefreshes is how many fresh links in a row may be answered 401, 403
+// or 410 before the download fails with that status: an app whose every
+// link is refused must not make it ask forever.
+const MaxRefreshes = 3
+
+// refreshStatus reports whether status s says the link (or its
+// credentials) no longer gives access to the file: 401 (RFC 9110
+// §15.5.2), 403 (§15.5.4: S3, CloudFront and signed CDN links answer an
+// expired signature so) and 410 (§15.5.11).
+func refreshStatus(s int) bool { return s == 401 || s == 403 || s == 410 }
 
 // Response is what the adapter could read of a response.
 type Response struct {
@@ -172,9 +197,17 @@ const (
 	// stored bytes came from (a redirect that now leads to another path);
 	// ask the stored final URL itself (Request.Aimed) while it answers.
 	Elsewhere
+	// Hand: the answer is not the file, nothing is stored, and the app
+	// asked for the server's own answer in that case (App.FirstAnswer):
+	// the download ends, and the response goes to the app unread.
+	Hand
+	// Refresh: the link no longer gives access (401, 403, 410) and the app
+	// can give a fresh one (App.CanRefresh): ask it, then go on from the
+	// stored bytes, which the validators still decide.
+	Refresh
 )
 
-var actionNames = [...]string{"append", "adopt", "finish", "restart", "whole", "retry", "reject", "fail", "elsewhere"}
+var actionNames = [...]string{"append", "adopt", "finish", "restart", "whole", "retry", "reject", "fail", "elsewhere", "hand", "refresh"}
 
 func (a Action) String() string {
 	if int(a) < len(actionNames) {
@@ -272,10 +305,19 @@ const MaxHeaderLen = 8 << 10
 // versions are never joined. An Append keeps at least one byte, from
 // req.Start, and never past req.End.
 func Decide(req Request, st Stored, resp Response, now time.Time) Decision {
-	d := decide(req, st, resp, now)
-	d.Validators = d.Validators.Bounded()
-	if d.Establish {
-		d = established(req, st, resp, d)
+	var d Decision
+	switch {
+	case st.App.CanRefresh && refreshStatus(resp.Status) && st.Refreshes < MaxRefreshes:
+		// Before Hand: an app that can renew the link wants it renewed.
+		d = Decision{Action: Refresh, Err: &StatusError{Status: resp.Status}}
+	case handOver(st, resp):
+		d = Decision{Action: Hand, Mode: ModeNew, Err: &StatusError{Status: resp.Status}}
+	default:
+		d = decide(req, st, resp, now)
+		d.Validators = d.Validators.Bounded()
+		if d.Establish {
+			d = established(req, st, resp, d)
+		}
 	}
 	if d.Mode == "" {
 		d.Mode = st.Mode
@@ -284,6 +326,18 @@ func Decide(req Request, st Stored, resp Response, now time.Time) Decision {
 		}
 	}
 	return d
+}
+
+// handOver reports whether resp goes to the app as it is (Hand): it asked
+// for fetch()'s answer while nothing is stored, and this one is no success.
+// A 416 is left to the rules: to the first request, from byte 0, it is how
+// an empty file answers (RFC 9110 §15.5.17).
+func handOver(st Stored, resp Response) bool {
+	if !st.App.FirstAnswer || st.Established() || st.Bytes > 0 {
+		return false
+	}
+	s := resp.Status
+	return (s < 200 || s > 299) && s != 416
 }
 
 func decide(req Request, st Stored, resp Response, now time.Time) Decision {

@@ -12,7 +12,9 @@ var (
 	now   = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
 	v1    = Validators{ETag: `"e1"`, LastModified: lm, Date: dateOld}
 	fresh = Stored{Total: UnknownSize}
-	est   = Stored{Mode: ModeRanged, Validators: v1, Total: 1000, Bytes: 400}
+	// asFetch is fresh for an app that wants fetch()'s answer first.
+	asFetch = Stored{Total: UnknownSize, App: App{FirstAnswer: true}}
+	est     = Stored{Mode: ModeRanged, Validators: v1, Total: 1000, Bytes: 400}
 
 	reqFresh  = Request{Start: 0, End: UnknownSize}
 	reqResume = Request{Start: 400, End: 1000, IfRange: `"e1"`}
@@ -271,6 +273,51 @@ func TestDecide(t *testing.T) {
 		{"an HTML answer without a redirect", Request{Start: 0, End: ProbeSize, URL: "https://a/report"}, fresh,
 			Response{Status: 200, ContentLength: "26", ContentType: "text/html", URL: "https://a/report"},
 			want{action: Adopt, mode: ModeSingle, body: framed(0, 26), total: 26, reason: ReasonNoValidators}},
+		// An app that wants fetch()'s answer until the download is under way
+		// (App.FirstAnswer: resumer.fetch).
+		{"a 404 to the probe of a fetch: handed over", reqProbe, asFetch,
+			Response{Status: 404, ContentLength: "9", ContentType: "text/plain"},
+			want{action: Hand, mode: ModeNew, status: 404}},
+		{"a 503 to the probe of a fetch: handed over, not retried", reqProbe, asFetch,
+			Response{Status: 503, RetryAfter: "5"},
+			want{action: Hand, mode: ModeNew, status: 503}},
+		{"a 304 to the probe of a fetch: handed over", reqProbe, asFetch,
+			Response{Status: 304, Validators: e1},
+			want{action: Hand, mode: ModeNew, status: 304}},
+		{"a 416 to the probe of a fetch: an empty file, as for any download", reqProbe, asFetch,
+			Response{Status: 416, ContentRange: "bytes */0"},
+			want{action: Finish, mode: ModeSingle, total: 0, reason: ReasonNoValidators}},
+		{"a 206 to the probe of a fetch: the rules as always", reqProbe, asFetch,
+			Response{Status: 206, ContentRange: "bytes 0-65535/1000000", ContentLength: "65536", Validators: v1},
+			want{action: Append, mode: ModeRanged, body: framed(0, ProbeSize), total: 1000000, resumable: true}},
+		{"a 404 to a fetch's resume: the download is under way, as always", reqResume, Stored{Mode: ModeRanged, Validators: v1, Total: 1000, Bytes: 400, App: App{FirstAnswer: true}},
+			Response{Status: 404},
+			want{action: Fail, mode: ModeRanged, status: 404}},
+		{"a 503 to a fetch's resume: retried, as always", reqResume, Stored{Mode: ModeRanged, Validators: v1, Total: 1000, Bytes: 400, App: App{FirstAnswer: true}},
+			Response{Status: 503},
+			want{action: Retry, mode: ModeRanged, status: 503}},
+		{"a 503 to a fetch's first request after a Whole decision: nothing stored yet, but established", reqWhole, Stored{Mode: ModeSingle, Total: UnknownSize, App: App{FirstAnswer: true}},
+			Response{Status: 503},
+			want{action: Retry, mode: ModeSingle, status: 503}},
+		// An app that can renew the link (App.CanRefresh: a signed URL).
+		{"a 403 to a resume of an app that can renew the link: refresh", reqResume, Stored{Mode: ModeRanged, Validators: v1, Total: 1000, Bytes: 400, App: App{CanRefresh: true}},
+			Response{Status: 403, ContentType: "application/xml"},
+			want{action: Refresh, mode: ModeRanged, status: 403}},
+		{"a 401 to the probe: refresh", reqProbe, Stored{Total: UnknownSize, App: App{CanRefresh: true}},
+			Response{Status: 401},
+			want{action: Refresh, mode: ModeNew, status: 401}},
+		{"a 410 to a fetch's probe: refresh before handing it over", reqProbe, Stored{Total: UnknownSize, App: App{CanRefresh: true, FirstAnswer: true}},
+			Response{Status: 410},
+			want{action: Refresh, mode: ModeNew, status: 410}},
+		{"a 403 after three fresh links in a row: it fails", reqResume, Stored{Mode: ModeRanged, Validators: v1, Total: 1000, Bytes: 400, App: App{CanRefresh: true}, Refreshes: MaxRefreshes},
+			Response{Status: 403},
+			want{action: Fail, mode: ModeRanged, status: 403}},
+		{"a 404 to an app that can renew the link: no refresh", reqResume, Stored{Mode: ModeRanged, Validators: v1, Total: 1000, Bytes: 400, App: App{CanRefresh: true}},
+			Response{Status: 404},
+			want{action: Fail, mode: ModeRanged, status: 404}},
+		{"a 403 without a way to renew the link: it fails", reqResume, est,
+			Response{Status: 403},
+			want{action: Fail, mode: ModeRanged, status: 403}},
 		{"a redirect to an HTML page the app accepts", Request{Start: 0, End: ProbeSize, URL: "https://a/model.bin"}, Stored{Total: UnknownSize, App: App{AcceptHTML: true}},
 			Response{Status: 200, ContentLength: "26", ContentType: "text/html", URL: "https://a/_login"},
 			want{action: Adopt, mode: ModeSingle, body: framed(0, 26), total: 26, reason: ReasonNoValidators}},

@@ -10,7 +10,19 @@ import (
 // them could read them (a page: its own origin's view). Each answer is
 // judged by Decide with what a download would have stored by then, so a
 // finding says what a download would do.
+//
+// Each finding's fixes list first those for the server that answered, if
+// its headers name one (Report.Server), then those for any server.
 func Diagnose(url string, done []CheckAnswer) Report {
+	r := diagnose(url, done)
+	if first, ok := answerOf(done, CheckFirst); ok {
+		r.Server = ServerOf(first.Server)
+	}
+	r.ForServer("")
+	return r
+}
+
+func diagnose(url string, done []CheckAnswer) Report {
 	r := Report{URL: url, FinalURL: url}
 	first, ok := answerOf(done, CheckFirst)
 	if !ok || first.Err != "" {

@@ -76,6 +76,10 @@ type EndDecision struct {
 	PlainTrial bool
 	// Notice is what a person may want to know ("" none).
 	Notice string
+	// Fail: the download ends with the request's failure, untried again:
+	// the app asked for fetch()'s behaviour while nothing is stored
+	// (App.FirstAnswer), and fetch() rejects at once.
+	Fail bool
 }
 
 // End decides what the end of request req means for a download in the
@@ -89,6 +93,9 @@ type EndDecision struct {
 //     count (it did not end where it had to).
 //   - A body that ran on past an exact end: none of it counts, and the
 //     answer counts as a contradiction.
+//   - A request that failed before its answer, while nothing is stored,
+//     ends a download whose app asked for fetch()'s behaviour
+//     (App.FirstAnswer).
 //   - Any other failure counts towards the retry policy (and an exact
 //     body's pieces do not count); a download that
 //     is not resumable (ModeSingle) cannot continue what it has, and starts
@@ -117,6 +124,10 @@ func End(st Stored, req Request, e Ending) EndDecision {
 		return d
 	case EndLong:
 		d.Discard, d.Reject = true, true
+		return d
+	}
+	if st.App.FirstAnswer && !e.Answered && !st.Established() && st.Bytes == 0 {
+		d.Fail = true
 		return d
 	}
 	switch {

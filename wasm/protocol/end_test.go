@@ -52,6 +52,14 @@ func TestEnd(t *testing.T) {
 			EndDecision{Mode: ModeRanged, Total: UnknownSize, Backoff: true}},
 		{"a plain Range failed after its answer: still trying", ranged, plain, Ending{Outcome: EndNetwork, Answered: true, Read: true, CrossOrigin: true, PlainTrial: true},
 			EndDecision{Mode: ModeRanged, Total: UnknownSize, Backoff: true, PlainTrial: true}},
+		{"a fetch's first request failed before its answer: fail at once", asFetch, ProbeRequest(), Ending{Outcome: EndNetwork},
+			EndDecision{Mode: ModeNew, Total: UnknownSize, Fail: true}},
+		{"a fetch's first request stalled before its answer: fail at once", asFetch, ProbeRequest(), Ending{Outcome: EndStalled},
+			EndDecision{Mode: ModeNew, Total: UnknownSize, Fail: true}},
+		{"a fetch's first body dropped after its answer: under way, back off", asFetch, ProbeRequest(), Ending{Outcome: EndNetwork, Answered: true, Read: true},
+			EndDecision{Mode: ModeNew, Total: UnknownSize, Backoff: true}},
+		{"a fetch's resume failed before its answer: back off", Stored{Mode: ModeRanged, Validators: v1, Total: 1000, Bytes: 400, App: App{FirstAnswer: true}}, withIfRange, Ending{Outcome: EndNetwork},
+			EndDecision{Mode: ModeRanged, Total: UnknownSize, Backoff: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,5 +1,10 @@
 package protocol
 
+import (
+	"slices"
+	"strings"
+)
+
 // The server-side fixes a check names, per finding (and, where a finding
 // has several causes, per cause: a Reason code or a finding's own case).
 // They are advice for people: what to change in each common server's
@@ -106,6 +111,46 @@ var fixes = map[string][]Fix{
 
 // fixesFor returns the fixes for a finding and one of its causes ("" for
 // a finding with one cause).
+// ServerOf returns the server of the fixes (one of the Server constants)
+// that a Server or X-Powered-By header value names, "" for none of them.
+// (Go's net/http sends neither.)
+func ServerOf(header string) string {
+	h := strings.ToLower(header)
+	for _, s := range []struct{ token, server string }{
+		{"nginx", ServerNginx}, {"openresty", ServerNginx}, {"apache", ServerApache}, {"caddy", ServerCaddy},
+		{"amazons3", ServerS3}, {"cloudfront", ServerS3}, {"lighttpd", ServerLighttpd}, {"express", ServerExpress},
+	} {
+		if strings.Contains(h, s.token) {
+			return s.server
+		}
+	}
+	return ""
+}
+
+// ForServer lists, in every finding, the fixes for server first, then
+// those for any server, then the others, each group in its own order; and
+// records server as the report's. server "" keeps the report's own (the
+// one that answered, if known).
+func (r *Report) ForServer(server string) {
+	if server != "" {
+		r.Server = server
+	}
+	rank := func(f Fix) int {
+		switch {
+		case r.Server != "" && f.Server == r.Server:
+			return 0
+		case f.Server == ServerAny:
+			return 1
+		}
+		return 2
+	}
+	for i := range r.Findings {
+		fs := slices.Clone(r.Findings[i].Fix)
+		slices.SortStableFunc(fs, func(a, b Fix) int { return rank(a) - rank(b) })
+		r.Findings[i].Fix = fs
+	}
+}
+
 func fixesFor(id, cause string) []Fix {
 	if f, ok := fixes[id+"/"+cause]; ok {
 		return f

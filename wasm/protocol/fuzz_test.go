@@ -113,7 +113,8 @@ func FuzzDecide(f *testing.F) {
 		modes := [...]Mode{ModeNew, ModeRanged, ModeRangedPlain, ModeSingle}
 		req := Request{Start: start, End: end, IfRange: ifRange, URL: reqURL, Aimed: aimed}
 		st := Stored{Mode: modes[int(mode)%len(modes)], Validators: Validators{stETag, stLM, stDate}, Total: stTotal, Bytes: stBytes,
-			URL: stURL, ContentType: stType}
+			URL: stURL, ContentType: stType, App: App{FirstAnswer: mode&4 != 0, CanRefresh: mode&8 != 0},
+			Refreshes: int(mode>>4) % (MaxRefreshes + 1)}
 		established := st.Established()
 		resp := Response{Status: status, ContentRange: cRange, ContentLength: cLen, ContentEncoding: cEnc, ContentType: cType,
 			Validators: Validators{etag, lastMod, date}, URL: url, CrossOrigin: cross}
@@ -139,6 +140,18 @@ func FuzzDecide(f *testing.F) {
 			}
 		} else if b != (Body{}) {
 			t.Fatalf("%v with a body %+v", d.Action, b)
+		}
+		if d.Action == Hand {
+			// Only an app that asked for it gets an answer handed over, and
+			// only while nothing is stored: never a success, never a 416.
+			if !st.App.FirstAnswer || established || st.Bytes > 0 || (status >= 200 && status <= 299) || status == 416 {
+				t.Fatalf("hands over a %d for %+v", status, st)
+			}
+		}
+		// A fresh link is asked for exactly when the app can give one, the
+		// status says the link no longer gives access, and not too often.
+		if wantRefresh := st.App.CanRefresh && refreshStatus(status) && st.Refreshes < MaxRefreshes; (d.Action == Refresh) != wantRefresh {
+			t.Fatalf("%v for a %d with %+v", d.Action, status, st)
 		}
 		switch d.Action {
 		case Append:

@@ -17,8 +17,12 @@ const (
 	CodeBadResponse = "bad-response"
 	// CodeQuota: the browser's storage is full.
 	CodeQuota = "quota-exceeded"
-	// CodeAborted: the download was canceled.
+	// CodeAborted: the download was canceled; its bytes are deleted.
 	CodeAborted = "aborted"
+	// CodePaused: the download paused (Download.Pause, or a full storage)
+	// while a call waited for it to end; its bytes are kept. (The JS
+	// resumer.fetch() rejects so; Download.Wait waits on.)
+	CodePaused = "paused"
 	// CodeStorage: the store failed for another reason than quota.
 	CodeStorage = "storage"
 	// CodeInvalid: a bad argument (URL, options).
@@ -73,6 +77,10 @@ type Error struct {
 	Code   string
 	Status int
 	Err    error
+	// Answer is the server's own response, unread, when the download
+	// ended on it before storing anything (Options.FirstAnswer): in the
+	// browser, the fetch() Response. Nil otherwise.
+	Answer any
 }
 
 func (e *Error) Error() string {

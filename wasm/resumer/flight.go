@@ -64,6 +64,7 @@ func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req platform.Requ
 	defer watchdog.Stop()
 	cross := sh.crossOrigin(req.URL)
 	var body platform.Body
+	var answer any // the response, when it goes to the app unread
 	end := func(err error, got int64, took time.Duration) {
 		if body != nil {
 			// The connection is given back before the end is announced:
@@ -71,7 +72,7 @@ func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req platform.Requ
 			body.Close()
 		}
 		err = causeOf(ctx, err)
-		sh.events <- evEnd{id: id, outcome: outcomeOf(err), err: err, got: got, took: took, crossOrigin: cross}
+		sh.events <- evEnd{id: id, outcome: outcomeOf(err), err: err, got: got, took: took, crossOrigin: cross, answer: answer}
 	}
 	var live int64 // bytes that arrived and were neither handed over nor dropped
 	onData := func(n int64) {
@@ -90,7 +91,9 @@ func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req platform.Requ
 	body = resp.Body
 	answered := sh.m.Now()
 	var early earlyRead
-	if eager {
+	if st := resp.Response.Status; eager && (st == 200 || st == 206) {
+		// Only a success is read early: any other answer may go to the
+		// app unread (protocol.Hand).
 		for early.size < protocol.ProbeSize && early.err == nil {
 			var b store.Blob
 			b, early.err = resp.Body.Next(ctx, protocol.ProbeSize-early.size, 0, onData)
@@ -113,6 +116,9 @@ func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req platform.Requ
 		return
 	}
 	if !plan.read {
+		if r, ok := body.(platform.Releaser); ok && plan.hand {
+			answer = r.Release()
+		}
 		end(nil, 0, 0)
 		return
 	}

@@ -1,6 +1,7 @@
 package resumer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -74,6 +75,23 @@ type Options struct {
 	// to it from a URL that does not name a page (see CodeUnexpectedContent):
 	// for an app that downloads pages.
 	AcceptHTML bool
+	// FirstAnswer makes the download answer as fetch() would until it is
+	// under way: while nothing of the file is stored, a server's answer
+	// that is not a success (a 404, a 500) ends it at once with that
+	// answer, unread, in Error.Answer, and a request that fails before any
+	// answer ends it with CodeNetwork, untried again. Once a first answer
+	// was accepted, failures are retried as Retry says. (resumer.fetch
+	// sets it: code written for fetch() reads a 404 as "absent".)
+	FirstAnswer bool
+	// Refresh, when set, gives a fresh link to the file when the server
+	// answers 401, 403 or 410: a signed URL (S3, CloudFront, a model hub's
+	// CDN) or a token that expired mid-download. The download goes on from
+	// its stored bytes, which the validators of the fresh link's answers
+	// still decide. It runs on a goroutine of its own, and may take its
+	// time; an error from it ends the download with the status that asked
+	// (CodeHTTPStatus), as does a link answered so protocol.MaxRefreshes
+	// times in a row.
+	Refresh func(ctx context.Context, e Expired) (Link, error)
 	// MaxBytes, when positive, is the largest file the download accepts:
 	// a larger length, or a body of unknown length that runs past it,
 	// fails with CodeTooLarge.
@@ -137,6 +155,36 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("key is %d bytes long, at most %d", len(o.Key), protocol.MaxHeaderLen)
 	}
 	return o, nil
+}
+
+// Expired is what Options.Refresh is told: the status with which url
+// refused the download.
+type Expired struct {
+	Status int
+	URL    string
+}
+
+// Link is a fresh way to a download's file, from Options.Refresh: URL (""
+// keeps the current one) and Header (nil keeps the current headers; the
+// same rules as Options.Header).
+type Link struct {
+	URL    string
+	Header map[string]string
+}
+
+// check refuses a link whose URL or headers the download could not use.
+func (l Link) check() error {
+	if l.URL != "" {
+		if err := checkURL(l.URL); err != nil {
+			return fmt.Errorf("the fresh link: %w", err)
+		}
+	}
+	for name, v := range l.Header {
+		if err := checkHeader(name, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ownHeaders are the request headers the engine sets itself: the range it

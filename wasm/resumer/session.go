@@ -107,28 +107,34 @@ type session struct {
 	// the cause held in fatal.
 	finishing bool
 
-	rec         store.Record
-	ext         protocol.Extents // committed bytes of rec.Gen
-	flights     map[int]*flight  // requests in progress, of any generation
-	nextID      int              // the next flight's id
-	pending     map[int64]int64  // start → end of pieces of rec.Gen being written
-	writes      int              // writes not committed, of any generation
-	queue       []piece          // pieces of rec.Gen waiting for a write
-	holdUntil   time.Time        // no request goes out before (backing off)
-	timerAt     time.Time        // the wake-up the shell holds
-	attempt     int              // failures in a row without progress
-	rejects     int              // contradicting responses in a row
-	restarts    int              // changes of the file in a row
-	highWater   int64            // most bytes stored in this session: progress means beating it
-	pace        pace             // what the link showed (session_pace.go)
-	fatal       error            // the cause the session ends with, once set
-	plainTrial  bool             // an If-Range request failed before its answer: try a plain Range (CORS)
-	aimed       bool             // requests go to rec.FinalURL: the download's URL leads elsewhere now
-	unsettled   bool             // established, record not written nor space checked yet (settle)
-	settling    int              // settle's effects not answered yet
-	noStore     bool             // the record could not be written, or the file does not fit: no piece is stored
-	nextQuota   int64            // stored bytes at which a download of unknown length checks the quota again
-	marked      bool             // the record says running
+	rec       store.Record
+	ext       protocol.Extents // committed bytes of rec.Gen
+	flights   map[int]*flight  // requests in progress, of any generation
+	nextID    int              // the next flight's id
+	pending   map[int64]int64  // start → end of pieces of rec.Gen being written
+	writes    int              // writes not committed, of any generation
+	queue     []piece          // pieces of rec.Gen waiting for a write
+	holdUntil time.Time        // no request goes out before (backing off)
+	timerAt   time.Time        // the wake-up the shell holds
+	attempt   int              // failures in a row without progress
+	rejects   int              // contradicting responses in a row
+	restarts  int              // changes of the file in a row
+	highWater int64            // most bytes stored in this session: progress means beating it
+	pace      pace             // what the link showed (session_pace.go)
+	fatal     error            // the cause the session ends with, once set
+	answer    any              // the server's answer handed to the app (protocol.Hand)
+	// refreshing is the status that made the session ask the app for a
+	// fresh link (fxRefresh), 0 when it is not waiting for one; refreshes
+	// counts the links asked for since an answer was last accepted.
+	refreshing  int
+	refreshes   int
+	plainTrial  bool  // an If-Range request failed before its answer: try a plain Range (CORS)
+	aimed       bool  // requests go to rec.FinalURL: the download's URL leads elsewhere now
+	unsettled   bool  // established, record not written nor space checked yet (settle)
+	settling    int   // settle's effects not answered yet
+	noStore     bool  // the record could not be written, or the file does not fit: no piece is stored
+	nextQuota   int64 // stored bytes at which a download of unknown length checks the quota again
+	marked      bool  // the record says running
 	stats       Stats
 	began       time.Time
 	hash        *hashProgress // the check of the current generation's bytes (session_hash.go), or nil
@@ -214,6 +220,7 @@ type evEnd struct {
 	got         int64
 	took        time.Duration
 	crossOrigin bool
+	answer      any // the response, released unread (bodyPlan.hand)
 }
 
 // evCommitted: a write of fxWrite is done.
@@ -264,6 +271,13 @@ type evHashed struct {
 // evTimer: the time fxTimer asked for has come.
 type evTimer struct{}
 
+// evRefreshed: the app answered fxRefresh; with err nil, the shell points
+// the next requests at the fresh link.
+type evRefreshed struct {
+	link Link // the shell's to apply; the session needs only err
+	err  error
+}
+
 // evStop: the user stopped the run (pause or cancel), with cause.
 type evStop struct{ cause error }
 
@@ -279,6 +293,7 @@ func (evChunks) isEvent()    {}
 func (evJoined) isEvent()    {}
 func (evHashed) isEvent()    {}
 func (evTimer) isEvent()     {}
+func (evRefreshed) isEvent() {}
 func (evStop) isEvent()      {}
 
 // ---- Effects: what the shell does. Those marked "in order" are done
@@ -402,6 +417,17 @@ type fxHashStop struct{ w int }
 // fxTimer asks for evTimer at at (zero: no timer).
 type fxTimer struct{ at time.Time }
 
+// fxRefresh asks the app for a fresh link to the file (Options.Refresh),
+// because url answered status (→ evRefreshed).
+type fxRefresh struct {
+	status int
+	url    string
+}
+
+// fxRefreshCancel gives up the app's answer to fxRefresh (→ evRefreshed,
+// with the context's error): the session is ending.
+type fxRefreshCancel struct{}
+
 // fxReport updates the download's progress.
 type fxReport struct {
 	force          bool
@@ -435,24 +461,26 @@ type fxDone struct {
 	err error
 }
 
-func (fxLoad) isEffect()        {}
-func (fxSave) isEffect()        {}
-func (fxReset) isEffect()       {}
-func (fxDeleteChunk) isEffect() {}
-func (fxWrite) isEffect()       {}
-func (fxSpace) isEffect()       {}
-func (fxChunks) isEffect()      {}
-func (fxJoin) isEffect()        {}
-func (fxSend) isEffect()        {}
-func (fxPlan) isEffect()        {}
-func (fxMore) isEffect()        {}
-func (fxCancel) isEffect()      {}
-func (fxHashStart) isEffect()   {}
-func (fxHash) isEffect()        {}
-func (fxHashStop) isEffect()    {}
-func (fxTimer) isEffect()       {}
-func (fxReport) isEffect()      {}
-func (fxDone) isEffect()        {}
+func (fxLoad) isEffect()          {}
+func (fxSave) isEffect()          {}
+func (fxReset) isEffect()         {}
+func (fxDeleteChunk) isEffect()   {}
+func (fxWrite) isEffect()         {}
+func (fxSpace) isEffect()         {}
+func (fxChunks) isEffect()        {}
+func (fxJoin) isEffect()          {}
+func (fxSend) isEffect()          {}
+func (fxPlan) isEffect()          {}
+func (fxMore) isEffect()          {}
+func (fxCancel) isEffect()        {}
+func (fxHashStart) isEffect()     {}
+func (fxHash) isEffect()          {}
+func (fxHashStop) isEffect()      {}
+func (fxTimer) isEffect()         {}
+func (fxRefresh) isEffect()       {}
+func (fxRefreshCancel) isEffect() {}
+func (fxReport) isEffect()        {}
+func (fxDone) isEffect()          {}
 
 func (s *session) emit(e effect) { s.out = append(s.out, e) }
 
@@ -489,6 +517,8 @@ func (s *session) step(now time.Time, ev event) []effect {
 		s.hashed(ev)
 	case evTimer:
 		s.timerAt = time.Time{}
+	case evRefreshed:
+		s.refreshed(ev)
 	case evStop:
 		s.fail(ev.cause)
 	}
@@ -624,7 +654,7 @@ func (s *session) fetch() {
 		return
 	}
 	conns := s.conns()
-	if !s.holdUntil.After(s.now) {
+	if !s.holdUntil.After(s.now) && s.refreshing == 0 {
 		for s.onWire(conns) < conns {
 			req, ok := s.plan()
 			if !ok {
@@ -652,7 +682,7 @@ func (s *session) fetch() {
 		s.timerAt = wake
 		s.emit(fxTimer{wake})
 	}
-	if len(s.flights) == 0 && s.writes == 0 && s.settling == 0 && wake.IsZero() {
+	if len(s.flights) == 0 && s.writes == 0 && s.settling == 0 && wake.IsZero() && s.refreshing == 0 {
 		// Nothing in flight and nothing to send: a plan that has no
 		// request must have ended above.
 		s.fail(newError(CodeInternal, fmt.Errorf("%s: nothing to do and not finished (stored %d of %d)", s.rec.Mode, s.ext.Len(), s.rec.Total)))
@@ -732,6 +762,9 @@ func (s *session) send(req protocol.Request) {
 func (s *session) startDrain(finishing bool) {
 	s.phase, s.finishing = phaseDrain, finishing
 	s.settle()
+	if s.refreshing != 0 {
+		s.emit(fxRefreshCancel{})
+	}
 	for _, f := range s.flights {
 		if !f.canceled {
 			f.canceled = true
@@ -748,7 +781,7 @@ func (s *session) startDrain(finishing bool) {
 //
 // Next: verify when finishing and nothing failed; else the end.
 func (s *session) drain() {
-	if len(s.flights) > 0 || s.writes > 0 || s.settling > 0 {
+	if len(s.flights) > 0 || s.writes > 0 || s.settling > 0 || s.refreshing != 0 {
 		return
 	}
 	if s.fatal != nil || !s.finishing {
@@ -765,6 +798,10 @@ func (s *session) end(res Result, err error) {
 	}
 	if err == nil && res.Blob == nil {
 		err = newError(CodeInternal, errors.New("the session ended without a result"))
+	}
+	var e *Error
+	if s.answer != nil && errors.As(err, &e) {
+		e.Answer = s.answer
 	}
 	s.phase = phaseEnd
 	s.emit(fxDone{res: res, err: err})

@@ -40,6 +40,9 @@ type flight struct {
 // bodyPlan is what a flight does with the body of its answer.
 type bodyPlan struct {
 	read bool
+	// hand: the body goes to the app unread (protocol.Hand), released
+	// rather than closed.
+	hand bool
 	// skip is how many bytes of the body come before the kept ones.
 	skip int64
 	// length is how many bytes it keeps (UnknownSize: to the body's end).
@@ -96,6 +99,7 @@ func (s *session) apply(f *flight, dec protocol.Decision, resp protocol.Response
 	}
 	switch dec.Action {
 	case protocol.Append, protocol.Adopt, protocol.Finish:
+		s.refreshes = 0
 		if dec.NewGen {
 			if dec.Restart && !s.restart() {
 				return bodyPlan{}
@@ -137,10 +141,39 @@ func (s *session) apply(f *flight, dec protocol.Decision, resp protocol.Response
 	case protocol.Reject:
 		s.reject(f, dec.Err)
 
+	case protocol.Refresh:
+		if s.refreshing != 0 {
+			return bodyPlan{} // asked already: its span is asked again after
+		}
+		var se *protocol.StatusError
+		errors.As(dec.Err, &se)
+		s.refreshes++
+		s.refreshing, s.aimed = se.Status, false
+		s.notice(fmt.Sprintf("%s answered %d; asking the app for a fresh link", f.req.URL, se.Status))
+		s.emit(fxRefresh{status: se.Status, url: f.req.URL})
+
+	case protocol.Hand:
+		// The flight hands its response over unread and ends: it is not
+		// stopped with the others, which would abort that response.
+		f.canceled = true
+		s.fail(s.failure(dec.Err))
+		return bodyPlan{hand: true}
+
 	default: // protocol.Fail
 		s.fail(s.failure(dec.Err))
 	}
 	return bodyPlan{}
+}
+
+// refreshed goes on once the app answered fxRefresh: with a fresh link
+// (the shell points the requests at it), the requests are planned again;
+// without one, the download fails with the status that asked for it.
+func (s *session) refreshed(ev evRefreshed) {
+	status := s.refreshing
+	s.refreshing = 0
+	if ev.err != nil {
+		s.fail(&Error{Code: CodeHTTPStatus, Status: status, Err: fmt.Errorf("no fresh link after %d: %w", status, ev.err)})
+	}
 }
 
 // failure is the error of a decision that ends the download.
@@ -225,7 +258,7 @@ func (s *session) storedView() protocol.Stored {
 	return protocol.Stored{
 		Mode: s.rec.Mode, Validators: s.rec.Validators, Total: s.rec.Total, Bytes: n,
 		URL: s.rec.FinalURL, ContentType: s.rec.ContentType, Reason: s.rec.Reason, HasProof: !s.rec.Decided.Empty(),
-		Digest: s.rec.Digest, App: s.cfg.app,
+		Digest: s.rec.Digest, App: s.cfg.app, Refreshes: s.refreshes,
 	}
 }
 

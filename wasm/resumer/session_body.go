@@ -153,6 +153,9 @@ func (s *session) ended(ev evEnd) {
 	if f == nil {
 		return
 	}
+	if ev.answer != nil {
+		s.answer = ev.answer
+	}
 	st := s.storedView() // with what f holds: a single stream's bytes count
 	delete(s.flights, ev.id)
 	s.pace.measure(f, ev)
@@ -190,6 +193,12 @@ func (s *session) ended(ev evEnd) {
 	f.held = nil
 	if s.fatal != nil {
 		return // ending: nothing more is asked
+	}
+	if d.Fail {
+		// As fetch() would: nothing is stored, and the app asked for its
+		// answer (Options.FirstAnswer).
+		s.fail(newError(CodeNetwork, fmt.Errorf("%s: %w", describe(f.req), ev.err)))
+		return
 	}
 	if d.Notice != "" {
 		s.notice(d.Notice)

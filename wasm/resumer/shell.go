@@ -31,6 +31,8 @@ type shell struct {
 	flights map[int]*flightIO
 	workers map[int]*hashWorker
 	timer   *time.Timer
+	// refreshCancel gives up the app's Options.Refresh call, if one runs.
+	refreshCancel context.CancelFunc
 
 	// shared with flights and writers, for progress reports
 	inflight atomic.Int64 // bytes flights received and did not hand over yet
@@ -55,7 +57,8 @@ func (d *Download) runSession(ctx context.Context) (Result, error) {
 	}
 	sh.s = newSession(sessionConfig{
 		key: d.key, url: d.URL(), opts: d.opts, seed: rand.Uint64(), jitter: m.Rand, estimates: estimates,
-		app: protocol.App{Integrity: integrity, CanHash: canHash, MaxBytes: d.opts.MaxBytes, AcceptHTML: d.opts.AcceptHTML},
+		app: protocol.App{Integrity: integrity, CanHash: canHash, MaxBytes: d.opts.MaxBytes, AcceptHTML: d.opts.AcceptHTML, FirstAnswer: d.opts.FirstAnswer,
+			CanRefresh: d.opts.Refresh != nil},
 	})
 	return sh.run(ctx)
 }
@@ -98,6 +101,10 @@ func (sh *shell) run(ctx context.Context) (Result, error) {
 			switch e := ev.(type) {
 			case evEnd:
 				delete(sh.flights, e.id) // its goroutine is done
+			case evRefreshed:
+				if e.err == nil {
+					sh.useLink(e.link)
+				}
 			case evPiece:
 				// The piece's bytes move from the flight's count to the
 				// session's (queued or held) in one step, so that received
@@ -200,6 +207,12 @@ func (sh *shell) do(ctx context.Context, fx effect) event {
 		}
 	case fxReport:
 		sh.report(fx)
+	case fxRefresh:
+		sh.refresh(ctx, fx)
+	case fxRefreshCancel:
+		if sh.refreshCancel != nil {
+			sh.refreshCancel()
+		}
 	}
 	return nil
 }
@@ -268,6 +281,37 @@ func (sh *shell) write(fx fxWrite) {
 		err = sh.st.PutChunk(sctx, c)
 	}
 	sh.events <- evCommitted{p: fx.p, last: fx.last, err: err, took: sh.m.Now().Sub(began)}
+}
+
+// refresh asks the app for a fresh link (Options.Refresh) on a goroutine
+// of its own: it may take its time, a request to its own server. Its
+// answer comes back as evRefreshed.
+func (sh *shell) refresh(ctx context.Context, fx fxRefresh) {
+	rctx, cancel := context.WithCancel(ctx)
+	sh.refreshCancel = cancel
+	go func() {
+		defer cancel()
+		link, err := sh.opts.Refresh(rctx, Expired{Status: fx.status, URL: fx.url})
+		if err == nil {
+			err = rctx.Err() // given up meanwhile
+		}
+		if err == nil {
+			err = link.check()
+		}
+		sh.events <- evRefreshed{link: link, err: err}
+	}()
+}
+
+// useLink points the download's next requests, in this session and the
+// next, at a fresh link.
+func (sh *shell) useLink(l Link) {
+	if l.URL != "" {
+		sh.d.setURL(l.URL)
+	}
+	if l.Header != nil {
+		sh.opts.Header = l.Header
+		sh.d.opts.Header = l.Header // read by the next session, on this goroutine
+	}
 }
 
 // report updates the download's progress.

@@ -62,6 +62,14 @@ type Body interface {
 	Close()
 }
 
+// Releaser is a Body that can be handed to the app unread, as the
+// platform's own response (in the browser, the fetch() Response): after
+// Release, Close no longer aborts the transfer. The engine calls it only
+// before reading anything of the body.
+type Releaser interface {
+	Release() any
+}
+
 // Fetcher sends requests. A network failure is an error; any HTTP status
 // is a Response. The context governs the whole exchange: when it ends, the
 // platform aborts the request and its body.

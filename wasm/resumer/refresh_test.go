@@ -1,0 +1,116 @@
+//go:build !js
+
+package resumer_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
+	"github.com/go-resumer/resumer/wasm/store/memstore"
+)
+
+// expiring is a server of signed links: a link (?sig=N) answers two
+// requests, then 403 as S3 does for an expired signature; and every
+// request must bring the token of its link.
+type expiring struct {
+	data []byte
+	mu   sync.Mutex
+	used map[string]int
+	sent int64 // body bytes sent in 2xx answers
+	got  []string
+}
+
+func (x *expiring) fetch(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	sig := req.URL[strings.LastIndex(req.URL, "=")+1:]
+	x.got = append(x.got, sig+" "+req.Header["Authorization"]+" "+req.Range)
+	x.used[sig]++
+	if x.used[sig] > 2 || req.Header["Authorization"] != "Bearer "+sig {
+		return &platform.Response{Response: protocol.Response{Status: 403, ContentType: "application/xml", URL: req.URL},
+			Body: &memBody{data: []byte("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"), cut: -1}}, nil
+	}
+	r := honestAnswer(x.data, `"v1"`, "application/octet-stream", req.URL, req, 0)
+	x.sent += int64(len(r.Body.(*memBody).data))
+	return r, nil
+}
+
+// TestRefresh: a download whose signed link expires mid-way asks the app
+// for a fresh one (Options.Refresh) at each 403 and goes on from its
+// stored bytes with the fresh URL and headers, never asking for a byte
+// twice; an app that cannot give one, or whose fresh links keep being
+// refused, ends the download with the 403, its bytes kept.
+func TestRefresh(t *testing.T) {
+	const size = 512 << 10
+	for _, c := range []struct {
+		name    string
+		refresh func(n int, e resumer.Expired) (resumer.Link, error)
+		calls   int    // the calls of Refresh
+		code    string // "" for the file
+	}{
+		{"fresh links", func(n int, e resumer.Expired) (resumer.Link, error) {
+			sig := fmt.Sprint(n + 2)
+			return resumer.Link{URL: "https://x.test/f?sig=" + sig, Header: map[string]string{"Authorization": "Bearer " + sig}}, nil
+		}, 3, ""},
+		{"no fresh link", func(n int, e resumer.Expired) (resumer.Link, error) {
+			return resumer.Link{}, errors.New("signed out")
+		}, 1, resumer.CodeHTTPStatus},
+		{"the same link again and again", func(n int, e resumer.Expired) (resumer.Link, error) {
+			return resumer.Link{URL: e.URL}, nil
+		}, protocol.MaxRefreshes, resumer.CodeHTTPStatus},
+		{"a fresh link with a header resumer owns", func(n int, e resumer.Expired) (resumer.Link, error) {
+			return resumer.Link{URL: "https://x.test/f?sig=2", Header: map[string]string{"Range": "bytes=0-"}}, nil
+		}, 1, resumer.CodeHTTPStatus},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				x := &expiring{data: pattern(size), used: map[string]int{}}
+				p := &memNet{fetch: x.fetch}
+				st := memstore.New()
+				m := resumer.NewManager(st, p)
+				var calls []resumer.Expired
+				d, err := m.Download("https://x.test/f?sig=1", resumer.Options{ChunkSize: 64 << 10,
+					Header: map[string]string{"Authorization": "Bearer 1"},
+					Refresh: func(ctx context.Context, e resumer.Expired) (resumer.Link, error) {
+						calls = append(calls, e)
+						time.Sleep(100 * time.Millisecond) // the app asks its own server
+						return c.refresh(len(calls), e)
+					}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := d.Wait(context.Background())
+				if len(calls) != c.calls || calls[0].Status != 403 || calls[0].URL != "https://x.test/f?sig=1" {
+					t.Errorf("Refresh called %d times (%+v), want %d, first for the 403 of sig=1", len(calls), calls, c.calls)
+				}
+				if c.code == "" {
+					if err != nil || res.Size != size {
+						t.Fatalf("got %d bytes, %v; requests %q", res.Size, err, x.got)
+					}
+					mustMatch(t, res, sha256.Sum256(x.data))
+					if x.sent != size {
+						t.Fatalf("the server sent %d bytes for a file of %d: requests %q", x.sent, size, x.got)
+					}
+					return
+				}
+				var e *resumer.Error
+				if !errors.As(err, &e) || e.Code != c.code || e.Status != 403 {
+					t.Fatalf("err %v, want %s 403", err, c.code)
+				}
+				if st.Used() == 0 {
+					t.Fatalf("the stored bytes were discarded")
+				}
+			})
+		})
+	}
+}
