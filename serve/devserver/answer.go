@@ -133,6 +133,22 @@ func (fs Faults) StatusSpent(n int) Faults {
 	return Faults{&f}
 }
 
+// Expire returns K of expire=K, -1 without it: a signed link that gives
+// K requests, then 403. Plan, which keeps no state, serves the file; the
+// caller counts, and from the request K+1 on plans with Expired.
+func (fs Faults) Expire() int64 { return fs.get().expire }
+
+// Expired returns the faults of the n-th request of a URL with
+// expire=K, n > K: a 403, as S3 and CloudFront answer a signature that
+// expired, with a note that says why.
+func (fs Faults) Expired(n int) Faults {
+	f := *fs.get()
+	f.desc = slices.Clone(f.desc)
+	f.note("request %d of this URL: the link expired after %d", n, f.expire)
+	f.status = http.StatusForbidden
+	return Faults{&f}
+}
+
 // Answer is what Plan decided for one request: everything to send. A
 // writer sends Header and Status as they are, then, except to a HEAD, the
 // body: Text when it is not nil, else the file bytes [Start, Start+Length)

@@ -76,6 +76,7 @@
 //	status=<code>                 answer this status instead of the file
 //	retry-after=<v>               with status: add Retry-After
 //	fail=<K>                      with status: only the first K requests of this URL
+//	expire=<K>                    a signed link: 403 after the first K requests of this URL
 //	redirect=login|same|file:<n>  302 Found to /_login, this file or file n
 //	cors=none|noexpose|noifrange  break CORS in one way
 //	auth=<token>                  401 unless Authorization: Bearer <token> comes

@@ -130,6 +130,7 @@ type faults struct {
 	status        int    // 0 = serve the file
 	retryAfter    string
 	fail          int64  // -1 = always
+	expire        int64  // -1 = never: requests of this URL after the first expire answer 403
 	redirect      string // "", login, same, file
 	redirectFile  string // redirect=file:<name>: the name
 	cors          string // "", none, noexpose, noifrange
@@ -142,7 +143,7 @@ type faults struct {
 var faultKeys = []string{
 	"validators", "lm", "etag", "type", "length", "ranges", "cap", "ifrange", "cr", "digest",
 	"rate", "overrun", "stall", "cut", "change", "status", "retry-after", "fail",
-	"redirect", "cors", "auth",
+	"expire", "redirect", "cors", "auth",
 }
 
 // isFaultKey reports whether k is one of faultKeys.
@@ -157,7 +158,7 @@ func isFaultKey(k string) bool {
 
 // noFaults is the zero behaviour: everything served as it should be.
 func noFaults() faults {
-	return faults{stall: -1, cut: -1, change: -1, fail: -1}
+	return faults{stall: -1, cut: -1, change: -1, fail: -1, expire: -1}
 }
 
 // parseFaults reads the fault keys of q; armedKeys names the keys that
@@ -189,6 +190,9 @@ func parseFaults(q url.Values, armedKeys map[string]bool) (faults, error) {
 	}
 	if f.fail >= 0 && f.status == 0 {
 		return f, fmt.Errorf("fault fail=%d: needs status=<code>", f.fail)
+	}
+	if f.expire >= 0 && f.status != 0 {
+		return f, fmt.Errorf("fault expire=%d with status=%d: both answer a status, use one", f.expire, f.status)
 	}
 	if f.retryAfter != "" && f.status == 0 {
 		return f, fmt.Errorf("fault retry-after=%q: needs status=<code>", clip(f.retryAfter))
@@ -266,6 +270,8 @@ func (f *faults) set(k, v string) error {
 		}
 	case "fail":
 		f.fail, err = count(v, 0)
+	case "expire":
+		f.expire, err = count(v, 0)
 	case "redirect":
 		err = f.setRedirect(v)
 	case "cors":
@@ -524,16 +530,19 @@ func (s *Server) requestFaults(r *http.Request, name string, spend bool) (faults
 	return f, nil
 }
 
-// applyFail enforces fail=K: the status applies only to the first K
-// requests of this exact URL.
+// applyFail enforces fail=K (the status applies only to the first K
+// requests of this exact URL) and expire=K (a 403 from request K+1 on).
 func (s *Server) applyFail(f *faults, r *http.Request) {
-	if f.status == 0 || f.fail < 0 {
+	if (f.status == 0 || f.fail < 0) && f.expire < 0 {
 		return
 	}
 	s.mu.Lock()
 	n := s.fails.hit(r.URL.Path + "?" + r.URL.RawQuery)
 	s.mu.Unlock()
-	if int64(n) > f.fail {
+	switch {
+	case f.expire >= 0 && int64(n) > f.expire:
+		*f = *Faults{f}.Expired(n).f
+	case f.expire < 0 && int64(n) > f.fail:
 		*f = *Faults{f}.StatusSpent(n).f
 	}
 }

@@ -716,6 +716,34 @@ func TestFailCounter(t *testing.T) {
 	}
 }
 
+// TestExpireFault: expire=K serves the file to the first K requests of
+// a URL, then 403 as a signed link that expired; the log says why; a fresh
+// link (another query) has its own count.
+func TestExpireFault(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const u = "/files/a.bin?expire=2&sig=1"
+	for i, want := range []int{200, 206, 403, 403} {
+		var h map[string]string
+		if i == 1 {
+			h = map[string]string{"Range": "bytes=10-19"}
+		}
+		if resp, _ := e.get(t, u, h); resp.StatusCode != want {
+			t.Fatalf("request %d: status %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+	if resp, _ := e.get(t, "/files/a.bin?expire=2&sig=2", nil); resp.StatusCode != 200 {
+		t.Errorf("a fresh link: status %d, want 200", resp.StatusCode)
+	}
+	log := e.entries(t, 5)
+	if log[2].Status != 403 || !strings.Contains(log[2].Fault, "the link expired after 2") || log[1].Status != 206 {
+		t.Errorf("entries %+v, %+v: want a 206, then a 403 noting the expired link", log[1], log[2])
+	}
+	if _, err := ParseFaults(url.Values{"expire": {"1"}, "status": {"500"}}); err == nil {
+		t.Errorf("expire= with status= parsed")
+	}
+}
+
 func TestChangeFault(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
