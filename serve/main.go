@@ -48,8 +48,9 @@ func runCheck(args []string) int {
 	origin := fs.String("origin", "", "also check as a page on this origin would (CORS), e.g. https://app.example")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 15*time.Second, "how long to wait for each answer's headers")
+	server := fs.String("server", "", "the server whose fixes to show first (nginx, Apache, Caddy, S3/CloudFront, Go, Express, lighttpd); default: the one that answered")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: serve check [--origin ORIGIN] [--json] [--timeout 15s] URL")
+		fmt.Fprintln(fs.Output(), "usage: serve check [--origin ORIGIN] [--server NAME] [--json] [--timeout 15s] URL")
 		fs.PrintDefaults()
 	}
 	// Flags may come before or after the URL.
@@ -69,7 +70,7 @@ func runCheck(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := doctor.Check(ctx, rest[0], doctor.Options{Origin: *origin, Timeout: *timeout})
+	res, err := doctor.Check(ctx, rest[0], doctor.Options{Origin: *origin, Timeout: *timeout, Server: *server})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "resumer check:", err)
 		return doctor.ExitNotChecked

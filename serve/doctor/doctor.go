@@ -36,6 +36,9 @@ type Options struct {
 	// Transport sends the requests (default: one connection per request,
 	// with a small receive buffer, see newTransport).
 	Transport http.RoundTripper
+	// Server names the server whose fixes come first (a protocol.Server
+	// constant); by default the one that answered (its Server header).
+	Server string
 }
 
 // Result is a check's report with what it sent and got.
@@ -83,6 +86,7 @@ func Check(ctx context.Context, url string, opts Options) (Result, error) {
 		res.Answers = append(res.Answers, a)
 	}
 	res.Report = protocol.DiagnoseFrom(url, opts.Origin, res.Answers)
+	res.Report.ForServer(opts.Server)
 	return res, nil
 }
 
@@ -152,6 +156,9 @@ func send(ctx context.Context, url string, q protocol.CheckRequest, opts Options
 	if a.Response.ContentLength == "" && resp.ContentLength >= 0 && q.Method != "HEAD" {
 		// net/http moves Content-Length out of the header map.
 		a.Response.ContentLength = strconv.FormatInt(resp.ContentLength, 10)
+	}
+	if a.Server = h.Get("Server"); a.Server == "" {
+		a.Server = h.Get("X-Powered-By")
 	}
 	a.AllowOrigin = h.Get("Access-Control-Allow-Origin")
 	a.AllowHeaders = strings.Join(h.Values("Access-Control-Allow-Headers"), ", ")

@@ -45,8 +45,19 @@ func (r Result) WriteText(w io.Writer) error {
 		for _, p := range f.Proof {
 			fmt.Fprintf(&b, "%26s%s\n", "", p)
 		}
+		// The fixes for the server that answered (and for any server);
+		// the others by name, a --server away. Without a known server,
+		// all of them.
+		var others []string
 		for _, x := range f.Fix {
-			fmt.Fprintf(&b, "%26sfix (%s): %s\n", "", x.Server, x.Text)
+			if r.Server == "" || x.Server == r.Server || x.Server == protocol.ServerAny {
+				fmt.Fprintf(&b, "%26sfix (%s): %s\n", "", x.Server, x.Text)
+			} else {
+				others = append(others, x.Server)
+			}
+		}
+		if len(others) > 0 {
+			fmt.Fprintf(&b, "%26s(fixes for %s too: --server NAME)\n", "", strings.Join(others, ", "))
 		}
 	}
 	fmt.Fprintf(&b, "\nbrowsers: %s: %s\n", r.Browser, r.BrowserText)

@@ -197,7 +197,8 @@ func freePort(t *testing.T) int {
 
 // TestCheckRealServers: each real server's default is resumable, and a
 // common misconfiguration blocks resuming with the fix for that server
-// named in the report.
+// named in the report, first: the server is known by its Server header,
+// and the text shows its fix and names the others.
 func TestCheckRealServers(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
@@ -251,6 +252,12 @@ func TestCheckRealServers(t *testing.T) {
 			}
 			if !named {
 				t.Errorf("the %s fix does not name %q: %+v", tt.srv.name, tt.fix, found.Fix)
+			}
+			if first := found.Fix[0].Server; !strings.EqualFold(first, tt.srv.name) && !(tt.srv.name == "apache2" && first == protocol.ServerApache) {
+				t.Errorf("report's server %q; the first fix is for %s, not %s: %+v", res.Server, first, tt.srv.name, found.Fix)
+			}
+			if out := text.String(); !strings.Contains(out, tt.fix) || !strings.Contains(out, "--server NAME") || strings.Contains(out, "fix (Express)") {
+				t.Errorf("the text does not show this server's fix alone, naming the others:\n%s", out)
 			}
 		})
 	}
