@@ -3,6 +3,8 @@ package resumer
 import (
 	"errors"
 	"strconv"
+
+	"github.com/go-resumer/resumer/wasm/protocol"
 )
 
 // Error codes. They are stable and reach JavaScript as Error.code.
@@ -81,6 +83,9 @@ type Error struct {
 	// ended on it before storing anything (Options.FirstAnswer): in the
 	// browser, the fetch() Response. Nil otherwise.
 	Answer any
+	// Decided is the request and the answer that decided the failure
+	// (a status, a contradiction), empty when no answer did.
+	Decided protocol.Exchange
 }
 
 func (e *Error) Error() string {

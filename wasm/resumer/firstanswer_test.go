@@ -112,6 +112,10 @@ func TestFirstAnswer(t *testing.T) {
 				if !errors.As(err, &e) || e.Code != c.code || e.Status != c.status {
 					t.Fatalf("err %v, want %s %d", err, c.code, c.status)
 				}
+				// The exchange that decided it goes with the error.
+				if (c.status != 0) != !e.Decided.Empty() || (c.status != 0 && e.Decided.Status != c.status) {
+					t.Errorf("decided by %+v, want the answer %d", e.Decided, c.status)
+				}
 				if c.handed {
 					b, _ := e.Answer.(*releasable)
 					if b == nil || !b.released || b.closed || b.pos != 0 || len(bodies) != 1 || bodies[0] != b {

@@ -85,7 +85,8 @@ type Options struct {
 	FirstAnswer bool
 	// Refresh, when set, gives a fresh link to the file when the server
 	// answers 401, 403 or 410: a signed URL (S3, CloudFront, a model hub's
-	// CDN) or a token that expired mid-download. The download goes on from
+	// CDN) or a token that expired mid-download; and ahead of the expiry
+	// a signed link's query states (Expired.Status 0). The download goes on from
 	// its stored bytes, which the validators of the fresh link's answers
 	// still decide. It runs on a goroutine of its own, and may take its
 	// time; an error from it ends the download with the status that asked
@@ -158,7 +159,9 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Expired is what Options.Refresh is told: the status with which url
-// refused the download.
+// refused the download, or 0 when no request was refused but url's query
+// says it expires within protocol.ExpiryMargin (protocol.LinkExpiry: S3,
+// CloudFront, Google Cloud and Azure signed links).
 type Expired struct {
 	Status int
 	URL    string

@@ -114,3 +114,59 @@ func TestRefresh(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshAhead: a signed link whose query states its expiry
+// (Expires=, as CloudFront's) is renewed before it expires, with
+// Expired.Status 0 and no request refused; a refresh that fails then is
+// no failure: the download goes on with the link it has.
+func TestRefreshAhead(t *testing.T) {
+	for _, give := range []bool{true, false} {
+		t.Run(fmt.Sprint("fresh links ", give), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const size = 1 << 20
+				data := pattern(size)
+				// 16 KiB every 100 ms: the file takes about 6.4 s. The first
+				// link expires 35 s after the start, so renewing it 30 s
+				// ahead (protocol.ExpiryMargin) happens at 5 s, mid-way; a
+				// fresh link is good for 40 s.
+				signed := func(at time.Time) string {
+					return fmt.Sprintf("https://x.test/f?Expires=%d&Signature=s", at.Add(40*time.Second).Unix())
+				}
+				var mu sync.Mutex
+				var refused int
+				p := &memNet{fetch: func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
+					at, _ := protocol.LinkExpiry(req.URL)
+					if time.Now().After(at) {
+						mu.Lock()
+						refused++
+						mu.Unlock()
+						return &platform.Response{Response: protocol.Response{Status: 403, URL: req.URL}, Body: &memBody{cut: -1}}, nil
+					}
+					return honestAnswer(data, `"v1"`, "application/octet-stream", req.URL, req, 100*time.Millisecond), nil
+				}}
+				m := resumer.NewManager(memstore.New(), p)
+				var calls []resumer.Expired
+				start := time.Now()
+				first := fmt.Sprintf("https://x.test/f?Expires=%d&Signature=s", start.Add(35*time.Second).Unix())
+				d, _ := m.Download(first, resumer.Options{ChunkSize: 64 << 10,
+					Refresh: func(ctx context.Context, e resumer.Expired) (resumer.Link, error) {
+						calls = append(calls, e)
+						if !give {
+							return resumer.Link{}, errors.New("offline")
+						}
+						return resumer.Link{URL: signed(time.Now())}, nil
+					}})
+				res, err := d.Wait(context.Background())
+				if err != nil || res.Size != size {
+					t.Fatalf("got %d bytes, %v", res.Size, err)
+				}
+				if len(calls) == 0 || calls[0].Status != 0 || calls[0].URL != first || refused != 0 {
+					t.Fatalf("refresh calls %+v, %d requests refused; want a call ahead of the expiry, none refused", calls, refused)
+				}
+				if !give && len(calls) != 1 {
+					t.Fatalf("a refresh that failed was asked again: %+v", calls)
+				}
+			})
+		})
+	}
+}

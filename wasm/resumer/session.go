@@ -123,25 +123,31 @@ type session struct {
 	pace      pace             // what the link showed (session_pace.go)
 	fatal     error            // the cause the session ends with, once set
 	answer    any              // the server's answer handed to the app (protocol.Hand)
-	// refreshing is the status that made the session ask the app for a
-	// fresh link (fxRefresh), 0 when it is not waiting for one; refreshes
-	// counts the links asked for since an answer was last accepted.
-	refreshing  int
-	refreshes   int
-	plainTrial  bool  // an If-Range request failed before its answer: try a plain Range (CORS)
-	aimed       bool  // requests go to rec.FinalURL: the download's URL leads elsewhere now
-	unsettled   bool  // established, record not written nor space checked yet (settle)
-	settling    int   // settle's effects not answered yet
-	noStore     bool  // the record could not be written, or the file does not fit: no piece is stored
-	nextQuota   int64 // stored bytes at which a download of unknown length checks the quota again
-	marked      bool  // the record says running
-	stats       Stats
-	began       time.Time
-	hash        *hashProgress // the check of the current generation's bytes (session_hash.go), or nil
-	hashSaved   int64         // rec.Hashed when the record was last written
-	nextWorker  int           // the next hash worker's id
-	result      Result        // the finished download (phase join)
-	joinStarted time.Time     // when the join began (Stats.Finish)
+	// refreshing: the session waits for the app's fresh link (fxRefresh),
+	// asked for because of refreshStatus (0: the link's query says it
+	// expires, protocol.LinkExpiry). refreshes counts the links asked for
+	// since an answer was last accepted. linkExpires is when the link in
+	// use expires (zero: unknown), renewed is the expiry a fresh link was
+	// already asked for ahead of.
+	refreshing    bool
+	refreshStatus int
+	refreshes     int
+	linkExpires   time.Time
+	renewed       time.Time
+	plainTrial    bool  // an If-Range request failed before its answer: try a plain Range (CORS)
+	aimed         bool  // requests go to rec.FinalURL: the download's URL leads elsewhere now
+	unsettled     bool  // established, record not written nor space checked yet (settle)
+	settling      int   // settle's effects not answered yet
+	noStore       bool  // the record could not be written, or the file does not fit: no piece is stored
+	nextQuota     int64 // stored bytes at which a download of unknown length checks the quota again
+	marked        bool  // the record says running
+	stats         Stats
+	began         time.Time
+	hash          *hashProgress // the check of the current generation's bytes (session_hash.go), or nil
+	hashSaved     int64         // rec.Hashed when the record was last written
+	nextWorker    int           // the next hash worker's id
+	result        Result        // the finished download (phase join)
+	joinStarted   time.Time     // when the join began (Stats.Finish)
 }
 
 // A piece is bytes of a body: where they go and the blob that holds them.
@@ -156,11 +162,13 @@ type piece struct {
 func (p piece) end() int64 { return p.pos + p.blob.Size() }
 
 func newSession(cfg sessionConfig) *session {
+	expires, _ := protocol.LinkExpiry(cfg.url)
 	return &session{
-		cfg:     cfg,
-		rnd:     rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
-		flights: map[int]*flight{},
-		pending: map[int64]int64{},
+		cfg:         cfg,
+		linkExpires: expires,
+		rnd:         rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
+		flights:     map[int]*flight{},
+		pending:     map[int64]int64{},
 	}
 }
 
@@ -274,8 +282,9 @@ type evTimer struct{}
 // evRefreshed: the app answered fxRefresh; with err nil, the shell points
 // the next requests at the fresh link.
 type evRefreshed struct {
-	link Link // the shell's to apply; the session needs only err
-	err  error
+	link    Link      // the shell's to apply
+	expires time.Time // when the link now in use expires, zero if unknown
+	err     error
 }
 
 // evStop: the user stopped the run (pause or cancel), with cause.
@@ -418,7 +427,8 @@ type fxHashStop struct{ w int }
 type fxTimer struct{ at time.Time }
 
 // fxRefresh asks the app for a fresh link to the file (Options.Refresh),
-// because url answered status (→ evRefreshed).
+// because url answered status, or (status 0, url "": the link in use)
+// because the link is about to expire (→ evRefreshed).
 type fxRefresh struct {
 	status int
 	url    string
@@ -653,8 +663,14 @@ func (s *session) fetch() {
 		s.startDrain(true)
 		return
 	}
+	if s.expiring() {
+		// Ahead of the link's stated expiry: a fresh one first, rather
+		// than requests that may be refused.
+		s.renewed = s.linkExpires
+		s.refresh(0, "")
+	}
 	conns := s.conns()
-	if !s.holdUntil.After(s.now) && s.refreshing == 0 {
+	if !s.holdUntil.After(s.now) && !s.refreshing {
 		for s.onWire(conns) < conns {
 			req, ok := s.plan()
 			if !ok {
@@ -682,7 +698,7 @@ func (s *session) fetch() {
 		s.timerAt = wake
 		s.emit(fxTimer{wake})
 	}
-	if len(s.flights) == 0 && s.writes == 0 && s.settling == 0 && wake.IsZero() && s.refreshing == 0 {
+	if len(s.flights) == 0 && s.writes == 0 && s.settling == 0 && wake.IsZero() && !s.refreshing {
 		// Nothing in flight and nothing to send: a plan that has no
 		// request must have ended above.
 		s.fail(newError(CodeInternal, fmt.Errorf("%s: nothing to do and not finished (stored %d of %d)", s.rec.Mode, s.ext.Len(), s.rec.Total)))
@@ -762,7 +778,7 @@ func (s *session) send(req protocol.Request) {
 func (s *session) startDrain(finishing bool) {
 	s.phase, s.finishing = phaseDrain, finishing
 	s.settle()
-	if s.refreshing != 0 {
+	if s.refreshing {
 		s.emit(fxRefreshCancel{})
 	}
 	for _, f := range s.flights {
@@ -781,7 +797,7 @@ func (s *session) startDrain(finishing bool) {
 //
 // Next: verify when finishing and nothing failed; else the end.
 func (s *session) drain() {
-	if len(s.flights) > 0 || s.writes > 0 || s.settling > 0 || s.refreshing != 0 {
+	if len(s.flights) > 0 || s.writes > 0 || s.settling > 0 || s.refreshing {
 		return
 	}
 	if s.fatal != nil || !s.finishing {

@@ -136,48 +136,75 @@ func (s *session) apply(f *flight, dec protocol.Decision, resp protocol.Response
 	case protocol.Retry:
 		var se *protocol.StatusError
 		errors.As(dec.Err, &se)
-		s.backoff(dec.RetryAfter, &Error{Code: CodeHTTPStatus, Status: se.Status, Err: dec.Err})
+		s.backoff(dec.RetryAfter, &Error{Code: CodeHTTPStatus, Status: se.Status, Err: dec.Err, Decided: protocol.NewExchange(f.req, resp)})
 
 	case protocol.Reject:
 		s.reject(f, dec.Err)
 
 	case protocol.Refresh:
-		if s.refreshing != 0 {
+		if s.refreshing {
 			return bodyPlan{} // asked already: its span is asked again after
 		}
 		var se *protocol.StatusError
 		errors.As(dec.Err, &se)
-		s.refreshes++
-		s.refreshing, s.aimed = se.Status, false
 		s.notice(fmt.Sprintf("%s answered %d; asking the app for a fresh link", f.req.URL, se.Status))
-		s.emit(fxRefresh{status: se.Status, url: f.req.URL})
+		s.refresh(se.Status, f.req.URL)
 
 	case protocol.Hand:
 		// The flight hands its response over unread and ends: it is not
 		// stopped with the others, which would abort that response.
 		f.canceled = true
-		s.fail(s.failure(dec.Err))
+		s.fail(s.failure(dec.Err, f.req, resp))
 		return bodyPlan{hand: true}
 
 	default: // protocol.Fail
-		s.fail(s.failure(dec.Err))
+		s.fail(s.failure(dec.Err, f.req, resp))
 	}
 	return bodyPlan{}
 }
 
+// refresh asks the app for a fresh link (Options.Refresh), because url
+// answered status, or (0) because the link in use is about to expire; no
+// request goes out until it answers (refreshed).
+func (s *session) refresh(status int, url string) {
+	s.refreshes++
+	s.refreshing, s.refreshStatus, s.aimed = true, status, false
+	s.emit(fxRefresh{status: status, url: url})
+}
+
+// expiring reports whether the link in use expires within
+// protocol.ExpiryMargin, by its own query, and a fresh one may be asked
+// for ahead of it: once per expiry, within the refreshes allowed.
+func (s *session) expiring() bool {
+	return s.cfg.app.CanRefresh && !s.refreshing && !s.linkExpires.IsZero() && !s.linkExpires.Equal(s.renewed) &&
+		s.refreshes < protocol.MaxRefreshes && !s.now.Before(s.linkExpires.Add(-protocol.ExpiryMargin))
+}
+
 // refreshed goes on once the app answered fxRefresh: with a fresh link
 // (the shell points the requests at it), the requests are planned again;
-// without one, the download fails with the status that asked for it.
+// without one, the download fails with the status that asked for it, or,
+// asked ahead of an expiry, goes on with the link it has.
 func (s *session) refreshed(ev evRefreshed) {
-	status := s.refreshing
-	s.refreshing = 0
-	if ev.err != nil {
+	s.refreshing = false
+	switch status := s.refreshStatus; {
+	case ev.err == nil:
+		s.linkExpires = ev.expires
+	case status == 0:
+		s.notice(fmt.Sprintf("no fresh link ahead of the link's expiry (%v); going on with it", ev.err))
+	default:
 		s.fail(&Error{Code: CodeHTTPStatus, Status: status, Err: fmt.Errorf("no fresh link after %d: %w", status, ev.err)})
 	}
 }
 
-// failure is the error of a decision that ends the download.
-func (s *session) failure(err error) *Error {
+// failure is the error of a decision on the answer resp to req that ends
+// the download, with that exchange.
+func (s *session) failure(err error, req protocol.Request, resp protocol.Response) *Error {
+	e := s.failureOf(err)
+	e.Decided = protocol.NewExchange(req, resp)
+	return e
+}
+
+func (s *session) failureOf(err error) *Error {
 	var (
 		se *protocol.StatusError
 		ce *protocol.ContentTypeError

@@ -104,6 +104,8 @@ func (sh *shell) run(ctx context.Context) (Result, error) {
 			case evRefreshed:
 				if e.err == nil {
 					sh.useLink(e.link)
+					e.expires, _ = protocol.LinkExpiry(sh.d.URL())
+					ev = e
 				}
 			case evPiece:
 				// The piece's bytes move from the flight's count to the
@@ -291,7 +293,11 @@ func (sh *shell) refresh(ctx context.Context, fx fxRefresh) {
 	sh.refreshCancel = cancel
 	go func() {
 		defer cancel()
-		link, err := sh.opts.Refresh(rctx, Expired{Status: fx.status, URL: fx.url})
+		url := fx.url
+		if url == "" {
+			url = sh.d.URL()
+		}
+		link, err := sh.opts.Refresh(rctx, Expired{Status: fx.status, URL: url})
 		if err == nil {
 			err = rctx.Err() // given up meanwhile
 		}
