@@ -206,6 +206,17 @@ func dump(r Report) string {
 	return b.String()
 }
 
+func TestServerNamed(t *testing.T) {
+	for name, want := range map[string]string{"nginx": ServerNginx, "APACHE": ServerApache, "apache2": ServerApache, "caddy": ServerCaddy,
+		"s3": ServerS3, "CloudFront": ServerS3, "S3/CloudFront": ServerS3, "go": ServerGo, "express": ServerExpress, "lighttpd": ServerLighttpd,
+		"iis": "", "": "", "any server": ""} {
+		got, ok := ServerNamed(name)
+		if got != want || ok != (want != "") {
+			t.Errorf("ServerNamed(%q) = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+}
+
 // TestFixesForTheServer: each finding lists first the fixes for the
 // server that answered (its Server header), or for the one the app names,
 // then those for any server, then the others; a server the doctor does

@@ -329,7 +329,8 @@ func Decide(req Request, st Stored, resp Response, now time.Time) Decision {
 }
 
 // handOver reports whether resp goes to the app as it is (Hand): it asked
-// for fetch()'s answer while nothing is stored, and this one is no success.
+// for fetch()'s answer while nothing is stored, and this one is no success
+// (nor a 204 or 205, which carry no content: RFC 9110 §15.3.5, §15.3.6).
 // A 416 is left to the rules: to the first request, from byte 0, it is how
 // an empty file answers (RFC 9110 §15.5.17).
 func handOver(st Stored, resp Response) bool {
@@ -337,7 +338,7 @@ func handOver(st Stored, resp Response) bool {
 		return false
 	}
 	s := resp.Status
-	return (s < 200 || s > 299) && s != 416
+	return (s < 200 || s > 299 || s == 204 || s == 205) && s != 416
 }
 
 func decide(req Request, st Stored, resp Response, now time.Time) Decision {

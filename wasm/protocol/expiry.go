@@ -16,12 +16,21 @@ const ExpiryMargin = 30 * time.Second
 //     X-Amz-Date (20261207T101500Z) plus X-Amz-Expires seconds; Google
 //     Cloud Storage's V4: X-Goog-Date plus X-Goog-Expires;
 //   - CloudFront's canned policy and Google Cloud CDN: Expires, seconds
-//     since the epoch;
-//   - Azure's shared access signatures: se, an RFC 3339 time.
+//     since the epoch, beside the link's Signature;
+//   - Azure's shared access signatures: se, an RFC 3339 time (seconds
+//     optional), beside sig.
 //
-// ok is false when the query states none of these, or nonsense.
+// ok is false when the query states none of these, or nonsense: a time
+// before 1990 is no expiry (?expires=3600 is a lifetime, not a date).
 func LinkExpiry(url string) (at time.Time, ok bool) {
-	q := queryOf(url)
+	at, ok = linkExpiry(queryOf(url))
+	if ok && at.Before(time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		return time.Time{}, false
+	}
+	return at, ok
+}
+
+func linkExpiry(q map[string]string) (time.Time, bool) {
 	for _, p := range [...]string{"X-Amz-", "X-Goog-"} {
 		date, expires := q[strings.ToLower(p+"Date")], q[strings.ToLower(p+"Expires")]
 		if date == "" || expires == "" {
@@ -34,7 +43,7 @@ func LinkExpiry(url string) (at time.Time, ok bool) {
 		}
 		return t.Add(time.Duration(n) * time.Second), true
 	}
-	if s := q["expires"]; s != "" {
+	if s := q["expires"]; s != "" && q["signature"] != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n <= 0 || n > 1<<40 {
 			return time.Time{}, false
@@ -42,13 +51,12 @@ func LinkExpiry(url string) (at time.Time, ok bool) {
 		return time.Unix(n, 0).UTC(), true
 	}
 	if s := q["se"]; s != "" && q["sig"] != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			if t, err = time.Parse("2006-01-02", s); err != nil {
-				return time.Time{}, false
+		for _, layout := range [...]string{time.RFC3339, "2006-01-02T15:04Z07:00", "2006-01-02"} {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t.UTC(), true
 			}
 		}
-		return t.UTC(), true
+		return time.Time{}, false
 	}
 	return time.Time{}, false
 }
@@ -58,14 +66,14 @@ func LinkExpiry(url string) (at time.Time, ok bool) {
 // the wasm module is smaller without it.)
 func queryOf(url string) map[string]string {
 	out := map[string]string{}
+	if j := strings.IndexByte(url, '#'); j >= 0 {
+		url = url[:j]
+	}
 	i := strings.IndexByte(url, '?')
 	if i < 0 {
 		return out
 	}
 	q := url[i+1:]
-	if j := strings.IndexByte(q, '#'); j >= 0 {
-		q = q[:j]
-	}
 	for _, kv := range strings.Split(q, "&") {
 		k, v, _ := strings.Cut(kv, "=")
 		k = strings.ToLower(unescape(k))

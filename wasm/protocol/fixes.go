@@ -127,6 +127,22 @@ func ServerOf(header string) string {
 	return ""
 }
 
+// ServerNamed returns the server of the fixes that a person names:
+// one of the Server constants, compared without case, or what ServerOf
+// finds in the name ("s3", "cloudfront", "apache2"); ok is false for none.
+func ServerNamed(name string) (server string, ok bool) {
+	for _, s := range [...]string{ServerNginx, ServerApache, ServerCaddy, ServerS3, ServerGo, ServerExpress, ServerLighttpd} {
+		if strings.EqualFold(name, s) {
+			return s, true
+		}
+	}
+	if name = strings.ToLower(strings.TrimSpace(name)); name == "s3" {
+		return ServerS3, true
+	}
+	s := ServerOf(name)
+	return s, s != ""
+}
+
 // ForServer lists, in every finding, the fixes for server first, then
 // those for any server, then the others, each group in its own order; and
 // records server as the report's. server "" keeps the report's own (the

@@ -112,8 +112,15 @@ func (sh *shell) fly(ctx context.Context, id int, f *flightIO, req platform.Requ
 	case in := <-f.ins:
 		plan = in.plan
 	case <-ctx.Done():
-		end(ctx.Err(), 0, 0)
-		return
+		// A plan that came with the end still counts: an answer handed
+		// to the app (bodyPlan.hand) must not be aborted by a pause.
+		select {
+		case in := <-f.ins:
+			plan = in.plan
+		default:
+			end(ctx.Err(), 0, 0)
+			return
+		}
 	}
 	if !plan.read {
 		if r, ok := body.(platform.Releaser); ok && plan.hand {

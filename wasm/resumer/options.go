@@ -89,9 +89,12 @@ type Options struct {
 	// a signed link's query states (Expired.Status 0). The download goes on from
 	// its stored bytes, which the validators of the fresh link's answers
 	// still decide. It runs on a goroutine of its own, and may take its
-	// time; an error from it ends the download with the status that asked
-	// (CodeHTTPStatus), as does a link answered so protocol.MaxRefreshes
-	// times in a row.
+	// time, up to two minutes; it should return when ctx ends (a pause).
+	// An error from it, or no answer in time, ends the download with the
+	// status that asked (CodeHTTPStatus), as does a link answered so
+	// protocol.MaxRefreshes times in a row; asked ahead of an expiry
+	// (Expired.Status 0), it is no failure: the download goes on with the
+	// link it has.
 	Refresh func(ctx context.Context, e Expired) (Link, error)
 	// MaxBytes, when positive, is the largest file the download accepts:
 	// a larger length, or a body of unknown length that runs past it,

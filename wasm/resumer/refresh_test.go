@@ -36,11 +36,16 @@ func (x *expiring) fetch(ctx context.Context, n int, req platform.Request) (*pla
 	sig := req.URL[strings.LastIndex(req.URL, "=")+1:]
 	x.got = append(x.got, sig+" "+req.Header["Authorization"]+" "+req.Range)
 	x.used[sig]++
-	if x.used[sig] > 2 || req.Header["Authorization"] != "Bearer "+sig {
+	if late := x.used[sig] - 3; late >= 0 || req.Header["Authorization"] != "Bearer "+sig {
+		// Each later refusal of a link takes longer to arrive: with
+		// several connections, some come after the fresh link.
+		x.mu.Unlock()
+		time.Sleep(time.Duration(max(late, 0)) * 150 * time.Millisecond)
+		x.mu.Lock()
 		return &platform.Response{Response: protocol.Response{Status: 403, ContentType: "application/xml", URL: req.URL},
 			Body: &memBody{data: []byte("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"), cut: -1}}, nil
 	}
-	r := honestAnswer(x.data, `"v1"`, "application/octet-stream", req.URL, req, 0)
+	r := honestAnswer(x.data, `"v1"`, "application/octet-stream", req.URL, req, 20*time.Millisecond)
 	x.sent += int64(len(r.Body.(*memBody).data))
 	return r, nil
 }
@@ -57,20 +62,29 @@ func TestRefresh(t *testing.T) {
 		refresh func(n int, e resumer.Expired) (resumer.Link, error)
 		calls   int    // the calls of Refresh
 		code    string // "" for the file
+		conns   int    // Options.Connections
 	}{
 		{"fresh links", func(n int, e resumer.Expired) (resumer.Link, error) {
 			sig := fmt.Sprint(n + 2)
 			return resumer.Link{URL: "https://x.test/f?sig=" + sig, Header: map[string]string{"Authorization": "Bearer " + sig}}, nil
-		}, 3, ""},
+		}, 3, "", 1},
+		{"fresh links on four connections: a refusal of a link already replaced asks nothing", func(n int, e resumer.Expired) (resumer.Link, error) {
+			sig := fmt.Sprint(n + 2)
+			return resumer.Link{URL: "https://x.test/f?sig=" + sig, Header: map[string]string{"Authorization": "Bearer " + sig}}, nil
+		}, -1, "", 4},
+		{"a fresh link on another path and host", func(n int, e resumer.Expired) (resumer.Link, error) {
+			sig := fmt.Sprint(n + 2)
+			return resumer.Link{URL: "https://cdn" + sig + ".test/other/path?sig=" + sig, Header: map[string]string{"Authorization": "Bearer " + sig}}, nil
+		}, 3, "", 1},
 		{"no fresh link", func(n int, e resumer.Expired) (resumer.Link, error) {
 			return resumer.Link{}, errors.New("signed out")
-		}, 1, resumer.CodeHTTPStatus},
+		}, 1, resumer.CodeHTTPStatus, 1},
 		{"the same link again and again", func(n int, e resumer.Expired) (resumer.Link, error) {
 			return resumer.Link{URL: e.URL}, nil
-		}, protocol.MaxRefreshes, resumer.CodeHTTPStatus},
+		}, protocol.MaxRefreshes, resumer.CodeHTTPStatus, 1},
 		{"a fresh link with a header resumer owns", func(n int, e resumer.Expired) (resumer.Link, error) {
 			return resumer.Link{URL: "https://x.test/f?sig=2", Header: map[string]string{"Range": "bytes=0-"}}, nil
-		}, 1, resumer.CodeHTTPStatus},
+		}, 1, resumer.CodeHTTPStatus, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -79,7 +93,7 @@ func TestRefresh(t *testing.T) {
 				st := memstore.New()
 				m := resumer.NewManager(st, p)
 				var calls []resumer.Expired
-				d, err := m.Download("https://x.test/f?sig=1", resumer.Options{ChunkSize: 64 << 10,
+				d, err := m.Download("https://x.test/f?sig=1", resumer.Options{ChunkSize: 64 << 10, Connections: c.conns,
 					Header: map[string]string{"Authorization": "Bearer 1"},
 					Refresh: func(ctx context.Context, e resumer.Expired) (resumer.Link, error) {
 						calls = append(calls, e)
@@ -90,14 +104,26 @@ func TestRefresh(t *testing.T) {
 					t.Fatal(err)
 				}
 				res, err := d.Wait(context.Background())
-				if len(calls) != c.calls || calls[0].Status != 403 || calls[0].URL != "https://x.test/f?sig=1" {
+				if (c.calls >= 0 && len(calls) != c.calls) || len(calls) == 0 || calls[0].Status != 403 || calls[0].URL != "https://x.test/f?sig=1" {
 					t.Errorf("Refresh called %d times (%+v), want %d, first for the 403 of sig=1", len(calls), calls, c.calls)
+				}
+				// Each call is for the link in use then: a refusal of a
+				// link already replaced asks nothing.
+				asked := map[string]bool{}
+				for _, e := range calls {
+					if asked[e.URL] && c.code == "" {
+						t.Errorf("Refresh asked twice for %s: %+v", e.URL, calls)
+					}
+					asked[e.URL] = true
 				}
 				if c.code == "" {
 					if err != nil || res.Size != size {
 						t.Fatalf("got %d bytes, %v; requests %q", res.Size, err, x.got)
 					}
 					mustMatch(t, res, sha256.Sum256(x.data))
+					if res.Restarts != 0 || (c.refresh != nil && res.URL != "" && strings.HasSuffix(res.URL, "sig=1")) {
+						t.Fatalf("restarts %d, url %q: want none, and the link last used", res.Restarts, res.URL)
+					}
 					if x.sent != size {
 						t.Fatalf("the server sent %d bytes for a file of %d: requests %q", x.sent, size, x.got)
 					}
@@ -165,6 +191,55 @@ func TestRefreshAhead(t *testing.T) {
 				}
 				if !give && len(calls) != 1 {
 					t.Fatalf("a refresh that failed was asked again: %+v", calls)
+				}
+			})
+		})
+	}
+}
+
+// TestRefreshNeverAnswers: an app whose refresh never returns (and does
+// not heed its context) holds the download at most refreshTimeout: it then
+// fails with the status that asked, its bytes kept; and a pause while
+// waiting for it ends the session at once.
+func TestRefreshNeverAnswers(t *testing.T) {
+	for _, pause := range []bool{false, true} {
+		t.Run(fmt.Sprint("pause ", pause), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				x := &expiring{data: pattern(512 << 10), used: map[string]int{}}
+				st := memstore.New()
+				m := resumer.NewManager(st, &memNet{fetch: x.fetch})
+				never := make(chan struct{})
+				defer close(never) // lets the callback go at the end
+				asked := make(chan struct{}, 1)
+				w := newWatch()
+				d, _ := m.Download("https://x.test/f?sig=1", w.opts(resumer.Options{ChunkSize: 64 << 10,
+					Header: map[string]string{"Authorization": "Bearer 1"},
+					Refresh: func(ctx context.Context, e resumer.Expired) (resumer.Link, error) {
+						asked <- struct{}{}
+						<-never
+						return resumer.Link{}, nil
+					}}))
+				<-asked
+				start := time.Now()
+				if pause {
+					d.Pause()
+					w.until(t, "the pause", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+					if took := time.Since(start); took > time.Second {
+						t.Fatalf("the pause took %v while the refresh hung", took)
+					}
+					if st.Used() == 0 {
+						t.Fatal("no bytes kept")
+					}
+					d.Cancel()
+					return
+				}
+				_, err := d.Wait(context.Background())
+				var e *resumer.Error
+				if !errors.As(err, &e) || e.Code != resumer.CodeHTTPStatus || e.Status != 403 || st.Used() == 0 {
+					t.Fatalf("err %v, %d bytes kept; want http-status 403, the bytes kept", err, st.Used())
+				}
+				if took := time.Since(start); took < 2*time.Minute || took > 3*time.Minute {
+					t.Fatalf("failed after %v, want after the two minutes a refresh may take", took)
 				}
 			})
 		})

@@ -134,20 +134,25 @@ type session struct {
 	refreshes     int
 	linkExpires   time.Time
 	renewed       time.Time
-	plainTrial    bool  // an If-Range request failed before its answer: try a plain Range (CORS)
-	aimed         bool  // requests go to rec.FinalURL: the download's URL leads elsewhere now
-	unsettled     bool  // established, record not written nor space checked yet (settle)
-	settling      int   // settle's effects not answered yet
-	noStore       bool  // the record could not be written, or the file does not fit: no piece is stored
-	nextQuota     int64 // stored bytes at which a download of unknown length checks the quota again
-	marked        bool  // the record says running
-	stats         Stats
-	began         time.Time
-	hash          *hashProgress // the check of the current generation's bytes (session_hash.go), or nil
-	hashSaved     int64         // rec.Hashed when the record was last written
-	nextWorker    int           // the next hash worker's id
-	result        Result        // the finished download (phase join)
-	joinStarted   time.Time     // when the join began (Stats.Finish)
+	// link counts the fresh links in use (flight.link); vouched: the
+	// link in use is a fresh one whose answers have not yet shown where
+	// they come from (refreshed).
+	link        int
+	vouched     bool
+	plainTrial  bool  // an If-Range request failed before its answer: try a plain Range (CORS)
+	aimed       bool  // requests go to rec.FinalURL: the download's URL leads elsewhere now
+	unsettled   bool  // established, record not written nor space checked yet (settle)
+	settling    int   // settle's effects not answered yet
+	noStore     bool  // the record could not be written, or the file does not fit: no piece is stored
+	nextQuota   int64 // stored bytes at which a download of unknown length checks the quota again
+	marked      bool  // the record says running
+	stats       Stats
+	began       time.Time
+	hash        *hashProgress // the check of the current generation's bytes (session_hash.go), or nil
+	hashSaved   int64         // rec.Hashed when the record was last written
+	nextWorker  int           // the next hash worker's id
+	result      Result        // the finished download (phase join)
+	joinStarted time.Time     // when the join began (Stats.Finish)
 }
 
 // A piece is bytes of a body: where they go and the blob that holds them.
@@ -283,7 +288,8 @@ type evTimer struct{}
 // the next requests at the fresh link.
 type evRefreshed struct {
 	link    Link      // the shell's to apply
-	expires time.Time // when the link now in use expires, zero if unknown
+	url     string    // the link now in use ("" unchanged)
+	expires time.Time // when it expires, zero if unknown
 	err     error
 }
 
@@ -670,7 +676,9 @@ func (s *session) fetch() {
 		s.refresh(0, "")
 	}
 	conns := s.conns()
-	if !s.holdUntil.After(s.now) && !s.refreshing {
+	// A link refused waits for the fresh one; one about to expire goes on
+	// meanwhile.
+	if !s.holdUntil.After(s.now) && !(s.refreshing && s.refreshStatus != 0) {
 		for s.onWire(conns) < conns {
 			req, ok := s.plan()
 			if !ok {
@@ -756,7 +764,7 @@ func (s *session) send(req protocol.Request) {
 	}
 	s.stats.Requests++
 	s.nextID++
-	f := &flight{id: s.nextID, req: req, gen: s.rec.Gen, pos: req.Start, end: req.End, sent: s.now}
+	f := &flight{id: s.nextID, req: req, gen: s.rec.Gen, link: s.link, pos: req.Start, end: req.End, sent: s.now}
 	if req.Whole {
 		f.pos, f.end = 0, protocol.UnknownSize
 	}

@@ -14,6 +14,7 @@ type flight struct {
 	id    int
 	req   protocol.Request
 	gen   int64 // the generation it fetches for; a later one makes it stale
+	link  int   // the link it was sent with (session.link): a refusal of an older one asks nothing
 	whole bool  // planned before it was sent: take the body whole if the answer allows
 	eager bool  // the probe: the start of its body is read before the session decides
 	// pos is where its next piece goes, end one past its last
@@ -100,6 +101,11 @@ func (s *session) apply(f *flight, dec protocol.Decision, resp protocol.Response
 	switch dec.Action {
 	case protocol.Append, protocol.Adopt, protocol.Finish:
 		s.refreshes = 0
+		if s.vouched && resp.URL != "" && !dec.Establish {
+			// The first answer through a fresh link: where it came from
+			// is where the stored bytes come from now.
+			s.rec.FinalURL, s.vouched = protocol.Bounded(resp.URL), false
+		}
 		if dec.NewGen {
 			if dec.Restart && !s.restart() {
 				return bodyPlan{}
@@ -142,8 +148,10 @@ func (s *session) apply(f *flight, dec protocol.Decision, resp protocol.Response
 		s.reject(f, dec.Err)
 
 	case protocol.Refresh:
-		if s.refreshing {
-			return bodyPlan{} // asked already: its span is asked again after
+		if (s.refreshing && s.refreshStatus != 0) || f.link != s.link {
+			// Asked already, or sent with a link since replaced: its span
+			// is asked again, with the fresh link.
+			return bodyPlan{}
 		}
 		var se *protocol.StatusError
 		errors.As(dec.Err, &se)
@@ -188,7 +196,15 @@ func (s *session) refreshed(ev evRefreshed) {
 	s.refreshing = false
 	switch status := s.refreshStatus; {
 	case ev.err == nil:
-		s.linkExpires = ev.expires
+		// The app's word that the fresh link leads to the same file: its
+		// answers are held to the stored validators and length, not to
+		// the stored final URL (a signed link may lead elsewhere).
+		s.link++
+		s.linkExpires, s.vouched = ev.expires, s.rec.Established()
+		if ev.url != "" {
+			s.cfg.url = ev.url
+			s.rec.Source = protocol.Bounded(ev.url)
+		}
 	case status == 0:
 		s.notice(fmt.Sprintf("no fresh link ahead of the link's expiry (%v); going on with it", ev.err))
 	default:
@@ -282,11 +298,15 @@ func (s *session) storedView() protocol.Stored {
 			n += f.end - f.pos
 		}
 	}
-	return protocol.Stored{
+	st := protocol.Stored{
 		Mode: s.rec.Mode, Validators: s.rec.Validators, Total: s.rec.Total, Bytes: n,
 		URL: s.rec.FinalURL, ContentType: s.rec.ContentType, Reason: s.rec.Reason, HasProof: !s.rec.Decided.Empty(),
 		Digest: s.rec.Digest, App: s.cfg.app, Refreshes: s.refreshes,
 	}
+	if s.vouched {
+		st.URL = "" // a fresh link's answers: see refreshed
+	}
+	return st
 }
 
 // restart counts a change of the file that throws stored bytes away, and

@@ -104,6 +104,7 @@ func (sh *shell) run(ctx context.Context) (Result, error) {
 			case evRefreshed:
 				if e.err == nil {
 					sh.useLink(e.link)
+					e.url = e.link.URL
 					e.expires, _ = protocol.LinkExpiry(sh.d.URL())
 					ev = e
 				}
@@ -286,27 +287,47 @@ func (sh *shell) write(fx fxWrite) {
 }
 
 // refresh asks the app for a fresh link (Options.Refresh) on a goroutine
-// of its own: it may take its time, a request to its own server. Its
-// answer comes back as evRefreshed.
+// of its own: it may take its time, a request to its own server, up to
+// refreshTimeout. Its answer comes back as evRefreshed; if the session
+// gives it up (a pause, fxRefreshCancel) or the time is up, at once, even
+// from a callback that does not heed its context.
 func (sh *shell) refresh(ctx context.Context, fx fxRefresh) {
-	rctx, cancel := context.WithCancel(ctx)
+	rctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	sh.refreshCancel = cancel
+	url := fx.url
+	if url == "" {
+		url = sh.d.URL()
+	}
+	type answer struct {
+		link Link
+		err  error
+	}
+	got := make(chan answer, 1) // the callback never blocks on it
+	go func() {
+		link, err := sh.opts.Refresh(rctx, Expired{Status: fx.status, URL: url})
+		got <- answer{link, err}
+	}()
 	go func() {
 		defer cancel()
-		url := fx.url
-		if url == "" {
-			url = sh.d.URL()
+		var a answer
+		select {
+		case a = <-got:
+			if a.err == nil {
+				a.err = rctx.Err() // given up meanwhile
+			}
+			if a.err == nil {
+				a.err = a.link.check()
+			}
+		case <-rctx.Done():
+			a.err = fmt.Errorf("Options.Refresh: %w", context.Cause(rctx))
 		}
-		link, err := sh.opts.Refresh(rctx, Expired{Status: fx.status, URL: url})
-		if err == nil {
-			err = rctx.Err() // given up meanwhile
-		}
-		if err == nil {
-			err = link.check()
-		}
-		sh.events <- evRefreshed{link: link, err: err}
+		sh.events <- evRefreshed{link: a.link, err: a.err}
 	}()
 }
+
+// refreshTimeout bounds an Options.Refresh call: an app that never
+// answers must not hold a download that waits for it forever.
+const refreshTimeout = 2 * time.Minute
 
 // useLink points the download's next requests, in this session and the
 // next, at a fresh link.

@@ -19,6 +19,9 @@ import (
 type JSError struct {
 	Name    string
 	Message string
+	// Value is the JS value itself (an Error object, most often), handed
+	// back to JS as the cause of the error that reaches the app.
+	Value safejs.Value
 }
 
 func (e *JSError) Error() string {
@@ -30,7 +33,7 @@ func (e *JSError) Error() string {
 
 // ErrorOf converts a JS value thrown or used as a rejection reason.
 func ErrorOf(v safejs.Value) *JSError {
-	e := &JSError{Name: "Error"}
+	e := &JSError{Name: "Error", Value: v}
 	if v.IsUndefined() || v.IsNull() {
 		return e
 	}
