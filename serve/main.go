@@ -40,6 +40,7 @@ import (
 	"github.com/go-resumer/resumer/serve/bundle"
 	"github.com/go-resumer/resumer/serve/devserver"
 	"github.com/go-resumer/resumer/serve/doctor"
+	"github.com/go-resumer/resumer/wasm/protocol"
 )
 
 // runCheck runs "serve check" and returns its exit status.
@@ -67,6 +68,14 @@ func runCheck(args []string) int {
 	if len(rest) != 1 {
 		fs.Usage()
 		return doctor.ExitNotChecked
+	}
+	if *server != "" {
+		named, ok := protocol.ServerNamed(*server)
+		if !ok {
+			fmt.Fprintf(os.Stderr, "resumer check: --server %q: not one of nginx, Apache, Caddy, S3/CloudFront, Go, Express, lighttpd\n", *server)
+			return doctor.ExitNotChecked
+		}
+		*server = named
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
