@@ -35,7 +35,9 @@ var chaosFaults = []string{
 // TestSessionChaos drives sessions through worlds whose server misanswers
 // at random (the dev server's faults), whose pages are paused and closed at
 // random, with several versions of the file, on one to four connections,
-// and on another origin, and holds every run to what matters:
+// on another origin, for apps that renew expired links (Options.Refresh)
+// and that want fetch()'s answers (Options.FirstAnswer), and holds every
+// run to what matters:
 //   - it ends: the session finishes or fails with a code, within a bounded
 //     number of events, whatever it was told;
 //   - a finished file is exactly one version of it, the one whose ETag it
@@ -93,6 +95,13 @@ func chaosWorld(t *testing.T, seed uint64) (events int, outcome string) {
 		sum := sha256.Sum256(data)
 		w.app.CanHash, w.app.Integrity = true, protocol.Digest{Alg: protocol.AlgSHA256, Sum: sum[:]}
 	}
+	if rnd.IntN(3) == 0 {
+		// The app renews links: the server now and then refuses one
+		// (403, 401, 410), and the app has a fresh one, or not.
+		w.app.CanRefresh, w.refuse = true, rnd.IntN(30)
+	}
+	// resumer.fetch's: the server's own answer, until a byte is stored.
+	w.app.FirstAnswer = rnd.IntN(4) == 0
 	faultRate := 0.1 + 0.5*rnd.Float64()
 	faultOf := make([]string, 0, 256)
 	w.faults = func(n int, req protocol.Request) url.Values {
@@ -100,6 +109,9 @@ func chaosWorld(t *testing.T, seed uint64) (events int, outcome string) {
 			f := ""
 			if rnd.Float64() < faultRate {
 				f = chaosFaults[rnd.IntN(len(chaosFaults))]
+				if w.app.CanRefresh && rnd.IntN(4) == 0 {
+					f = []string{"status=403", "status=401", "status=410"}[rnd.IntN(3)]
+				}
 			}
 			if req.Whole && strings.HasPrefix(f, "overrun=") {
 				// Junk after a 200 without Content-Length is the body as

@@ -121,8 +121,11 @@ type world struct {
 	flights map[int]*simFlight
 	workers map[int]*simWorker
 	timer   int // the generation of the one timer
-	done    *fxDone
-	steps   int
+	// refresh is the number of the app's fresh-link call under way (0
+	// none); refuse is how often in a hundred the app has no fresh link.
+	refresh, refreshes, refuse int
+	done                       *fxDone
+	steps                      int
 	// maxAttempt is the most failures in a row the session reported.
 	maxAttempt int
 
@@ -177,6 +180,7 @@ func (w *world) start() {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	w.refresh = 0
 	w.s = newSession(sessionConfig{key: w.key, url: w.url, opts: o, seed: w.rnd.Uint64(), jitter: w.rnd.Float64, estimates: true, app: w.app})
 	w.flights, w.workers, w.done = map[int]*simFlight{}, map[int]*simWorker{}, nil
 	w.timer++
@@ -277,6 +281,21 @@ func (w *world) do(fx effect) event {
 		if !fx.at.IsZero() {
 			w.at(max(fx.at.Sub(w.now), 0), simTimer{w.timer})
 		}
+	case fxRefresh:
+		// The app asks its own server for a fresh link: it takes a while,
+		// and sometimes it has none.
+		w.refreshes++
+		w.refresh = w.refreshes
+		var err error
+		if w.rnd.IntN(100) < w.refuse {
+			err = errors.New("signed out")
+		}
+		w.at(w.jitterDur(200*time.Millisecond), simRefreshed{n: w.refresh, err: err})
+	case fxRefreshCancel:
+		if w.refresh != 0 {
+			w.refresh = 0
+			return evRefreshed{err: context.Canceled}
+		}
 	case fxReport:
 		if fx.retry != nil {
 			w.maxAttempt = max(w.maxAttempt, fx.retry.attempt)
@@ -294,7 +313,11 @@ func (w *world) jitterDur(d time.Duration) time.Duration {
 
 // The world's own events, which it turns into the session's.
 type (
-	simWrite struct{ fx fxWrite }
+	simWrite     struct{ fx fxWrite }
+	simRefreshed struct {
+		n   int // the call it answers (world.refresh)
+		err error
+	}
 	simHash  struct{ w int }
 	simTimer struct{ gen int }
 	simRead  struct {
@@ -309,11 +332,12 @@ type (
 	}
 )
 
-func (simWrite) isEvent()  {}
-func (simHash) isEvent()   {}
-func (simTimer) isEvent()  {}
-func (simRead) isEvent()   {}
-func (simAnswer) isEvent() {}
+func (simWrite) isEvent()     {}
+func (simRefreshed) isEvent() {}
+func (simHash) isEvent()      {}
+func (simTimer) isEvent()     {}
+func (simRead) isEvent()      {}
+func (simAnswer) isEvent()    {}
 
 // simJoiner joins memstore bytes.
 type simJoiner struct{}
@@ -719,6 +743,12 @@ func (w *world) handle(ev event) event {
 		f.answered = w.now
 		return evAnswer{id: ev.id, at: w.now, resp: ev.resp, url: w.url,
 			early: earlyPiece{size: int64(len(f.early)), ok: len(f.early) == int(protocol.ProbeSize) || f.ending == "eof", took: w.bodyTime(f, len(f.early))}}
+	case simRefreshed:
+		if ev.n != w.refresh {
+			return nil // given up (fxRefreshCancel)
+		}
+		w.refresh = 0
+		return evRefreshed{err: ev.err}
 	case evEnd:
 		delete(w.flights, ev.id)
 	}
