@@ -154,7 +154,7 @@ function start(url, key = url) {
     if (r.dl !== dl) return;
     r.result = result;
     r.state = "done";
-    r.progress = { ...r.progress, received: result.size, stored: result.size, total: result.size, speed: 0, retryAt: null };
+    r.progress = { ...r.progress, loaded: result.size, received: result.size, stored: result.size, total: result.size, speed: 0, retryAt: null };
     render(r);
     refresh();
   }, (err) => {
@@ -192,7 +192,7 @@ function render(r) {
   const f = facts(r);
   const el = r.el;
   const total = p.total ?? f.size ?? null;
-  const received = p.received ?? r.info?.received ?? 0;
+  const received = p.loaded ?? r.info?.received ?? 0;
   const bar = $(".dl-bar", el);
   if (total) {
     bar.max = total;
@@ -290,11 +290,19 @@ function showReport(verdictEl, list, rep) {
       pre.textContent = f.proof.join("\n");
       li.append(pre);
     }
-    for (const x of f.fix) {
-      const p = document.createElement("p");
-      p.className = "fix";
-      p.textContent = `Fix (${x.server}): ${x.text}`;
-      li.append(p);
+    // The fix for the server that answered (or for any server) shows;
+    // the others are one click away.
+    const fix = (x) => Object.assign(document.createElement("p"), { className: "fix", textContent: `Fix (${x.server}): ${x.text}` });
+    const mine = f.fix.filter((x) => x.server === rep.server || x.server === "any server");
+    const others = f.fix.filter((x) => !mine.includes(x));
+    li.append(...mine.map(fix));
+    if (others.length) {
+      const more = document.createElement("details");
+      more.className = "fixes-other";
+      const sum = document.createElement("summary");
+      sum.textContent = mine.length ? `Fixes for other servers (${others.length})` : `Fixes for each server (${others.length})`;
+      more.append(sum, ...others.map(fix));
+      li.append(more);
     }
     return li;
   });

@@ -25,6 +25,8 @@
  *   failing it.
  * - `"aborted"`: canceled by `cancel()`, `remove()` or `clear()`; the stored
  *   bytes are deleted.
+ * - `"paused"`: the download a `resumer.fetch()` waited for paused
+ *   (`pause()`, `pauseAll()`); the stored bytes are kept.
  * - `"storage"`: IndexedDB failed for another reason.
  * - `"invalid-argument"`: a bad URL or option (including a `Range`,
  *   `If-Range` or `If-Match` header in `headers`: resumer owns those).
@@ -40,12 +42,25 @@
  * - `"unsupported"`: this browser lacks WebAssembly, IndexedDB or fetch.
  * - `"internal"`: resumer broke one of its own rules (a bug: please report it).
  */
+/**
+ * How `resumer.fetch` rejects, where `fetch` would: a `TypeError` (an
+ * `AbortError` `DOMException` when the download paused or was canceled)
+ * that carries the resumer `code`, the HTTP `status` if one decided, and
+ * the {@link ResumerError} as its `cause`.
+ */
+export type FetchFailure = (TypeError | DOMException) & {
+  readonly code: ErrorCode;
+  readonly status?: number;
+  readonly cause: ResumerError;
+};
+
 export type ErrorCode =
   | "network"
   | "http-status"
   | "bad-response"
   | "quota-exceeded"
   | "aborted"
+  | "paused"
   | "storage"
   | "invalid-argument"
   | "locked-elsewhere"
@@ -72,8 +87,9 @@ export class ResumerError extends Error {
    * @param message what went wrong, for people (prefixed with `resumer: `).
    * @param status the HTTP status that caused it, if any; 0 leaves
    *   {@link status} out.
+   * @param options its `cause`, and the exchange that decided it.
    */
-  constructor(code: ErrorCode, message: string, status?: number);
+  constructor(code: ErrorCode, message: string, status?: number, options?: { cause?: unknown; decidedBy?: Exchange | null });
   /** Always `"ResumerError"`. */
   name: "ResumerError";
   /** What went wrong; see {@link ErrorCode}. */
@@ -84,6 +100,14 @@ export class ResumerError extends Error {
    * error.
    */
   status?: number;
+  /**
+   * The request and the answer that decided the failure (its status and
+   * headers), as {@link Progress.decidedBy} shows them; null when no
+   * answer did (a network failure, a full storage).
+   */
+  readonly decidedBy: Exchange | null;
+  /** The JS exception at the root of it (fetch()'s `TypeError`, an IndexedDB `DOMException`), when there is one. */
+  readonly cause?: unknown;
 }
 
 // ---------------------------------------------------------------- loading
@@ -199,6 +223,36 @@ export interface DownloadOptions {
   maxBytes?: number;
   /** How failed requests are retried. */
   retry?: RetryOptions;
+  /**
+   * Gives a fresh link to the file when the server answers 401, 403 or 410:
+   * a signed URL (S3, CloudFront, a model hub's CDN) or a token that
+   * expired mid-download; and ahead of the expiry a signed link's query
+   * states (then `status` is 0, and a failure is no failure: the download
+   * goes on with the link it has). The download goes on from its stored bytes, which
+   * the validators of the fresh link's answers still decide. Without it,
+   * or when it throws, the download fails with `"http-status"` (its bytes
+   * kept), as it does after three fresh links in a row refused so.
+   */
+  refresh?: (expired: Expired) => FreshLink | undefined | Promise<FreshLink | undefined>;
+}
+
+/**
+ * What {@link DownloadOptions.refresh} is told: the status (401, 403, 410)
+ * with which `url` refused the download, or 0 when no request was refused
+ * but the link's query says it expires within 30 s (S3 and Google Cloud
+ * `X-Amz-`/`X-Goog-Date` and `-Expires`, CloudFront's `Expires`, Azure's `se`).
+ */
+export interface Expired {
+  readonly status: number;
+  readonly url: string;
+}
+
+/** A fresh way to a download's file, from {@link DownloadOptions.refresh}. */
+export interface FreshLink {
+  /** The URL to go on with; omitted, the current one. */
+  url?: string | URL;
+  /** The headers to send from now on, instead of the current ones (omitted: keep them). */
+  headers?: HeadersInit;
 }
 
 /** The `resumer` member of {@link ResumerRequestInit}: how {@link Resumer.fetch} downloads. */
@@ -310,7 +364,11 @@ export type NoticeCode = "evicted";
 
 /** The counters of a download's progress; all that {@link Download.progress} has before the first event. */
 export interface ProgressCounts {
-  /** Bytes received: stored plus in flight. */
+  /** Bytes received: stored plus in flight (a `ProgressEvent`'s `loaded`). */
+  readonly loaded: number;
+  /** Whether `total` is known (as a `ProgressEvent` says). */
+  readonly lengthComputable: boolean;
+  /** @deprecated `loaded`'s old name, kept until 0.7. */
   readonly received: number;
   /** Bytes committed to IndexedDB: what survives a reload. */
   readonly stored: number;
@@ -328,7 +386,15 @@ export interface ProgressCounts {
 export interface CheckOptions {
   /** The fetch() credentials mode of the requests (default `"same-origin"`). */
   credentials?: RequestCredentials;
+  /**
+   * The server whose fixes each finding lists first; by default the one
+   * that answered, where its `Server` header is readable.
+   */
+  server?: FixServer;
 }
+
+/** The servers a {@link Fix} may be for. */
+export type FixServer = "nginx" | "Apache" | "Caddy" | "S3/CloudFront" | "Go" | "Express" | "lighttpd" | "any server";
 
 /** How a finding of a check bears on resuming. */
 export type Verdict = "ok" | "warning" | "blocks";
@@ -340,8 +406,8 @@ export type FindingId =
 
 /** What to change on one kind of server. */
 export interface Fix {
-  /** `"nginx"`, `"Apache"`, `"Caddy"`, `"S3/CloudFront"`, `"Go"`, `"Express"` or `"any server"`. */
-  readonly server: string;
+  /** The server it is for. */
+  readonly server: FixServer;
   readonly text: string;
 }
 
@@ -372,6 +438,8 @@ export interface CheckReport {
   /** Whether iOS URLSession would produce resume data for the URL, and why. */
   readonly ios: boolean;
   readonly iosText: string;
+  /** The server whose fixes each finding lists first; `""` when unknown (then those for any server come first). */
+  readonly server: FixServer | "";
 }
 
 /** One header line, its name as RFC 9110 spells it and its value as sent. */
@@ -608,12 +676,12 @@ export class Resumer {
   maxConcurrent: number;
 
   /**
-   * Null until the first download (or {@link persist}), then whether the browser made this
-   * origin's storage persistent (`navigator.storage.persist()`, asked then so
-   * that a browser that prompts does so when the user acts); false where the
-   * browser cannot. Firefox leaves it pending until the user answers.
+   * Whether this origin's storage is persistent now
+   * (`navigator.storage.persisted()`), without asking the user; false where
+   * the browser cannot tell. (Before 0.6, a property holding
+   * {@link persist}'s promise.)
    */
-  persisted: Promise<boolean> | null;
+  persisted(): Promise<boolean>;
 
   /**
    * Starts, or resumes, the download of url. A download with stored bytes
@@ -628,6 +696,12 @@ export class Resumer {
   list(): Promise<Entry[]>;
 
   /**
+   * The stored download of `key` (a download's key: its absolute URL unless
+   * it was given one), or undefined.
+   */
+  get(key: string | URL): Promise<Entry | undefined>;
+
+  /**
    * Deletes a download and its stored bytes, canceling it if it runs here.
    * Rejects with `"locked-elsewhere"` if another tab is writing it.
    */
@@ -638,8 +712,15 @@ export class Resumer {
    * through resumer, then answers from storage: 200 with `Content-Length`,
    * `Content-Type`, `ETag`, `Last-Modified` and `Accept-Ranges: bytes`, the
    * body being the stored Blob (never one big ArrayBuffer). A file already
-   * stored is answered without the network. Rejects with a
-   * {@link ResumerError}, or the signal's reason on abort.
+   * stored is answered without the network.
+   *
+   * It fails as `fetch` fails: until a byte is stored, a server's answer
+   * that is not a success (404, 500, …) is the Response it resolves with,
+   * unread, and a network failure rejects with a `TypeError`. Once bytes
+   * are stored, failures are retried as the options say; a final one
+   * rejects with a {@link FetchFailure} (a `TypeError` whose `cause` is
+   * the {@link ResumerError}), a pause with an `AbortError` of code
+   * `"paused"`, an abort with the signal's reason.
    *
    * It is bound to its Resumer: hand it to a library as a plain function,
    * `env.fetch = resumer.fetch`.
@@ -677,8 +758,9 @@ export class Resumer {
 
   /**
    * Asks for persistent storage (`navigator.storage.persist()`, asked once
-   * per Resumer: the same promise as {@link persisted}); resolves false where
-   * the browser cannot. Call it from a user's action in browsers that prompt.
+   * per Resumer, and at the first download, so that a browser that prompts
+   * does so when the user acts); resolves to whether the browser granted it,
+   * false where it cannot. Firefox leaves it pending until the user answers.
    */
   persist(): Promise<boolean>;
 

@@ -3,7 +3,7 @@
 //   import { load } from "./resumer.js";
 //   const resumer = await load();
 //   const dl = resumer.download("https://example.com/big.iso");
-//   dl.onprogress = ({ received, total }) => console.log(received, total);
+//   dl.onprogress = ({ loaded, total }) => console.log(loaded, total);
 //   const { blob, resumable, reason } = await dl.done;
 //
 //   // or, where a library takes a fetch function (transformers.js env.fetch):
@@ -28,7 +28,8 @@ import { Go } from "./resumer-go.js";
  * - "bad-response": the server's answers contradict the requests;
  *   nothing inconsistent was stored;
  * - "quota-exceeded": the browser's storage is full;
- * - "aborted": the download was canceled;
+ * - "aborted": the download was canceled; its bytes are deleted;
+ * - "paused": the download a fetch() waited for paused; its bytes are kept;
  * - "storage": IndexedDB failed for another reason;
  * - "invalid-argument": a bad URL or option;
  * - "locked-elsewhere": remove() of a download another tab is writing;
@@ -47,24 +48,33 @@ export const VERSION = "0.5.0";
 
 export const ErrorCodes = Object.freeze([
   "network", "http-status", "bad-response", "quota-exceeded", "aborted",
-  "storage", "invalid-argument", "locked-elsewhere", "unexpected-content",
+  "paused", "storage", "invalid-argument", "locked-elsewhere", "unexpected-content",
   "too-large", "integrity", "not-found", "unsupported", "internal",
 ]);
 
 /** The error type of every rejection: an Error with a stable `code`. */
 export class ResumerError extends Error {
-  constructor(code, message, status = 0) {
-    super(`resumer: ${message}`);
+  constructor(code, message, status = 0, { cause, decidedBy } = {}) {
+    super(`resumer: ${String(message).replace(/^resumer: /, "")}`, cause === undefined ? undefined : { cause });
     this.name = "ResumerError";
     this.code = code;
     if (status) this.status = status;
+    /** The request and answer that decided the failure, or null. */
+    this.decidedBy = decidedBy ?? null;
   }
 }
+
+// answers holds, for an error of a download that ended on the server's
+// own answer before storing anything (the firstAnswer option), that
+// Response, unread: what resumer.fetch() resolves with, as fetch() would.
+const answers = new WeakMap();
 
 function toError(o) {
   if (o instanceof ResumerError) return o;
   if (o && typeof o === "object" && typeof o.code === "string") {
-    return new ResumerError(o.code, o.message || o.code, o.status || 0);
+    const err = new ResumerError(o.code, o.message || o.code, o.status || 0, { cause: o.cause, decidedBy: o.decidedBy });
+    if (typeof Response === "function" && o.answer instanceof Response) answers.set(err, o.answer);
+    return err;
   }
   return new ResumerError("storage", String(o && o.message ? o.message : o));
 }
@@ -521,6 +531,43 @@ function abortError(signal) {
   return new DOMException("The operation was aborted.", "AbortError");
 }
 
+// fetchFailure is how resumer.fetch() fails where fetch() would: a
+// download stopped by a pause or a cancel is an AbortError; any other
+// failure a TypeError. Both carry the ResumerError as their cause, and its
+// code (and status) for code that wants to tell them apart.
+function fetchFailure(err) {
+  const message = err.message.replace(/^resumer: /, "resumer.fetch: ");
+  const abort = err.code === "aborted" || err.code === "paused";
+  const out = abort ? new DOMException(message, "AbortError") : new TypeError(message, { cause: err });
+  // A DOMException takes no cause, and has a numeric code of its own (a
+  // getter): the instance's own properties shadow it.
+  const own = { cause: err, code: err.code, ...(err.status ? { status: err.status } : {}) };
+  for (const [k, value] of Object.entries(own)) Object.defineProperty(out, k, { value, configurable: true, writable: true });
+  return out;
+}
+
+// refresher adapts the app's refresh option for Go: whatever it returns
+// or throws, Go gets a promise of {url, headers} (headers null: keep them),
+// and nothing throws back into the WebAssembly module.
+function refresher(refresh) {
+  return async (expired) => {
+    const link = (await refresh(expired)) ?? {};
+    return {
+      url: link.url ? absolute(link.url) : "",
+      headers: link.headers === undefined || link.headers === null ? null : plainHeaders(link.headers),
+    };
+  };
+}
+
+// headOf is what fetch() gives for a HEAD request: the answer without
+// its body (which other calls may share: it is left alone).
+function headOf(resp) {
+  const head = new Response(null, { status: resp.status, statusText: resp.statusText, headers: resp.headers });
+  // A constructed Response has url "": give it the answer's.
+  if (resp.url) Object.defineProperty(head, "url", { value: resp.url, enumerable: true });
+  return head;
+}
+
 /** A resumer bound to one IndexedDB database. Create it with load(). */
 export class Resumer {
   #api;
@@ -544,13 +591,6 @@ export class Resumer {
     // Bound, so that it can be handed over as a plain function
     // (transformers.js: env.fetch = resumer.fetch).
     this.fetch = this.fetch.bind(this);
-    /**
-     * Resolves to whether the browser made this origin's storage persistent
-     * (navigator.storage.persist(), asked at the first download so that a
-     * browser that prompts does so when the user acts), false where the
-     * browser cannot.
-     */
-    this.persisted = null;
     // Only one tab writes a download (Web Locks); the others wait in state
     // "locked-elsewhere" and show the writer's progress, which every tab
     // posts on this channel.
@@ -584,10 +624,13 @@ export class Resumer {
     if (this.#channel) this.#channel.postMessage({ key, stored });
   }
 
+  // #asked is navigator.storage.persist()'s answer, asked once.
+  #asked = null;
+
   #askPersist() {
-    if (this.persisted) return;
+    if (this.#asked) return;
     const storage = globalThis.navigator && navigator.storage;
-    this.persisted = storage && typeof storage.persist === "function"
+    this.#asked = storage && typeof storage.persist === "function"
       ? storage.persist().catch(() => false)
       : Promise.resolve(false);
   }
@@ -634,6 +677,12 @@ export class Resumer {
     if (opts.key !== undefined && typeof opts.key !== "string") {
       return Download.failed(abs, new ResumerError("invalid-argument", "key must be a string"));
     }
+    if (opts.refresh !== undefined) {
+      if (typeof opts.refresh !== "function") {
+        return Download.failed(abs, new ResumerError("invalid-argument", "refresh must be a function"));
+      }
+      opts.refresh = refresher(opts.refresh);
+    }
     const key = opts.key || abs;
     const running = this.#active.get(key);
     if (running) {
@@ -670,7 +719,10 @@ export class Resumer {
    * body is the stored bytes (never one big ArrayBuffer). A single Range
    * header gets a 206 (or 416); a file already stored is answered without
    * the network. Requests other than GET and HEAD go to fetch() itself.
-   * init.resumer holds the download's options, and onprogress.
+   * init.resumer holds the download's options, and onprogress. It fails
+   * as fetch() fails: until a byte is stored, with the server's own
+   * answer (a 404 resolves) or a TypeError; then, past the retries, with
+   * a TypeError carrying the resumer code, its cause the ResumerError.
    * @param {RequestInfo | URL} input
    * @param {RequestInit & {resumer?: object}} [init]
    * @returns {Promise<Response>}
@@ -688,7 +740,10 @@ export class Resumer {
     const key = extra.key || url;
     const signal = init.signal ?? (req ? req.signal : undefined);
     if (signal && signal.aborted) throw abortError(signal);
-    const answer = () => this.response(key, { range, ifRange, method });
+    // From storage; a failure there fails the call as fetch() fails.
+    const answer = () => this.response(key, { range, ifRange, method }).catch((e) => {
+      throw e instanceof ResumerError ? fetchFailure(e) : e;
+    });
     const integrity = init.integrity ?? (req ? req.integrity : "");
     // With integrity, a stored file is answered only once a download has
     // checked it against that digest (a finished one is hashed again if
@@ -703,6 +758,9 @@ export class Resumer {
     const opts = {
       ...options, key, headers: plainHeaders(headers),
       ...(integrity ? { integrity } : {}), ...(credentials ? { credentials } : {}),
+      // Until a byte is stored, the server's error answers and network
+      // failures end the download as they end fetch().
+      firstAnswer: true,
     };
     const dl = this.#start(url, opts);
     const waiters = this.#waitersOf(key, dl, running);
@@ -729,7 +787,7 @@ export class Resumer {
           leave();
           reject(ev.errorCode
             ? new ResumerError(ev.errorCode, `the download of ${url} paused: ${ev.errorMessage || ev.errorCode}`)
-            : new ResumerError("aborted", `the download of ${url} was paused`));
+            : new ResumerError("paused", `the download of ${url} paused; its bytes are kept`));
         };
         dl.addEventListener("statechange", onPaused);
         if (signal) {
@@ -745,6 +803,14 @@ export class Resumer {
           signal.addEventListener("abort", onAbort, { once: true });
         }
       });
+    } catch (e) {
+      if (!(e instanceof ResumerError)) throw e; // the signal's reason
+      // The server's own answer, before any byte was stored: as fetch()
+      // resolves with it.
+      // Every call that waited for the download gets a copy of its own.
+      const answer = answers.get(e);
+      if (answer) return method === "HEAD" ? headOf(answer) : answer.clone();
+      throw fetchFailure(e);
     } finally {
       leave();
       if (onProgress) dl.removeEventListener("progress", onProgress);
@@ -759,11 +825,11 @@ export class Resumer {
       try {
         await this.#api.verify(this.#handle, key, integrity);
       } catch (e) {
-        throw toError(e);
+        throw fetchFailure(toError(e));
       }
     }
     const resp = await answer();
-    if (!resp) throw new ResumerError("not-found", `the download of ${url} finished but is not stored`);
+    if (!resp) throw fetchFailure(new ResumerError("not-found", `the download of ${url} finished but is not stored`));
     return resp;
   }
 
@@ -842,7 +908,7 @@ export class Resumer {
       throw new ResumerError("invalid-argument", `not a valid URL: ${url}`);
     }
     try {
-      return await this.#api.check(abs, String(options.credentials ?? ""));
+      return await this.#api.check(abs, String(options.credentials ?? ""), String(options.server ?? ""));
     } catch (e) {
       throw toError(e);
     }
@@ -901,7 +967,19 @@ export class Resumer {
    */
   persist() {
     this.#askPersist();
-    return this.persisted;
+    return this.#asked;
+  }
+
+  /**
+   * Resolves to whether this origin's storage is persistent now
+   * (navigator.storage.persisted()), without asking the user; false where
+   * the browser cannot tell.
+   * @returns {Promise<boolean>}
+   */
+  async persisted() {
+    const storage = globalThis.navigator && navigator.storage;
+    if (!storage || typeof storage.persisted !== "function") return false;
+    return storage.persisted().then((v) => v === true, () => false);
   }
 
   /** Pauses every download of this Resumer. */
@@ -953,6 +1031,17 @@ export class Resumer {
   }
 
   /**
+   * The stored download of key (a download's key: its absolute URL unless
+   * it was given one), or undefined.
+   * @param {string | URL} key
+   * @returns {Promise<object | undefined>}
+   */
+  async get(key) {
+    const k = key instanceof URL ? key.href : String(key);
+    return (await this.list()).find((e) => e.key === k);
+  }
+
+  /**
    * Lists every stored download: {key, url, size, received, etag,
    * lastModified, resumable, reason, reasonCode, state, restarts,
    * contentType, errorCode, errorMessage, created, updated, evicted,
@@ -1001,7 +1090,7 @@ export class DownloadEvent extends Event {
 }
 
 /**
- * One download. Events: "progress" ({state, received, stored, total, speed,
+ * One download. Events: "progress" ({state, loaded, lengthComputable, stored, total, speed,
  * attempt, retryAt, errorCode, errorMessage, etag, lastModified, resumable,
  * reason, reasonCode, notice, noticeCode, decidedBy}), "statechange" (same fields),
  * "done" (the Result), "error" ({error}).
@@ -1023,8 +1112,8 @@ export class Download extends EventTarget {
     this.key = url;
     /** "idle", "queued", "running", "paused", "locked-elsewhere", "done", "failed" or "canceled". */
     this.state = "idle";
-    /** The latest progress: {received, stored, total, speed, attempt, retryAt}. */
-    this.progress = { received: 0, stored: 0, total: null, speed: 0, attempt: 0, retryAt: null };
+    /** The latest progress: {loaded, lengthComputable, stored, total, speed, attempt, retryAt}. */
+    this.progress = { loaded: 0, lengthComputable: false, received: 0, stored: 0, total: null, speed: 0, attempt: 0, retryAt: null };
     /** Called with each progress event, like addEventListener("progress"). */
     this.onprogress = null;
     // The Result as the engine hands it over: what fetch() waits for

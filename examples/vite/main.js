@@ -13,9 +13,9 @@ try {
   const resumer = await load();
   const response = await resumer.fetch(weights, {
     resumer: {
-      onprogress({ received, total, state }) {
-        if (total) Object.assign(bar, { max: total, value: received });
-        status.textContent = state === "running" ? `${received} of ${total ?? "?"} bytes` : state;
+      onprogress({ loaded, total, state }) {
+        if (total) Object.assign(bar, { max: total, value: loaded });
+        status.textContent = state === "running" ? `${loaded} of ${total ?? "?"} bytes` : state;
       },
     },
   });

@@ -15,18 +15,31 @@ import (
 
 // report is what resumer.check resolves with (resumer.d.ts CheckReport).
 type report struct {
-	URL      string `json:"url"`
-	Browser  string `json:"browser"`
-	IOS      bool   `json:"ios"`
-	Findings []struct {
-		ID      string   `json:"id"`
-		Verdict string   `json:"verdict"`
-		Text    string   `json:"text"`
-		Proof   []string `json:"proof"`
-		Fix     []struct {
-			Server string `json:"server"`
-		} `json:"fix"`
-	} `json:"findings"`
+	URL      string          `json:"url"`
+	Server   string          `json:"server"`
+	Browser  string          `json:"browser"`
+	IOS      bool            `json:"ios"`
+	Findings []reportFinding `json:"findings"`
+}
+
+type reportFinding struct {
+	ID      string   `json:"id"`
+	Verdict string   `json:"verdict"`
+	Text    string   `json:"text"`
+	Proof   []string `json:"proof"`
+	Fix     []struct {
+		Server string `json:"server"`
+	} `json:"fix"`
+}
+
+// find returns the finding id, the zero one if there is none.
+func (r report) find(id string) reportFinding {
+	for _, f := range r.Findings {
+		if f.ID == id {
+			return f
+		}
+	}
+	return reportFinding{}
 }
 
 func (r report) verdicts() map[string]string {
@@ -97,6 +110,14 @@ func TestCheckInPage(t *testing.T) {
 				for _, f := range got.Findings {
 					if f.Verdict == "blocks" && f.ID != protocol.FindingReachable && len(f.Fix) == 0 {
 						t.Errorf("finding %s blocks and names no fix", f.ID)
+					}
+				}
+				if tt.blocks == protocol.FindingValidators && !tt.cross {
+					// The app names its server: its fix comes first.
+					named := eval[report](p, fmt.Sprintf(`R.check(%q, {server: "Caddy"})`, u))
+					f := named.find(protocol.FindingValidators)
+					if named.Server != protocol.ServerCaddy || len(f.Fix) < 2 || f.Fix[0].Server != protocol.ServerCaddy {
+						t.Errorf("checked for Caddy: server %q, fixes %+v", named.Server, f.Fix)
 					}
 				}
 				// The page's requests reached the server: a check is its

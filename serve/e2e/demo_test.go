@@ -588,6 +588,14 @@ func TestDemoCheck(t *testing.T) {
 		if !strings.HasPrefix(fix, "Fix (nginx)") {
 			t.Errorf("the finding's first fix: %q", fix)
 		}
+		// The dev server names no server: every server's fix is one
+		// click away, none shown open.
+		var open, folded int
+		d.js(`document.querySelectorAll("#check-findings [data-finding=validators] > .fix").length`, &open)
+		d.js(`document.querySelectorAll("#check-findings [data-finding=validators] > details.fixes-other .fix").length`, &folded)
+		if open != 0 || folded < 5 {
+			t.Errorf("validators fixes: %d shown, %d folded; want none shown, each server's folded", open, folded)
+		}
 		var started int
 		d.js(`document.querySelectorAll("#downloads .dl").length`, &started)
 		if started != 0 {

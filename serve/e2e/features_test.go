@@ -16,7 +16,8 @@ type features struct {
 	Broadcast bool     `json:"broadcast"` // BroadcastChannel: other tabs show its progress
 	Estimate  bool     `json:"estimate"`  // navigator.storage.estimate: the quota precheck
 	Persist   bool     `json:"persist"`   // navigator.storage.persist
-	Persisted any      `json:"persisted"` // what resumer's persisted resolved to, "pending" while the user is asked
+	Persisted any      `json:"persisted"` // what resumer.persisted() resolved to
+	Platform  any      `json:"platform"`  // and navigator.storage.persisted(), where there is one
 	Forms     []string `json:"forms"`     // how chunks are stored: "blob", or "bytes" where Blobs cannot be
 	// ByteStream: fetch bodies are byte streams, which resumer.js reads
 	// into one reused buffer (a BYOB reader); elsewhere it takes the
@@ -28,9 +29,10 @@ const featuresJS = `(async (db) => {
   const s = navigator.storage;
   const f = { locks: !!(navigator.locks && navigator.locks.request), broadcast: typeof BroadcastChannel === "function",
     estimate: !!(s && s.estimate), persist: !!(s && s.persist),
-    // Not awaited: where persist() asks the user (Firefox), it stays
-    // pending until they answer.
-    persisted: await Promise.race([R.persisted, Promise.resolve("pending")]),
+    // It never asks the user, so it settles at once, even in Firefox,
+    // where persist() at the first download waits for their answer.
+    persisted: await R.persisted(),
+    platform: s && s.persisted ? await s.persisted() : null,
     byteStream: await fetch(location.href).then((r) => { try { r.body.getReader({ mode: "byob" }).cancel(); return true; } catch { r.body.cancel(); return false; } }) };
   const idb = await new Promise((res, rej) => { const r = indexedDB.open(db); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
   const names = [...idb.objectStoreNames].filter((n) => n.startsWith("chunks"));
@@ -57,11 +59,11 @@ func TestFeatures(t *testing.T) {
 		if len(f.Forms) != 1 || f.Forms[0] == "other" {
 			t.Errorf("chunks stored as %v, want all Blobs or all ArrayBuffers", f.Forms)
 		}
-		if _, ok := f.Persisted.(bool); !ok && f.Persisted != "pending" {
-			t.Errorf("persisted resolved to %v, want a boolean (false where the browser cannot) or pending", f.Persisted)
+		if _, ok := f.Persisted.(bool); !ok {
+			t.Errorf("persisted() resolved to %v, want a boolean", f.Persisted)
 		}
-		if !f.Persist && f.Persisted != false {
-			t.Errorf("no storage.persist, yet persisted is %v; want false", f.Persisted)
+		if want := f.Platform; f.Persisted != want && !(want == nil && f.Persisted == false) {
+			t.Errorf("persisted() is %v, navigator.storage.persisted() %v", f.Persisted, want)
 		}
 	})
 }

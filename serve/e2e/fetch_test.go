@@ -320,6 +320,7 @@ func TestFetch(t *testing.T) {
 			p := fetchPage(t, e)
 			u := fileURL(t, medium, rate)
 			type paused struct {
+				Name     string `json:"name"`
 				Code     string `json:"code"`
 				Stored   int64  `json:"stored"`
 				Resolved bool   `json:"resolved"`
@@ -330,10 +331,10 @@ func TestFetch(t *testing.T) {
 			  try {
 			    await F.within(R.fetch(u, {resumer: {onprogress}}), 60000, "a paused fetch to settle");
 			    return { resolved: true, stored, code: "" };
-			  } catch (e) { return { code: e.code || String(e), stored, resolved: false }; }
+			  } catch (e) { return { name: e.name, code: e.code || String(e), stored, resolved: false }; }
 			})(%q)`, u))
-			if got.Resolved || got.Code != "aborted" || got.Stored < 1<<20 || got.Stored >= mediumSize {
-				t.Fatalf("a fetch whose download paused: %+v; want code aborted, with part of the file stored", got)
+			if got.Resolved || got.Code != "paused" || got.Name != "AbortError" || got.Stored < 1<<20 || got.Stored >= mediumSize {
+				t.Fatalf("a fetch whose download paused: %+v; want an AbortError of code paused, with part of the file stored", got)
 			}
 			before := gets(t, u, 1)
 			r := eval[read](p, fmt.Sprintf(`R.fetch(%q).then(F.read)`, u))

@@ -221,6 +221,14 @@ func (b *body) Close() {
 	})
 }
 
+// Release implements platform.Releaser: the fetch() Response (a
+// js.Value) goes to the app unread, and ending the request's context no
+// longer aborts it.
+func (b *body) Release() any {
+	b.closeOnce.Do(func() { close(b.closed) })
+	return safejs.Unsafe(b.resp)
+}
+
 // Whole implements platform.Body with Response.blob(), which keeps the
 // body's bytes out of the JS heap altogether.
 func (b *body) Whole(ctx context.Context) (store.Blob, error) {

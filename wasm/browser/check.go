@@ -6,6 +6,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/hack-pad/safejs"
+
 	"github.com/go-resumer/resumer/wasm/internal/jsutil"
 	"github.com/go-resumer/resumer/wasm/protocol"
 )
@@ -20,7 +22,11 @@ const checkTimeout = 15 * time.Second
 // once its headers are in. What a page may not send (Accept-Encoding, its
 // own preflight) is left out; a refused request (CORS) is an answer with
 // an error, as a download would meet it.
-func Check(ctx context.Context, url string, credentials string) protocol.Report {
+//
+// server, when not "", names the server whose fixes come first (one of the
+// protocol.Server constants); else the one that answered, where the page
+// can read its Server header.
+func Check(ctx context.Context, url, credentials, server string) protocol.Report {
 	var done []protocol.CheckAnswer
 	for {
 		q, more := protocol.NextCheck(done, protocol.CheckOptions{})
@@ -29,7 +35,26 @@ func Check(ctx context.Context, url string, credentials string) protocol.Report 
 		}
 		done = append(done, checkOne(ctx, url, q, credentials))
 	}
-	return protocol.Diagnose(url, done)
+	r := protocol.Diagnose(url, done)
+	r.ForServer(server)
+	return r
+}
+
+// serverOf is the answer's Server header, or X-Powered-By without one, as
+// the page may read them: from another origin, only where exposed.
+func serverOf(rv safejs.Value) string {
+	h, err := rv.Get("headers")
+	if err != nil {
+		return ""
+	}
+	for _, name := range []string{"Server", "X-Powered-By"} {
+		if v, err := h.Call("get", name); err == nil && !v.IsNull() && !v.IsUndefined() {
+			if s, err := v.String(); err == nil && s != "" {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func checkOne(ctx context.Context, url string, q protocol.CheckRequest, credentials string) protocol.CheckAnswer {
@@ -59,5 +84,6 @@ func checkOne(ctx context.Context, url string, q protocol.CheckRequest, credenti
 	if a.Response, err = responseOf(rv, url); err != nil {
 		a.Err = err.Error()
 	}
+	a.Server = serverOf(rv)
 	return a
 }

@@ -146,8 +146,12 @@ func TestRefresh(t *testing.T) {
 // Expired.Status 0 and no request refused; a refresh that fails then is
 // no failure: the download goes on with the link it has.
 func TestRefreshAhead(t *testing.T) {
-	for _, give := range []bool{true, false} {
-		t.Run(fmt.Sprint("fresh links ", give), func(t *testing.T) {
+	for _, c := range []struct {
+		give bool
+		life time.Duration // of the first link
+	}{{true, 35 * time.Second}, {false, 35 * time.Second}, {true, -time.Second}} {
+		give := c.give
+		t.Run(fmt.Sprintf("fresh links %v, first link good for %v", c.give, c.life), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const size = 1 << 20
 				data := pattern(size)
@@ -173,7 +177,8 @@ func TestRefreshAhead(t *testing.T) {
 				m := resumer.NewManager(memstore.New(), p)
 				var calls []resumer.Expired
 				start := time.Now()
-				first := fmt.Sprintf("https://x.test/f?Expires=%d&Signature=s", start.Add(35*time.Second).Unix())
+				// A link already expired is not even tried.
+				first := fmt.Sprintf("https://x.test/f?Expires=%d&Signature=s", start.Add(c.life).Unix())
 				d, _ := m.Download(first, resumer.Options{ChunkSize: 64 << 10,
 					Refresh: func(ctx context.Context, e resumer.Expired) (resumer.Link, error) {
 						calls = append(calls, e)

@@ -676,9 +676,10 @@ func (s *session) fetch() {
 		s.refresh(0, "")
 	}
 	conns := s.conns()
-	// A link refused waits for the fresh one; one about to expire goes on
-	// meanwhile.
-	if !s.holdUntil.After(s.now) && !(s.refreshing && s.refreshStatus != 0) {
+	// A link refused, or past its stated expiry, waits for the fresh one;
+	// one about to expire goes on meanwhile.
+	waitLink := s.refreshing && (s.refreshStatus != 0 || !s.now.Before(s.linkExpires))
+	if !s.holdUntil.After(s.now) && !waitLink {
 		for s.onWire(conns) < conns {
 			req, ok := s.plan()
 			if !ok {

@@ -148,13 +148,21 @@ func (s *session) apply(f *flight, dec protocol.Decision, resp protocol.Response
 		s.reject(f, dec.Err)
 
 	case protocol.Refresh:
-		if (s.refreshing && s.refreshStatus != 0) || f.link != s.link {
-			// Asked already, or sent with a link since replaced: its span
-			// is asked again, with the fresh link.
-			return bodyPlan{}
-		}
 		var se *protocol.StatusError
 		errors.As(dec.Err, &se)
+		switch {
+		case f.link != s.link:
+			// Sent with a link since replaced: its span is asked again,
+			// with the fresh link.
+			return bodyPlan{}
+		case s.refreshing:
+			// Asked already; asked ahead of the expiry, the link is now
+			// refused: nothing more goes out until the fresh one.
+			if s.refreshStatus == 0 {
+				s.refreshStatus = se.Status
+			}
+			return bodyPlan{}
+		}
 		s.notice(fmt.Sprintf("%s answered %d; asking the app for a fresh link", f.req.URL, se.Status))
 		s.refresh(se.Status, f.req.URL)
 

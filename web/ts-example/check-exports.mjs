@@ -89,7 +89,10 @@ const doc = (await import("node:fs")).readFileSync(docPath, "utf8");
 const named = new Set();
 const words = (text) => { for (const [word] of text.matchAll(/[A-Za-z_][\w-]*( [a-z][\w-]*)*/g)) for (const w of [word, ...word.split(" ")]) named.add(w); };
 const prose = doc.replace(/^```[^\n]*\n[\s\S]*?^```$/gm, (block) => { words(block); return ""; });
-for (const [, span] of prose.matchAll(/`([^`]+)`/g)) words(span);
+for (const [, span] of prose.matchAll(/`([^`]+)`/g)) {
+  named.add(span); // a name that is not a word: `S3/CloudFront`
+  words(span);
+}
 const internal = (sym) => sym.getDeclarations()?.some((d) => ts.getJSDocTags(d).some((t) => t.tagName.text === "internal"));
 const wanted = new Map(); // name → where the declarations have it
 const want = (name, where) => { if (!wanted.has(name)) wanted.set(name, where); };

@@ -49,6 +49,8 @@ function explain(err: unknown): string {
       return "the file was corrupted on the way; it was discarded";
     case "aborted":
       return "canceled";
+    case "paused":
+      return "paused; it goes on from the stored bytes";
     case "unexpected-content":
       return "a login or captive portal page got in the way";
     case "too-large":
@@ -241,7 +243,7 @@ document.querySelector("button#keep")?.addEventListener("click", async () => {
   const granted: boolean = await resumer.persist();
   show(granted ? `${usage.downloads} downloads kept` : "the browser may evict downloads");
 });
-const persisted = resumer.persisted === null ? false : await resumer.persisted;
+const persisted: boolean = await resumer.persisted();
 console.info(`persisted: ${persisted}`);
 
 // ---- mistakes the declarations must reject

@@ -15,10 +15,10 @@ pause.disabled = false;
 pause.onclick = () => {
   if (dl.state === "paused") dl.resume(); else dl.pause();
 };
-dl.addEventListener("progress", ({ state, received, total }) => {
-  if (total) Object.assign(bar, { max: total, value: received });
+dl.addEventListener("progress", ({ state, loaded, total }) => {
+  if (total) Object.assign(bar, { max: total, value: loaded });
   pause.textContent = state === "paused" ? "Resume" : "Pause";
-  status.textContent = state === "running" ? `${received} of ${total ?? "?"} bytes` : state;
+  status.textContent = state === "running" ? `${loaded} of ${total ?? "?"} bytes` : state;
 });
 try {
   const { blob, restarts } = await dl.done;

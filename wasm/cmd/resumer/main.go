@@ -120,7 +120,23 @@ func errorObject(err error) js.Value {
 			code = "unsupported"
 		}
 	}
-	return js.ValueOf(map[string]any{"code": code, "message": err.Error(), "status": status})
+	o := js.ValueOf(map[string]any{"code": code, "message": err.Error(), "status": status})
+	if re != nil {
+		if answer, ok := re.Answer.(js.Value); ok {
+			o.Set("answer", answer) // the server's Response, unread (Options.FirstAnswer)
+		}
+		if !re.Decided.Empty() {
+			o.Set("decidedBy", deepFreeze(js.ValueOf(jsutil.ExchangeValue(re.Decided))))
+		}
+	}
+	// The JS exception at the root of it (fetch()'s TypeError, an
+	// IndexedDB DOMException), as the error's cause.
+	if je := (*jsutil.JSError)(nil); errors.As(err, &je) {
+		if v := safejs.Unsafe(je.Value); v.Truthy() {
+			o.Set("cause", v)
+		}
+	}
+	return o
 }
 
 // open(dbName) → Promise<handle>
@@ -157,7 +173,11 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 		Header:        headers(o.Get("headers")),
 		Credentials:   str(o, "credentials"),
 		Integrity:     str(o, "integrity"),
+		FirstAnswer:   o.Get("firstAnswer").Truthy(),
 		OnProgress:    progressTo(onEvent),
+	}
+	if fn := o.Get("refresh"); fn.Type() == js.TypeFunction {
+		opts.Refresh = refreshFrom(fn)
 	}
 	if r := o.Get("retry"); r.Type() == js.TypeObject {
 		opts.Retry = protocol.RetryPolicy{
@@ -188,6 +208,22 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 		onEvent.Invoke("done", resultObject(res))
 	}()
 	return id
+}
+
+// refreshFrom is Options.Refresh through resumer.js's refresher(fn): an
+// async function of {status, url} that never throws synchronously and
+// resolves to {url, headers}. Called on the shell's goroutine of its own,
+// where awaiting is allowed.
+func refreshFrom(fn js.Value) func(context.Context, resumer.Expired) (resumer.Link, error) {
+	return func(ctx context.Context, e resumer.Expired) (resumer.Link, error) {
+		p := fn.Invoke(map[string]any{"status": e.Status, "url": e.URL})
+		v, err := jsutil.Await(ctx, safejs.Safe(p))
+		if err != nil {
+			return resumer.Link{}, err
+		}
+		link := safejs.Unsafe(v)
+		return resumer.Link{URL: str(link, "url"), Header: headers(link.Get("headers"))}, nil
+	}
 }
 
 // str reads a string option; anything else reads as "" (the default).
@@ -319,7 +355,10 @@ func sameExchange(a, b protocol.Exchange) bool {
 
 func progressObject(p resumer.Progress, decidedBy any) js.Value {
 	o := map[string]any{
-		"state": string(p.State), "received": p.Received, "stored": p.Stored, "total": sizeOrNull(p.Total),
+		// loaded, total and lengthComputable as a ProgressEvent names
+		// them; received is loaded's old name (deprecated in 0.6).
+		"state": string(p.State), "loaded": p.Received, "lengthComputable": p.Total != protocol.UnknownSize,
+		"received": p.Received, "stored": p.Stored, "total": sizeOrNull(p.Total),
 		"speed": p.Speed, "attempt": p.Attempt, "retryAt": nil, "errorCode": p.ErrCode, "errorMessage": "",
 		"etag": p.Validators.ETag, "lastModified": p.Validators.LastModified,
 		"resumable": p.Resumable, "reason": p.Reason.Text, "reasonCode": p.Reason.Code, "notice": p.Notice,
@@ -363,16 +402,24 @@ func resultObject(r resumer.Result) js.Value {
 // check(url, credentials) → Promise<report>: whether downloads of url can
 // resume from this page, and why not (browser.Check).
 func (b *bridge) check(_ js.Value, args []js.Value) any {
-	url, credentials := args[0].String(), ""
+	url, credentials, server := args[0].String(), "", ""
 	if len(args) > 1 && args[1].Type() == js.TypeString {
 		credentials = args[1].String()
+	}
+	if len(args) > 2 && args[2].Type() == js.TypeString && args[2].String() != "" {
+		named, ok := protocol.ServerNamed(args[2].String())
+		if !ok {
+			err := &resumer.Error{Code: resumer.CodeInvalid, Err: fmt.Errorf("server %q: not one of nginx, Apache, Caddy, S3/CloudFront, Go, Express, lighttpd", args[2].String())}
+			return promise(func(context.Context) (any, error) { return nil, err })
+		}
+		server = named
 	}
 	return promise(func(ctx context.Context) (any, error) {
 		// Its own bound, past the minute of other calls: up to eight
 		// requests, each given up after 15 s (browser.Check).
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 		defer cancel()
-		return reportObject(browser.Check(ctx, url, credentials)), nil
+		return reportObject(browser.Check(ctx, url, credentials, server)), nil
 	})
 }
 
@@ -394,6 +441,7 @@ func reportObject(r protocol.Report) js.Value {
 	return js.ValueOf(map[string]any{
 		"url": r.URL, "finalURL": r.FinalURL, "findings": findings,
 		"browser": string(r.Browser), "browserText": r.BrowserText, "ios": r.IOS, "iosText": r.IOSText,
+		"server": r.Server,
 	})
 }
 
