@@ -443,6 +443,8 @@ type entry struct {
 	LastModified string `json:"lastModified"`
 	Resumable    bool   `json:"resumable"`
 	Reason       string `json:"reason"`
+	ErrorCode    string `json:"errorCode"`
+	ErrorMessage string `json:"errorMessage"`
 	DecidedBy    *struct {
 		Status      int    `json:"status"`
 		URL         string `json:"url"`
