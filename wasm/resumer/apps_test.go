@@ -347,7 +347,7 @@ func TestServe(t *testing.T) {
 		{protocol.ServeRequest{Range: "bytes=0-0", IfRange: `"other"`}, 200, 0, size, ""},
 		{protocol.ServeRequest{Method: "HEAD"}, 200, 0, -1, ""},
 	} {
-		s, err := m.Serve(ctx, url, tt.req)
+		s, err := m.Serve(ctx, url, tt.req, resumer.Caller{})
 		if err != nil {
 			t.Fatalf("%+v: %v", tt.req, err)
 		}
@@ -368,13 +368,13 @@ func TestServe(t *testing.T) {
 			t.Errorf("%+v: headers %v", tt.req, s.Header)
 		}
 	}
-	if s, _ := m.Serve(ctx, url, protocol.ServeRequest{}); !strings.HasPrefix(s.Header["Repr-Digest"], "sha-256=:") {
+	if s, _ := m.Serve(ctx, url, protocol.ServeRequest{}, resumer.Caller{}); !strings.HasPrefix(s.Header["Repr-Digest"], "sha-256=:") {
 		t.Errorf("a verified file is served without Repr-Digest: %v", s.Header)
 	}
-	if _, err := m.Serve(ctx, f.url+"none.bin", protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
+	if _, err := m.Serve(ctx, f.url+"none.bin", protocol.ServeRequest{}, resumer.Caller{}); resumer.CodeOf(err) != resumer.CodeNotFound {
 		t.Errorf("Serve of nothing stored: %v, want not-found", err)
 	}
-	if s, _ := m.Serve(ctx, url, protocol.ServeRequest{}); s.URL != url {
+	if s, _ := m.Serve(ctx, url, protocol.ServeRequest{}, resumer.Caller{}); s.URL != url {
 		t.Errorf("served URL %q, want %q", s.URL, url)
 	}
 	// Behind a redirect, the URL is the one the bytes came from, as
@@ -382,7 +382,7 @@ func TestServe(t *testing.T) {
 	moved := url + "?redirect=same"
 	res, err = f.download(m, moved, fast)
 	mustOK(t, f, res, err)
-	s, err := m.Serve(ctx, moved, protocol.ServeRequest{})
+	s, err := m.Serve(ctx, moved, protocol.ServeRequest{}, resumer.Caller{})
 	if err != nil || s.URL != url+"?redirected=1" || s.Key != moved {
 		t.Errorf("served %q (key %q), %v; want the redirect's target %q", s.URL, s.Key, err, url+"?redirected=1")
 	}
@@ -392,7 +392,7 @@ func TestServeUnfinished(t *testing.T) {
 	f := newFixture(t)
 	url := f.url + f.name + "?rate=524288"
 	f.interrupt(url, size/4, fast)
-	if _, err := f.manager().Serve(context.Background(), url, protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
+	if _, err := f.manager().Serve(context.Background(), url, protocol.ServeRequest{}, resumer.Caller{}); resumer.CodeOf(err) != resumer.CodeNotFound {
 		t.Fatalf("Serve of an unfinished download: %v, want not-found", err)
 	}
 }
@@ -424,7 +424,7 @@ func TestPutAndClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := m.Serve(ctx, "https://app.test/x.txt", protocol.ServeRequest{Range: "bytes=7-12"})
+	s, err := m.Serve(ctx, "https://app.test/x.txt", protocol.ServeRequest{Range: "bytes=7-12"}, resumer.Caller{})
 	if err != nil || s.Status != 206 || string(s.Body.(memstore.Bytes)) != "stored" || s.Header["Content-Type"] != "text/plain" {
 		t.Fatalf("Serve after Put: %+v, %v", s, err)
 	}
@@ -464,7 +464,7 @@ func TestEvicted(t *testing.T) {
 	if len(infos) != 1 || !infos[0].Evicted {
 		t.Fatalf("list does not report the eviction: %+v", infos)
 	}
-	if _, err := m.Serve(ctx, url, protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
+	if _, err := m.Serve(ctx, url, protocol.ServeRequest{}, resumer.Caller{}); resumer.CodeOf(err) != resumer.CodeNotFound {
 		t.Fatalf("Serve of an evicted file: %v", err)
 	}
 	before := len(f.gets())
@@ -535,10 +535,37 @@ func TestVerify(t *testing.T) {
 	if resumer.CodeOf(err) != resumer.CodeIntegrity {
 		t.Fatalf("verify a wrong digest: %v, want integrity", err)
 	}
-	if _, err := m.Serve(ctx, b, protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
+	if _, err := m.Serve(ctx, b, protocol.ServeRequest{}, resumer.Caller{}); resumer.CodeOf(err) != resumer.CodeNotFound {
 		t.Fatalf("the file that did not match is still served: %v", err)
 	}
 	if err := m.Verify(ctx, a, "sha256-x"); resumer.CodeOf(err) != resumer.CodeInvalid {
 		t.Fatalf("verify with bad metadata: %v, want invalid-argument", err)
+	}
+}
+
+// TestResolve: a name is a key when a download is stored or running under
+// it, even if it also reads as a relative URL; else the last name (the
+// absolute URL) is.
+func TestResolve(t *testing.T) {
+	f := newFixture(t)
+	m := f.manager()
+	ctx := context.Background()
+	url := f.url + f.name
+	res, err := f.download(m, url, resumer.Options{Key: "models/tiny.bin"})
+	mustOK(t, f, res, err)
+	for _, c := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"models/tiny.bin", "https://app.test/models/tiny.bin"}, "models/tiny.bin"},
+		{[]string{"other.bin", "https://app.test/other.bin"}, "https://app.test/other.bin"},
+		{[]string{url}, url},
+	} {
+		if got, err := m.Resolve(ctx, c.names...); err != nil || got != c.want {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", c.names, got, err, c.want)
+		}
+	}
+	if _, err := m.Resolve(ctx); resumer.CodeOf(err) != resumer.CodeInvalid {
+		t.Errorf("Resolve() with no name: %v, want %s", err, resumer.CodeInvalid)
 	}
 }

@@ -23,6 +23,13 @@ type Download struct {
 	m    *Manager
 	key  string // the store's key and the lock's name: Options.Key, or the first URL
 	opts Options
+	// cred is what identifies the caller (protocol.Credentials) of the
+	// options it was started with: fixed for the Download's life, as a
+	// fresh link's headers (Options.Refresh) are the same caller's.
+	cred string
+	// after, if not nil, is closed when the stopped Download of the same
+	// key has let go: this one starts then.
+	after <-chan struct{}
 
 	mu         sync.Mutex
 	src        string // the URL requests go to; a later Manager.Download of the same key may replace it
@@ -38,6 +45,9 @@ type Download struct {
 	result     Result
 	err        error
 	done       chan struct{}
+	// stopCause is set by Stop: once paused, this Download ends, its
+	// bytes stored for the next one.
+	stopCause error
 }
 
 // Result is a finished download.
@@ -78,11 +88,12 @@ type Stats struct {
 }
 
 func newDownload(m *Manager, key, url string, opts Options) *Download {
+	cred := protocol.Credentials(opts.Header, opts.Credentials)
 	return &Download{
-		m: m, key: key, src: url, opts: opts,
+		m: m, key: key, src: url, opts: opts, cred: cred,
 		state: protocol.Idle, want: protocol.Running,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
-		progress: Progress{State: protocol.Idle, Total: protocol.UnknownSize},
+		progress: Progress{State: protocol.Idle, Total: protocol.UnknownSize, Private: cred != ""},
 	}
 }
 
@@ -133,11 +144,43 @@ func (d *Download) Resume() { d.request(protocol.Running) }
 // tab's.
 func (d *Download) Cancel() { d.request(protocol.Canceled) }
 
+// Stop ends this Download as a pause does, and for good: every byte
+// received is stored, the cross-tab lock is let go, and Wait returns an
+// error with CodePaused that wraps cause (ErrStopped if nil). The stored
+// download stays paused, for a later Manager.Download to take up. It is
+// how an AbortSignal ends a download() in the browser: the caller stops
+// waiting, nothing is lost.
+func (d *Download) Stop(cause error) {
+	if cause == nil {
+		cause = ErrStopped
+	}
+	d.mu.Lock()
+	if d.stopCause == nil && d.want != protocol.Canceled && !d.state.Terminal() && d.state != protocol.Failed {
+		d.stopCause = cause
+	}
+	d.mu.Unlock()
+	d.request(protocol.Paused)
+}
+
+// ErrStopped is the cause of a Download's end when Stop was given none.
+var ErrStopped = errors.New("the download was stopped; its bytes are kept")
+
+// stopped reports whether Stop was called: the Download is ending and
+// takes no more requests (a Manager.Download of its key starts another).
+func (d *Download) stopped() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stopCause != nil
+}
+
 func (d *Download) request(want protocol.State) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.want == protocol.Canceled || d.state.Terminal() || d.state == protocol.Failed {
 		return
+	}
+	if d.stopCause != nil && want == protocol.Running {
+		return // stopping: nothing takes it back
 	}
 	d.want = want
 	d.quotaPause = false // the user's word wins over an automatic resume
@@ -208,6 +251,9 @@ var quotaRecheck = 5 * time.Second
 // look at want.
 func (d *Download) loop() {
 	defer d.m.forget(d)
+	if d.after != nil {
+		<-d.after
+	}
 	var release func()
 	unlock := func() {
 		if release != nil {
@@ -232,6 +278,10 @@ func (d *Download) loop() {
 			cancel()
 			if err := d.settlePaused(nil); err != nil {
 				finish(Result{}, err)
+				return
+			}
+			if d.stopped() {
+				d.detach(unlock)
 				return
 			}
 			// Nobody writes a paused download: another tab may take it up
@@ -422,6 +472,11 @@ func (d *Download) cancelled(locked bool) error {
 		}
 		defer release()
 	}
+	// Another owner's record (a private file this caller never got to
+	// replace) is not this caller's to delete.
+	if rec, err := d.m.store.Get(ctx, d.key); err == nil && !d.owns(ctx, rec) {
+		return newError(CodeAborted, ErrCanceled)
+	}
 	if err := d.m.store.Delete(ctx, d.key); err != nil {
 		return newError(CodeAborted, errors.Join(ErrCanceled, err))
 	}
@@ -435,13 +490,24 @@ func (d *Download) settlePaused(cause error) error {
 	}
 	ctx, cancel := storageCtx()
 	defer cancel()
-	if rec, err := d.m.store.Get(ctx, d.key); err == nil && d.State() != protocol.LockedElsewhere {
+	// Only under the lock (never over another tab's writes), never over a
+	// finished file (a pause before the run took it up), and only this
+	// caller's record.
+	if rec, err := d.m.store.Get(ctx, d.key); err == nil && d.holdsLock() && rec.State != protocol.Done && d.owns(ctx, rec) {
 		rec.State = protocol.Paused
 		rec.ErrCode, rec.ErrMessage = CodeOf(cause), errMessage(cause)
 		rec.Updated = d.m.Now().UnixMilli()
 		_ = d.m.store.Put(ctx, rec) // best effort: the chunks are the truth
 	}
 	return d.fire(protocol.EvPause, cause)
+}
+
+// owns reports whether rec is this download's to mark paused or failed:
+// stored with its credentials. Another owner's record (a private file this
+// caller never got to replace: refused at its first answer) keeps its state.
+func (d *Download) owns(ctx context.Context, rec store.Record) bool {
+	owner, err := d.m.owner(ctx, d.cred)
+	return err == nil && sameOwner(rec.Owner, owner)
 }
 
 func errMessage(err error) string {
@@ -461,7 +527,7 @@ func (d *Download) end(res Result, err error, unlock func()) {
 	case err != nil:
 		ev = protocol.EvFail
 		ctx, cancel := storageCtx()
-		if rec, gerr := d.m.store.Get(ctx, d.key); gerr == nil && d.State() != protocol.LockedElsewhere {
+		if rec, gerr := d.m.store.Get(ctx, d.key); gerr == nil && d.State() != protocol.LockedElsewhere && d.owns(ctx, rec) {
 			rec.State, rec.ErrCode, rec.ErrMessage = protocol.Failed, CodeOf(err), err.Error()
 			rec.Updated = d.m.Now().UnixMilli()
 			_ = d.m.store.Put(ctx, rec)
@@ -477,6 +543,16 @@ func (d *Download) end(res Result, err error, unlock func()) {
 	}
 	d.mu.Lock()
 	d.result, d.err = res, err
+	d.mu.Unlock()
+	unlock()
+	close(d.done)
+}
+
+// detach ends a stopped Download in the paused state, where its record
+// stays: no event of the state machine, only the end of this handle.
+func (d *Download) detach(unlock func()) {
+	d.mu.Lock()
+	d.err = newError(CodePaused, fmt.Errorf("%s: %w", d.key, d.stopCause))
 	d.mu.Unlock()
 	unlock()
 	close(d.done)

@@ -22,8 +22,9 @@ const (
 	// CodeAborted: the download was canceled; its bytes are deleted.
 	CodeAborted = "aborted"
 	// CodePaused: the download paused (Download.Pause, or a full storage)
-	// while a call waited for it to end; its bytes are kept. (The JS
-	// resumer.fetch() rejects so; Download.Wait waits on.)
+	// while a call waited for it to end, or was stopped (Download.Stop:
+	// Wait returns it); its bytes are kept. (The JS resumer.fetch()
+	// rejects so on a pause; Download.Wait waits on through one.)
 	CodePaused = "paused"
 	// CodeStorage: the store failed for another reason than quota.
 	CodeStorage = "storage"

@@ -236,7 +236,7 @@ func TestFinding2LoginPageAsFile(t *testing.T) {
 		}
 	}
 	for _, key := range []string{u, f.base + "/_login"} {
-		if s, err := m.Serve(ctx, key, protocol.ServeRequest{}); resumer.CodeOf(err) != resumer.CodeNotFound {
+		if s, err := m.Serve(ctx, key, protocol.ServeRequest{}, resumer.Caller{}); resumer.CodeOf(err) != resumer.CodeNotFound {
 			t.Errorf("Serve(%s): status %d, %s bytes of %s, err %v; want not-found",
 				key, s.Status, s.Header["Content-Length"], s.Header["Content-Type"], err)
 		}

@@ -139,3 +139,37 @@ func TestFirstAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstAnswerRefreshFails: resumer.fetch of an expired link whose
+// refresh gives no fresh one, before anything is stored, answers as fetch()
+// would: with the server's own 401, unread (the link asked once more,
+// without a refresh), not with an error of resumer's.
+func TestFirstAnswerRefreshFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bodies []*releasable
+		p := &memNet{fetch: func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
+			b := &releasable{memBody: &memBody{data: []byte("<h1>Log in</h1>"), cut: -1}}
+			bodies = append(bodies, b)
+			return &platform.Response{Response: protocol.Response{Status: 401, ContentType: "text/html", URL: req.URL}, Body: b}, nil
+		}}
+		m := resumer.NewManager(memstore.New(), p)
+		refreshes := 0
+		d, err := m.Download("https://x.test/f", resumer.Options{FirstAnswer: true,
+			Refresh: func(ctx context.Context, e resumer.Expired) (resumer.Link, error) {
+				refreshes++
+				return resumer.Link{}, errors.New("the app has no fresh token")
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Wait(context.Background())
+		var e *resumer.Error
+		if !errors.As(err, &e) || e.Status != 401 {
+			t.Fatalf("err %v, want the 401", err)
+		}
+		b, _ := e.Answer.(*releasable)
+		if b == nil || !b.released || b.pos != 0 || len(bodies) != 2 || bodies[1] != b || refreshes != 1 {
+			t.Fatalf("answer %T %+v, %d requests, %d refreshes; want the second 401 handed over unread after one refresh", e.Answer, b, len(bodies), refreshes)
+		}
+	})
+}

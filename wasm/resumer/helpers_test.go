@@ -219,6 +219,7 @@ type watch struct {
 	last    resumer.Progress
 	states  []protocol.State
 	notices []string
+	codes   []string // the notice codes, each once
 	// maxAttempt is the most failures in a row reported; errs the errors
 	// that caused a wait.
 	maxAttempt int
@@ -238,6 +239,9 @@ func (w *watch) opts(o resumer.Options) resumer.Options {
 		}
 		if p.Notice != "" && (len(w.notices) == 0 || w.notices[len(w.notices)-1] != p.Notice) {
 			w.notices = append(w.notices, p.Notice)
+		}
+		if p.NoticeCode != "" && !contains(w.codes, p.NoticeCode) {
+			w.codes = append(w.codes, p.NoticeCode)
 		}
 		w.maxAttempt = max(w.maxAttempt, p.Attempt)
 		if p.Err != nil && (len(w.errs) == 0 || w.errs[len(w.errs)-1] != p.Err.Error()) {
@@ -288,6 +292,12 @@ func (w *watch) noticesSeen() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]string(nil), w.notices...)
+}
+
+func (w *watch) noticeCodes() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.codes...)
 }
 
 // failures returns the most failures in a row seen and the errors that

@@ -2,6 +2,9 @@ package resumer
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -49,7 +52,9 @@ func (m *Manager) Store() store.Store { return m.store }
 // stored under opts.Key (default: url). If that key is already being
 // downloaded by this manager, the running Download is returned, resumed if
 // it was paused and pointed at url for its next requests; the other opts
-// are then ignored. Stored bytes from an earlier session are resumed.
+// are then ignored. Stored bytes from an earlier session are resumed. A
+// Download that was stopped (Download.Stop) is not joined: another one
+// takes its bytes up once it has let them go.
 func (m *Manager) Download(url string, opts Options) (*Download, error) {
 	if err := checkURL(url); err != nil {
 		return nil, newError(CodeInvalid, err)
@@ -69,15 +74,82 @@ func (m *Manager) Download(url string, opts Options) (*Download, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if d, ok := m.active[key]; ok {
+	old, ok := m.active[key]
+	if ok && !old.stopped() {
+		d := old
+		if d.cred != protocol.Credentials(opts.Header, opts.Credentials) {
+			// Joining would hand this caller the file of a download made
+			// with other credentials (another user's, after a login):
+			// private files are answered only to the same ones.
+			return nil, newError(CodeLocked, fmt.Errorf("%s is being downloaded here with other credentials", key))
+		}
 		d.setURL(url)
 		d.Resume()
 		return d, nil
 	}
 	d := newDownload(m, key, url, opts)
+	if ok {
+		// A stopped Download of the key still settles: this one starts
+		// once it has let go, never writing beside it.
+		d.after = old.done
+	}
 	m.active[key] = d
 	go d.loop()
 	return d, nil
+}
+
+// Caller is who asks for a stored file: the credentials its request
+// brings, as Options.Header and Options.Credentials. A private download
+// (one made with credentials, see protocol.Credentials) is answered only
+// to a Caller with the same ones; the zero Caller brings none.
+type Caller struct {
+	Header      map[string]string
+	Credentials string
+}
+
+// owner returns the Record.Owner of a download made with, or a request
+// that brings, the credentials cred (protocol.Credentials): "" for none,
+// else a keyed hash of them under the store's secret, so that they are
+// never stored in clear and cannot be guessed from the store without its
+// secret.
+func (m *Manager) owner(ctx context.Context, text string) (string, error) {
+	if text == "" {
+		return "", nil
+	}
+	secret, err := m.store.Secret(ctx)
+	if err != nil {
+		return "", storageError("read the store's secret", err)
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(text))
+	return store.OwnerPrefix + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// sameOwner compares two Record.Owner values in constant time: how long
+// it takes says nothing of how much of a guess was right.
+func sameOwner(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
+
+// Resolve returns the key of the download a caller names: the first of
+// names that is the key of a download running here or stored, else the
+// last of them. resumer.js passes what the app gave and, where that reads
+// as a relative URL, the absolute URL: a key is taken as given before a
+// URL is made of it.
+func (m *Manager) Resolve(ctx context.Context, names ...string) (string, error) {
+	if len(names) == 0 {
+		return "", newError(CodeInvalid, errors.New("no key"))
+	}
+	for _, n := range names {
+		if _, ok := m.Active(n); ok {
+			return n, nil
+		}
+		switch _, err := m.store.Get(ctx, n); {
+		case err == nil:
+			return n, nil
+		case !errors.Is(err, store.ErrNotFound):
+			return "", storageError("read record", err)
+		}
+	}
+	return names[len(names)-1], nil
 }
 
 // PauseAll pauses every download this manager runs.
@@ -182,6 +254,10 @@ type Info struct {
 	// Decided is the request and answer that decided Resumable (zero
 	// until the server answered).
 	Decided protocol.Exchange
+	// Private is true for a download made with credentials
+	// (protocol.Credentials): it is answered only to a Caller with the
+	// same ones, never to a Service Worker or a cache lookup.
+	Private bool
 }
 
 // List describes every stored download.
@@ -212,7 +288,7 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 			Verified: !rec.Digest.Empty() && rec.State == protocol.Done && rec.Hashed == rec.Total, Total: rec.Total, Received: ext.Len(),
 			Validators: rec.Validators, ContentType: rec.ContentType, Resumable: rec.Resumable(), Reason: rec.Reason,
 			Restarts: rec.Restarts, ErrCode: rec.ErrCode, ErrMessage: rec.ErrMessage, Decided: rec.Decided,
-			Created: time.UnixMilli(rec.Created), Updated: time.UnixMilli(rec.Updated),
+			Private: rec.Owner != "", Created: time.UnixMilli(rec.Created), Updated: time.UnixMilli(rec.Updated),
 		}
 		if d, ok := m.Active(rec.URL); ok {
 			info.State = d.State()

@@ -254,8 +254,18 @@ type Progress struct {
 	// NoticeCode names the kind for programs: NoticeEvicted, or "".
 	Notice     string
 	NoticeCode string
+	// Private is true for a download made with credentials
+	// (protocol.Credentials): its file is answered only to a Caller with
+	// the same ones (Manager.Serve), never to one without.
+	Private bool
 }
 
 // NoticeEvicted is Progress.NoticeCode when stored bytes vanished (the
 // browser evicted them) and are fetched again.
 const NoticeEvicted = "evicted"
+
+// NoticeOtherCredentials is Progress.NoticeCode when the stored download
+// was made with other credentials (another user's private file, or a
+// public file now asked for with credentials): its bytes are discarded,
+// never joined to this caller's, and the file is fetched again.
+const NoticeOtherCredentials = "other-credentials"

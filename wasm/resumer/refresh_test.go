@@ -250,3 +250,56 @@ func TestRefreshNeverAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshKeepsOwner: a fresh link's headers (a renewed token) are the
+// same caller's: a pause and a resume after a refresh go on from the
+// stored bytes, never taking them for another user's, and the file is
+// answered to the credentials the download was started with.
+func TestRefreshKeepsOwner(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 512 << 10
+		x := &expiring{data: pattern(size), used: map[string]int{}}
+		st := memstore.New()
+		m := resumer.NewManager(st, &memNet{fetch: x.fetch})
+		refreshed := make(chan struct{}, 8)
+		calls := 0
+		w := newWatch()
+		first := map[string]string{"Authorization": "Bearer 1"}
+		d, _ := m.Download("https://x.test/f?sig=1", w.opts(resumer.Options{ChunkSize: 64 << 10, Header: first,
+			Refresh: func(ctx context.Context, e resumer.Expired) (resumer.Link, error) {
+				calls++
+				sig := fmt.Sprint(calls + 1)
+				refreshed <- struct{}{}
+				return resumer.Link{URL: "https://x.test/f?sig=" + sig, Header: map[string]string{"Authorization": "Bearer " + sig}}, nil
+			}}))
+		<-refreshed
+		w.until(t, "bytes with the fresh link", func(p resumer.Progress) bool { return p.Stored >= 4*64<<10 })
+		d.Pause()
+		w.until(t, "the pause", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+		if list, _ := m.List(context.Background()); len(list) != 1 || list[0].State != protocol.Paused {
+			t.Fatalf("after the pause: %+v; want the download paused", list)
+		}
+		x.mu.Lock()
+		before := len(x.got)
+		x.mu.Unlock()
+		d.Resume()
+		res, err := d.Wait(context.Background())
+		if err != nil || res.Size != size {
+			t.Fatalf("after the resume: %d bytes, %v", res.Size, err)
+		}
+		x.mu.Lock()
+		after := x.got[before:]
+		x.mu.Unlock()
+		for _, g := range after {
+			if strings.HasSuffix(g, " bytes=0-65535") {
+				t.Fatalf("the resume began again from byte 0: %q", after)
+			}
+		}
+		if codes := w.noticeCodes(); contains(codes, resumer.NoticeOtherCredentials) {
+			t.Fatalf("notices %v: the stored bytes were taken for another caller's", codes)
+		}
+		if _, err := m.Serve(context.Background(), "https://x.test/f?sig=1", protocol.ServeRequest{}, resumer.Caller{Header: first}); err != nil {
+			t.Fatalf("Serve to the credentials the download began with: %v", err)
+		}
+	})
+}

@@ -73,6 +73,9 @@ type sessionConfig struct {
 	key  string  // the download's key in the store
 	url  string  // the link it was asked for (Record.Source)
 	opts Options // with defaults
+	// owner is the Record.Owner of this download: the keyed hash of the
+	// credentials it is made with, "" for none.
+	owner string
 	// app is what the app asks of every answer.
 	app protocol.App
 	// seed drives the generation ids; jitter returns the uniform numbers
@@ -107,22 +110,25 @@ type session struct {
 	// the cause held in fatal.
 	finishing bool
 
-	rec       store.Record
-	ext       protocol.Extents // committed bytes of rec.Gen
-	flights   map[int]*flight  // requests in progress, of any generation
-	nextID    int              // the next flight's id
-	pending   map[int64]int64  // start → end of pieces of rec.Gen being written
-	writes    int              // writes not committed, of any generation
-	queue     []piece          // pieces of rec.Gen waiting for a write
-	holdUntil time.Time        // no request goes out before (backing off)
-	timerAt   time.Time        // the wake-up the shell holds
-	attempt   int              // failures in a row without progress
-	rejects   int              // contradicting responses in a row
-	restarts  int              // changes of the file in a row
-	highWater int64            // most bytes stored in this session: progress means beating it
-	pace      pace             // what the link showed (session_pace.go)
-	fatal     error            // the cause the session ends with, once set
-	answer    any              // the server's answer handed to the app (protocol.Hand)
+	rec store.Record
+	ext protocol.Extents // committed bytes of rec.Gen
+	// supplant is true while the stored record is another owner's
+	// (credentials): the first write of rec discards it and its chunks.
+	supplant  bool
+	flights   map[int]*flight // requests in progress, of any generation
+	nextID    int             // the next flight's id
+	pending   map[int64]int64 // start → end of pieces of rec.Gen being written
+	writes    int             // writes not committed, of any generation
+	queue     []piece         // pieces of rec.Gen waiting for a write
+	holdUntil time.Time       // no request goes out before (backing off)
+	timerAt   time.Time       // the wake-up the shell holds
+	attempt   int             // failures in a row without progress
+	rejects   int             // contradicting responses in a row
+	restarts  int             // changes of the file in a row
+	highWater int64           // most bytes stored in this session: progress means beating it
+	pace      pace            // what the link showed (session_pace.go)
+	fatal     error           // the cause the session ends with, once set
+	answer    any             // the server's answer handed to the app (protocol.Hand)
 	// refreshing: the session waits for the app's fresh link (fxRefresh),
 	// asked for because of refreshStatus (0: the link's query says it
 	// expires, protocol.LinkExpiry). refreshes counts the links asked for
@@ -334,6 +340,10 @@ const (
 type fxSave struct {
 	rec store.Record
 	op  storeOp
+	// reset discards every stored chunk of the key as the record is
+	// written, in one step (the first write of a download that supplants
+	// another owner's; see session.supplant).
+	reset bool
 }
 
 // fxReset removes every chunk and writes the record (→ evStored). In order.
@@ -598,6 +608,17 @@ func (s *session) loaded(ev evLoaded) {
 		return
 	}
 	rec := ev.rec
+	if !sameOwner(rec.Owner, s.cfg.owner) {
+		// Stored with other credentials (or none, or with some where
+		// there are none now): another user's file, which this one may
+		// not be allowed to read. Nothing of it is joined or answered.
+		// Its bytes go only with this download's first record write: a
+		// caller the server refuses takes nothing from the owner.
+		s.rec = s.newRecord()
+		s.supplant = true
+		s.report(fxReport{force: true, notice: "the stored download was made with other credentials; starting over", noticeCode: NoticeOtherCredentials})
+		return
+	}
 	if err := rec.Check(); errors.Is(err, store.ErrHashState) {
 		// The bytes are sound; only the check of them starts over.
 		rec = rec.WithoutHash()
@@ -647,6 +668,7 @@ func (s *session) newRecord() store.Record {
 	return store.Record{
 		URL: s.cfg.key, Schema: store.SchemaVersion, Gen: s.newGen(), Mode: protocol.ModeNew, Total: protocol.UnknownSize,
 		ChunkSize: s.cfg.opts.ChunkSize, State: protocol.Idle, Created: now, Updated: now, Source: protocol.Bounded(s.cfg.url),
+		Owner: s.cfg.owner,
 	}
 }
 
@@ -972,7 +994,8 @@ func (s *session) save(op storeOp) {
 		s.rec.Created = s.rec.Updated
 	}
 	s.hashSaved = s.rec.Hashed
-	s.emit(fxSave{rec: s.rec, op: op})
+	s.emit(fxSave{rec: s.rec, op: op, reset: s.supplant})
+	s.supplant = false
 }
 
 // reset discards every stored chunk and writes the record.
@@ -980,6 +1003,7 @@ func (s *session) reset() {
 	s.rec.Received = 0
 	s.rec.Updated = s.now.UnixMilli()
 	s.emit(fxReset{rec: s.rec})
+	s.supplant = false
 }
 
 // settle writes the record of a download just established and checks that

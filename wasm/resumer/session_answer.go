@@ -215,6 +215,11 @@ func (s *session) refreshed(ev evRefreshed) {
 		}
 	case status == 0:
 		s.notice(fmt.Sprintf("no fresh link ahead of the link's expiry (%v); going on with it", ev.err))
+	case s.cfg.app.FirstAnswer && !s.rec.Established() && s.storedView().Bytes == 0:
+		// As fetch() would, with nothing stored: the server's own answer,
+		// not an error of resumer's. The link is asked once more, without
+		// a refresh this time, and that answer is handed over (Hand).
+		s.cfg.app.CanRefresh = false
 	default:
 		s.fail(&Error{Code: CodeHTTPStatus, Status: status, Err: fmt.Errorf("no fresh link after %d: %w", status, ev.err)})
 	}

@@ -1,9 +1,11 @@
 package resumer
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/store"
 )
 
 // gotPiece places the next piece of a flight's body: written now (or as
@@ -118,6 +120,15 @@ func (s *session) committed(ev evCommitted) {
 		return
 	}
 	delete(s.pending, p.pos)
+	if ev.err != nil && errors.Is(ev.err, store.ErrBlobLost) && s.rec.Mode.Ranged() && !ev.last {
+		// The piece's bytes were lost before they were stored (WebKit,
+		// while the page unloads): nothing was written, and the span is
+		// asked again, after a back-off, as after a cut connection. A
+		// page that goes away thus leaves its download interrupted, not
+		// failed.
+		s.backoff(0, newError(CodeNetwork, fmt.Errorf("store bytes %d-%d: %w", p.pos, p.end()-1, ev.err)))
+		return
+	}
 	if ev.err != nil {
 		s.fail(storageError(fmt.Sprintf("store bytes %d-%d", p.pos, p.end()-1), ev.err))
 		return

@@ -242,6 +242,9 @@ func (w *world) do(fx effect) event {
 		cs, _ := w.st.Chunks(context.Background(), w.key)
 		return evLoaded{rec: rec, found: err == nil, chunks: cs}
 	case fxSave:
+		if fx.reset {
+			return evStored{op: fx.op, err: w.st.Reset(context.Background(), fx.rec)}
+		}
 		return evStored{op: fx.op, err: w.st.Put(context.Background(), fx.rec)}
 	case fxReset:
 		return evStored{op: opReset, err: w.st.Reset(context.Background(), fx.rec)}

@@ -55,8 +55,12 @@ func (d *Download) runSession(ctx context.Context) (Result, error) {
 		flights: map[int]*flightIO{},
 		workers: map[int]*hashWorker{},
 	}
+	owner, err := m.owner(ctx, d.cred)
+	if err != nil {
+		return Result{}, err
+	}
 	sh.s = newSession(sessionConfig{
-		key: d.key, url: d.URL(), opts: d.opts, seed: rand.Uint64(), jitter: m.Rand, estimates: estimates,
+		key: d.key, url: d.URL(), opts: d.opts, owner: owner, seed: rand.Uint64(), jitter: m.Rand, estimates: estimates,
 		app: protocol.App{Integrity: integrity, CanHash: canHash, MaxBytes: d.opts.MaxBytes, AcceptHTML: d.opts.AcceptHTML, FirstAnswer: d.opts.FirstAnswer,
 			CanRefresh: d.opts.Refresh != nil},
 	})
@@ -155,6 +159,9 @@ func (sh *shell) do(ctx context.Context, fx effect) event {
 	case fxSave:
 		sctx, cancel := storageCtx()
 		defer cancel()
+		if fx.reset {
+			return evStored{op: fx.op, err: sh.st.Reset(sctx, fx.rec)}
+		}
 		return evStored{op: fx.op, err: sh.st.Put(sctx, fx.rec)}
 	case fxReset:
 		sctx, cancel := storageCtx()

@@ -40,16 +40,31 @@ type Served struct {
 
 // stored finds the finished download of key, or of a download whose last
 // link or final URL is key (a Service Worker sees URLs, not keys), and
-// returns its record and its bytes as one blob.
-func (m *Manager) stored(ctx context.Context, key string) (store.Record, store.Blob, error) {
+// returns its record and its bytes as one blob. A private download is
+// found only for a caller with its credentials; who is nil for the app's
+// own reads (Reader), which find every download.
+func (m *Manager) stored(ctx context.Context, key string, who *Caller) (store.Record, store.Blob, error) {
+	mine := func(store.Record) bool { return true }
+	if who != nil {
+		owner, err := m.owner(ctx, protocol.Credentials(who.Header, who.Credentials))
+		if err != nil {
+			return store.Record{}, nil, err
+		}
+		mine = func(r store.Record) bool { return sameOwner(r.Owner, owner) }
+	}
 	rec, err := m.store.Get(ctx, key)
+	if err == nil && !mine(rec) {
+		// Another caller's private file, or a public one asked for with
+		// credentials (whose answer may differ): as if none were stored.
+		err = fmt.Errorf("%w: stored for other credentials", store.ErrNotFound)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		recs, lerr := m.store.List(ctx)
 		if lerr != nil {
 			return store.Record{}, nil, storageError("list downloads", lerr)
 		}
 		for _, r := range recs {
-			if r.State == protocol.Done && (r.Source == key || r.FinalURL == key) {
+			if r.State == protocol.Done && (r.Source == key || r.FinalURL == key) && mine(r) {
 				rec, err = r, nil
 				break
 			}
@@ -91,9 +106,11 @@ func (m *Manager) stored(ctx context.Context, key string) (store.Record, store.B
 // URL is key), as an HTTP server of that file would (RFC 9110 §14): a
 // single Range gets 206, an unsatisfiable one 416, an If-Range that does
 // not match the stored version the whole file. It returns an error with
-// CodeNotFound when no finished download is stored there.
-func (m *Manager) Serve(ctx context.Context, key string, req protocol.ServeRequest) (Served, error) {
-	rec, blob, err := m.stored(ctx, key)
+// CodeNotFound when no finished download is stored there for who: a
+// private download is answered only to a caller with its credentials, and
+// a caller with credentials only from a download made with them.
+func (m *Manager) Serve(ctx context.Context, key string, req protocol.ServeRequest, who Caller) (Served, error) {
+	rec, blob, err := m.stored(ctx, key, &who)
 	if err != nil {
 		return Served{}, err
 	}
@@ -135,13 +152,14 @@ func (m *Manager) Serve(ctx context.Context, key string, req protocol.ServeReque
 // Reader returns the bytes of the finished download stored under key, read
 // into Go in steps of a few MiB: for Go programs that process a file
 // (parse, hash, decompress) without holding it whole. The platform must be
-// able to read blobs (BlobReader); the browser's can.
+// able to read blobs (BlobReader); the browser's can. It is the app's own
+// read, as Download's Result is: it reads a private download too.
 func (m *Manager) Reader(ctx context.Context, key string) (io.ReadCloser, error) {
 	br, ok := m.platform.(platform.BlobReader)
 	if !ok {
 		return nil, newError(CodeInvalid, errors.New("this platform cannot read stored bytes"))
 	}
-	_, blob, err := m.stored(ctx, key)
+	_, blob, err := m.stored(ctx, key, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +217,7 @@ func (m *Manager) Verify(ctx context.Context, key, integrity string) error {
 	if !ok {
 		return newError(CodeInvalid, errors.New("integrity: this platform cannot hash the bytes it stores"))
 	}
-	rec, blob, err := m.stored(ctx, key)
+	rec, blob, err := m.stored(ctx, key, nil)
 	if err != nil {
 		return err
 	}

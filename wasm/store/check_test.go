@@ -97,3 +97,29 @@ func TestCheckHashFieldsInEveryMode(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckOwner: a private download's owner must be a keyed hash of the
+// kind this code makes; anything else is distrusted, so that a damaged
+// owner can neither read as public nor leave a file nobody matches.
+func TestCheckOwner(t *testing.T) {
+	rec := store.Record{
+		URL: "https://x.test/f", Schema: store.SchemaVersion, Gen: 1, Mode: protocol.ModeNew, Total: protocol.UnknownSize, State: protocol.Idle,
+	}
+	good := store.OwnerPrefix + "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+	for _, tt := range []struct {
+		owner string
+		ok    bool
+	}{
+		{"", true},
+		{good, true},
+		{good[:len(good)-1], false}, // 31 bytes and a bit
+		{good + "AA", false},        // 33 bytes
+		{"hmac-sha1:" + good[len(store.OwnerPrefix):], false}, // another kind
+		{store.OwnerPrefix + "Bearer alice", false},           // the credentials themselves
+	} {
+		rec.Owner = tt.owner
+		if err := rec.Check(); (err == nil) != tt.ok {
+			t.Errorf("owner %q: Check() = %v, want ok %v", tt.owner, err, tt.ok)
+		}
+	}
+}

@@ -11,8 +11,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
 )
@@ -32,6 +35,11 @@ var (
 	ErrNotFound = errors.New("download not found")
 	// ErrQuota: the browser refused to store more (QuotaExceededError).
 	ErrQuota = errors.New("storage quota exceeded")
+	// ErrBlobLost: the bytes of a chunk to store could not be read (a
+	// fetch() body's Blob whose page is unloading: WebKit's
+	// NotReadableError). Nothing was stored; the bytes are to be fetched
+	// again, as after a cut connection.
+	ErrBlobLost = errors.New("the bytes to store could not be read")
 )
 
 // Blob is a run of bytes the store keeps without the caller holding them:
@@ -107,7 +115,21 @@ type Record struct {
 	// work. It is kept to be shown as proof, never to decide anything.
 	// Zero in records written before it was kept.
 	Decided protocol.Exchange
+
+	// Owner is set for a private download (protocol.Credentials): a keyed
+	// hash of the credentials it was made with (OwnerPrefix, then the
+	// unpadded base64url of an HMAC-SHA-256 under the store's Secret), so
+	// that its bytes are answered only to a caller with the same ones,
+	// and the credentials are never stored in clear. "" for a file anyone
+	// on the origin may be given.
+	Owner string
 }
+
+// OwnerPrefix begins every Record.Owner: the kind of keyed hash it is.
+const OwnerPrefix = "hmac-sha256:"
+
+// SecretSize is the length of a store's Secret.
+const SecretSize = 32
 
 // DigestIntegrity is Record.DigestFrom for a digest the app gave.
 const DigestIntegrity = "integrity"
@@ -184,6 +206,11 @@ type Store interface {
 	Chunks(ctx context.Context, url string) ([]Chunk, error)
 	// DeleteChunk removes one chunk; a missing chunk is not an error.
 	DeleteChunk(ctx context.Context, url string, gen, start int64) error
+	// Secret returns SecretSize random bytes kept with the store, the
+	// same for as long as the store's data lives (every tab that opens it
+	// gets the same): the key of the keyed hashes in Record.Owner. The
+	// first call creates it; when two race, one secret wins for both.
+	Secret(ctx context.Context) ([]byte, error)
 }
 
 // ErrUntrusted reports a stored record that does not add up.
@@ -222,6 +249,9 @@ func (rec Record) Check() error {
 		{rec.Resumable() && !strongValidators(rec.Validators), func() string { return "resumable without a strong validator" }},
 		{rec.Mode == protocol.ModeSingle && rec.Reason.None(), func() string { return "not resumable without a reason" }},
 		{rec.State == protocol.Done && rec.Total == protocol.UnknownSize, func() string { return "done without a length" }},
+		// A damaged owner must not read as "anyone's" (""), nor stay
+		// owned by nobody who could match it: discarded, fetched again.
+		{rec.Owner != "" && !validOwner(rec.Owner), func() string { return "an owner that is not a keyed hash" }},
 	}
 	for _, c := range checks {
 		if c.wrong {
@@ -248,6 +278,16 @@ func (rec Record) WithoutHash() Record {
 		rec.Digest = protocol.Digest{}
 	}
 	return rec
+}
+
+// validOwner reports whether o has the shape of a Record.Owner.
+func validOwner(o string) bool {
+	h, ok := strings.CutPrefix(o, OwnerPrefix)
+	if !ok {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	return err == nil && len(b) == sha256.Size
 }
 
 func strongValidators(v protocol.Validators) bool {

@@ -28,6 +28,7 @@ import (
 	"github.com/go-resumer/resumer/wasm/protocol"
 	"github.com/go-resumer/resumer/wasm/resumer"
 	"github.com/go-resumer/resumer/wasm/store/idbstore"
+	"github.com/go-resumer/resumer/wasm/wire"
 )
 
 // bridge holds the managers and downloads handed out to JS by number.
@@ -58,6 +59,8 @@ func main() {
 	api.Set("pause", js.FuncOf(b.control((*resumer.Download).Pause)))
 	api.Set("resume", js.FuncOf(b.control((*resumer.Download).Resume)))
 	api.Set("cancel", js.FuncOf(b.control((*resumer.Download).Cancel)))
+	// stop: an AbortSignal of download() (resumer.js keeps its reason).
+	api.Set("stop", js.FuncOf(b.control(func(d *resumer.Download) { d.Stop(nil) })))
 	api.Set("list", js.FuncOf(b.list))
 	api.Set("remove", js.FuncOf(b.remove))
 	api.Set("serve", js.FuncOf(b.serve))
@@ -163,28 +166,11 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 	if m == nil {
 		return js.ValueOf(map[string]any{"error": errorObject(&resumer.Error{Code: resumer.CodeInvalid, Err: errors.New("unknown resumer handle")})})
 	}
-	opts := resumer.Options{
-		ChunkSize:     integer(o, "chunkSize"),
-		Connections:   int(integer(o, "connections")),
-		FlushInterval: millis(o, "flushIntervalMs"),
-		StallTimeout:  millis(o, "stallTimeoutMs"),
-		MaxBytes:      integer(o, "maxBytes"),
-		Key:           str(o, "key"),
-		Header:        headers(o.Get("headers")),
-		Credentials:   str(o, "credentials"),
-		Integrity:     str(o, "integrity"),
-		FirstAnswer:   o.Get("firstAnswer").Truthy(),
-		OnProgress:    progressTo(onEvent),
-	}
-	if fn := o.Get("refresh"); fn.Type() == js.TypeFunction {
-		opts.Refresh = refreshFrom(fn)
-	}
-	if r := o.Get("retry"); r.Type() == js.TypeObject {
-		opts.Retry = protocol.RetryPolicy{
-			Base:     millis(r, "baseMs"),
-			Max:      millis(r, "maxMs"),
-			Attempts: int(integer(r, "attempts")),
-			Jitter:   num(r, "jitter"),
+	opts := wire.Options(object{o})
+	opts.OnProgress = progressTo(onEvent)
+	if o.Type() == js.TypeObject {
+		if fn := o.Get("refresh"); fn.Type() == js.TypeFunction {
+			opts.Refresh = refreshFrom(fn)
 		}
 	}
 	d, err := m.Download(url, opts)
@@ -255,51 +241,53 @@ func headers(o js.Value) map[string]string {
 	return out
 }
 
-func num(o js.Value, k string) float64 {
-	if o.Type() != js.TypeObject {
-		return 0
+// object is a JS object as wire reads it: a property that is missing, null
+// or of another type reads as absent.
+type object struct{ v js.Value }
+
+var _ wire.Object = object{}
+
+func (o object) get(k string, t js.Type) (js.Value, bool) {
+	if o.v.Type() != js.TypeObject {
+		return js.Undefined(), false
 	}
-	v := o.Get(k)
-	if v.Type() != js.TypeNumber {
-		return 0
-	}
-	return v.Float()
+	v := o.v.Get(k)
+	return v, v.Type() == t
 }
 
-// maxExact is the largest integer a JS number holds exactly (2^53 - 1).
-const maxExact = 1<<53 - 1
-
-// integer reads a whole number, saturated to ±2^53: a float64 beyond the
-// range of int64 (1e30, Infinity) has no defined conversion in Go, and
-// must not become a negative or zero setting. NaN reads as 0 (the
-// default); the engine's checks reject what is out of range.
-func integer(o js.Value, k string) int64 {
-	f := num(o, k)
-	switch {
-	case f != f: // NaN
-		return 0
-	case f > maxExact:
-		return maxExact
-	case f < -maxExact:
-		return -maxExact
+func (o object) Number(k string) (float64, bool) {
+	v, ok := o.get(k, js.TypeNumber)
+	if !ok {
+		return 0, false
 	}
-	return int64(f)
+	return v.Float(), true
 }
 
-// millis reads a duration in milliseconds, saturated so that any number
-// converts to a Duration of the same sign.
-func millis(o js.Value, k string) time.Duration {
-	f := num(o, k)
-	const most = float64(1<<62) / float64(time.Millisecond)
-	switch {
-	case f != f:
-		return 0
-	case f > most:
-		f = most
-	case f < -most:
-		f = -most
+func (o object) String(k string) (string, bool) {
+	v, ok := o.get(k, js.TypeString)
+	if !ok {
+		return "", false
 	}
-	return time.Duration(f * float64(time.Millisecond))
+	return v.String(), true
+}
+
+func (o object) Bool(k string) bool {
+	if o.v.Type() != js.TypeObject {
+		return false
+	}
+	return o.v.Get(k).Truthy()
+}
+
+func (o object) Object(k string) (wire.Object, bool) {
+	v, ok := o.get(k, js.TypeObject)
+	return object{v}, ok
+}
+
+func (o object) Headers(k string) map[string]string {
+	if o.v.Type() != js.TypeObject {
+		return nil
+	}
+	return headers(o.v.Get(k))
 }
 
 func (b *bridge) control(fn func(*resumer.Download)) func(js.Value, []js.Value) any {
@@ -354,45 +342,11 @@ func sameExchange(a, b protocol.Exchange) bool {
 }
 
 func progressObject(p resumer.Progress, decidedBy any) js.Value {
-	o := map[string]any{
-		// loaded, total and lengthComputable as a ProgressEvent names
-		// them; received is loaded's old name (deprecated in 0.6).
-		"state": string(p.State), "loaded": p.Received, "lengthComputable": p.Total != protocol.UnknownSize,
-		"received": p.Received, "stored": p.Stored, "total": sizeOrNull(p.Total),
-		"speed": p.Speed, "attempt": p.Attempt, "retryAt": nil, "errorCode": p.ErrCode, "errorMessage": "",
-		"etag": p.Validators.ETag, "lastModified": p.Validators.LastModified,
-		"resumable": p.Resumable, "reason": p.Reason.Text, "reasonCode": p.Reason.Code, "notice": p.Notice,
-		"noticeCode": p.NoticeCode, "decidedBy": decidedBy,
-	}
-	if !p.RetryAt.IsZero() {
-		o["retryAt"] = p.RetryAt.UnixMilli()
-	}
-	if p.Err != nil {
-		o["errorMessage"] = p.Err.Error()
-	}
-	return js.ValueOf(o)
-}
-
-func sizeOrNull(n int64) any {
-	if n == protocol.UnknownSize {
-		return nil
-	}
-	return n
+	return js.ValueOf(wire.Progress(p, decidedBy))
 }
 
 func resultObject(r resumer.Result) js.Value {
-	o := js.ValueOf(map[string]any{
-		"url": r.URL, "key": r.Key, "size": r.Size, "contentType": r.ContentType, "verified": r.Verified,
-		"etag": r.Validators.ETag, "lastModified": r.Validators.LastModified,
-		"resumable": r.Resumable, "reason": r.Reason.Text, "reasonCode": r.Reason.Code, "restarts": r.Restarts,
-		"stats": map[string]any{
-			"requests": r.Stats.Requests, "commits": r.Stats.Commits,
-			"whole": r.Stats.Whole, "streamed": r.Stats.Streamed,
-			"commitMs": float64(r.Stats.CommitTime) / float64(time.Millisecond),
-			"setupMs":  float64(r.Stats.Setup) / float64(time.Millisecond),
-			"finishMs": float64(r.Stats.Finish) / float64(time.Millisecond),
-		},
-	})
+	o := js.ValueOf(wire.Result(r))
 	if b, ok := r.Blob.(jsutil.Blob); ok {
 		o.Set("blob", b.Value())
 	}
@@ -458,27 +412,30 @@ func (b *bridge) list(_ js.Value, args []js.Value) any {
 		}
 		out := make([]any, len(infos))
 		for i, in := range infos {
-			out[i] = map[string]any{
-				"key": in.Key, "url": in.URL, "evicted": in.Evicted, "verified": in.Verified, "size": sizeOrNull(in.Total), "received": in.Received, "state": string(in.State),
-				"etag": in.Validators.ETag, "lastModified": in.Validators.LastModified, "contentType": in.ContentType,
-				"resumable": in.Resumable, "reason": in.Reason.Text, "reasonCode": in.Reason.Code, "restarts": in.Restarts,
-				"errorCode": in.ErrCode, "errorMessage": in.ErrMessage, "decidedBy": jsutil.ExchangeValue(in.Decided),
-				"created": in.Created.UnixMilli(), "updated": in.Updated.UnixMilli(),
-			}
+			out[i] = wire.Entry(in, jsutil.ExchangeValue(in.Decided))
 		}
 		return out, nil
 	})
 }
 
-// remove(handle, url) → Promise<undefined>
+// remove(handle, name, url?) → Promise<key>: deletes the download name
+// names (Manager.Resolve: a key, else url, the absolute URL of a relative
+// name) and resolves to its key.
 func (b *bridge) remove(_ js.Value, args []js.Value) any {
 	m := b.manager(args[0].Int())
-	url := args[1].String()
+	names := []string{args[1].String()}
+	if len(args) > 2 && args[2].Type() == js.TypeString {
+		names = append(names, args[2].String()) // the absolute URL, when the name reads as a relative one
+	}
 	return promise(func(ctx context.Context) (any, error) {
 		if m == nil {
 			return nil, &resumer.Error{Code: resumer.CodeInvalid, Err: errors.New("unknown resumer handle")}
 		}
-		return nil, m.Remove(ctx, url)
+		key, err := m.Resolve(ctx, names...)
+		if err != nil {
+			return nil, err
+		}
+		return key, m.Remove(ctx, key)
 	})
 }
 
@@ -487,18 +444,23 @@ func noManager() error {
 	return &resumer.Error{Code: resumer.CodeInvalid, Err: errors.New("unknown resumer handle")}
 }
 
-// serve(handle, key, method, range, ifRange) → Promise<{status, headers,
-// blob, key}>: a finished download as an HTTP answer (Manager.Serve); it
-// rejects with code "not-found" when none is stored under key.
+// serve(handle, key, method, range, ifRange, headers, credentials) →
+// Promise<{status, headers, blob, key}>: a finished download as an HTTP
+// answer to a caller with those credentials (Manager.Serve); it rejects
+// with code "not-found" when none is stored under key for that caller.
 func (b *bridge) serve(_ js.Value, args []js.Value) any {
 	m := b.manager(args[0].Int())
 	req := protocol.ServeRequest{Method: args[2].String(), Range: args[3].String(), IfRange: args[4].String()}
 	key := args[1].String()
+	var who resumer.Caller
+	if len(args) > 6 {
+		who = resumer.Caller{Header: headers(args[5]), Credentials: args[6].String()}
+	}
 	return promise(func(ctx context.Context) (any, error) {
 		if m == nil {
 			return nil, noManager()
 		}
-		s, err := m.Serve(ctx, key, req)
+		s, err := m.Serve(ctx, key, req, who)
 		if err != nil {
 			return nil, err
 		}

@@ -20,7 +20,9 @@
 package idbstore
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -43,9 +45,18 @@ import (
 const Lanes = 4
 
 // dbVersion is the IndexedDB schema version: it creates the stores above.
-const dbVersion = 1
+// Version 2 added metaStore; upgrade creates whatever store is missing, so
+// a database of version 1 keeps its downloads.
+const dbVersion = 2
 
 const downloadsStore = "downloads"
+
+// metaStore holds what belongs to the store as a whole: under secretKey,
+// the store's Secret (base64).
+const (
+	metaStore = "meta"
+	secretKey = "secret"
+)
 
 // ErrUnsupported reports a browser context without IndexedDB (some private
 // modes, workers of old browsers).
@@ -64,7 +75,7 @@ func laneName(i int) string {
 }
 
 func allStores() []string {
-	names := []string{downloadsStore}
+	names := []string{downloadsStore, metaStore}
 	for i := range Lanes {
 		names = append(names, laneName(i))
 	}
@@ -80,6 +91,8 @@ type Store struct {
 	inflight [Lanes]int
 	next     int
 	lastSeq  int64
+
+	secret []byte // the store's Secret, once read
 
 	bytesOnly atomic.Bool // chunks are stored as ArrayBuffers: this browser refused a Blob (PutChunk)
 }
@@ -136,6 +149,76 @@ func upgrade(db *idb.Database, oldVersion, newVersion uint) error {
 	return nil
 }
 
+// Name returns the database's name.
+func (s *Store) Name() string { return s.name }
+
+// Secret implements store.Store. The secret is read once per Store; it is
+// created by an add, which fails where another tab added one first, and is
+// then read again.
+func (s *Store) Secret(ctx context.Context) ([]byte, error) {
+	s.mu.Lock()
+	known := s.secret
+	s.mu.Unlock()
+	if known != nil {
+		return append([]byte(nil), known...), nil
+	}
+	b, found, err := s.readSecret(ctx)
+	if err != nil {
+		return nil, classify("read the store's secret", err)
+	}
+	if !found {
+		fresh := make([]byte, store.SecretSize)
+		if _, err := rand.Read(fresh); err != nil {
+			return nil, fmt.Errorf("make the store's secret: %w", err)
+		}
+		addErr := s.write(ctx, []string{metaStore}, func(t *idb.Transaction) error {
+			os, err := t.ObjectStore(metaStore)
+			if err != nil {
+				return err
+			}
+			_, err = os.AddKey(js.ValueOf(secretKey), js.ValueOf(base64.StdEncoding.EncodeToString(fresh)))
+			return err
+		})
+		if b, found, err = s.readSecret(ctx); err != nil || !found {
+			return nil, classify("store the store's secret", cmp.Or(err, addErr, errors.New("not kept")))
+		}
+	}
+	s.mu.Lock()
+	s.secret = b
+	s.mu.Unlock()
+	return append([]byte(nil), b...), nil
+}
+
+// readSecret reads the store's secret, found false when there is none.
+func (s *Store) readSecret(ctx context.Context) ([]byte, bool, error) {
+	t, err := s.txn(ctx, idb.TransactionReadOnly, metaStore)
+	if err != nil {
+		return nil, false, err
+	}
+	os, err := t.ObjectStore(metaStore)
+	if err != nil {
+		return nil, false, err
+	}
+	req, err := os.Get(js.ValueOf(secretKey))
+	if err != nil {
+		return nil, false, err
+	}
+	v, err := req.Await(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if v.Type() != js.TypeString {
+		return nil, false, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(v.String())
+	if err != nil || len(b) != store.SecretSize {
+		// Damaged: an error, not a new secret that would orphan every
+		// private download without a word.
+		return nil, false, fmt.Errorf("the store's secret is damaged (%d bytes, %v)", len(b), err)
+	}
+	return b, true, nil
+}
+
 // Close closes the connection.
 func (s *Store) Close() error {
 	s.mu.Lock()
@@ -176,6 +259,9 @@ func (s *Store) txn(ctx context.Context, mode idb.TransactionMode, stores ...str
 	}
 	s.mu.Lock()
 	s.db = db
+	// The database may be another one now (deleted, site data cleared):
+	// its secret is read again, never carried over.
+	s.secret = nil
 	s.mu.Unlock()
 	return db.TransactionWithOptions(idb.TransactionOptions{Mode: mode, Durability: idb.DurabilityRelaxed}, stores[0], stores[1:]...)
 }
@@ -298,6 +384,9 @@ func chunkKey(url string, gen, start int64) js.Value {
 	return js.ValueOf([]any{url, gen, start})
 }
 
+// downloadStores are the stores of downloads: the records and the chunks.
+func downloadStores() []string { return append([]string{downloadsStore}, lanes()...) }
+
 func lanes() []string {
 	out := make([]string, Lanes)
 	for i := range out {
@@ -308,7 +397,7 @@ func lanes() []string {
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, url string) error {
-	return classify("delete "+url, s.write(ctx, allStores(), func(t *idb.Transaction) error {
+	return classify("delete "+url, s.write(ctx, downloadStores(), func(t *idb.Transaction) error {
 		os, err := t.ObjectStore(downloadsStore)
 		if err != nil {
 			return err
@@ -335,7 +424,7 @@ func deleteChunks(t *idb.Transaction, keys js.Value) error {
 
 // Reset implements store.Store.
 func (s *Store) Reset(ctx context.Context, rec store.Record) error {
-	return classify("reset "+rec.URL, s.write(ctx, allStores(), func(t *idb.Transaction) error {
+	return classify("reset "+rec.URL, s.write(ctx, downloadStores(), func(t *idb.Transaction) error {
 		if err := deleteChunks(t, urlRange(rec.URL)); err != nil {
 			return err
 		}
@@ -438,11 +527,11 @@ func blobRefused(err error) bool {
 func arrayBuffer(ctx context.Context, b jsutil.Blob) (safejs.Value, error) {
 	p, err := b.V.Call("arrayBuffer")
 	if err != nil {
-		return safejs.Value{}, fmt.Errorf("read the Blob to store its bytes: %w", err)
+		return safejs.Value{}, fmt.Errorf("read the Blob to store its bytes: %w: %w", store.ErrBlobLost, err)
 	}
 	v, err := jsutil.Await(ctx, p)
 	if err != nil {
-		return safejs.Value{}, fmt.Errorf("read the Blob to store its bytes: %w", err)
+		return safejs.Value{}, fmt.Errorf("read the Blob to store its bytes: %w: %w", store.ErrBlobLost, err)
 	}
 	return v, nil
 }
@@ -587,7 +676,7 @@ func recordToJS(r store.Record) js.Value {
 		"errCode": r.ErrCode, "errMessage": r.ErrMessage, "created": r.Created, "updated": r.Updated,
 		"source": r.Source, "digest": digestString(r.Digest), "digestFrom": r.DigestFrom,
 		"hashed": r.Hashed, "hashState": base64.StdEncoding.EncodeToString(r.HashState),
-		"decided": jsutil.ExchangeValue(r.Decided),
+		"decided": jsutil.ExchangeValue(r.Decided), "owner": r.Owner,
 	})
 }
 
@@ -614,6 +703,7 @@ func recordFromJS(v safejs.Value) store.Record {
 		ErrCode: jsutil.GetString(v, "errCode"), ErrMessage: jsutil.GetString(v, "errMessage"),
 		Created: getInt(v, "created"), Updated: getInt(v, "updated"),
 		Source: jsutil.GetString(v, "source"), DigestFrom: jsutil.GetString(v, "digestFrom"), Hashed: getInt(v, "hashed"),
+		Owner: jsutil.GetString(v, "owner"),
 	}
 	// A digest or hash state that does not read is dropped: Check then
 	// distrusts a record that counts hashed bytes without them.

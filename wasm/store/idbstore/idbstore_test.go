@@ -145,6 +145,16 @@ func TestBytesStoredAsArrayBuffer(t *testing.T) {
 func harness(newStore func(t *testing.T) store.Store) storetest.Harness {
 	return storetest.Harness{
 		New: newStore,
+		Reopen: func(t *testing.T, s store.Store) store.Store {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			again, err := idbstore.Open(ctx, s.(*idbstore.Store).Name())
+			if err != nil {
+				t.Fatalf("Open again: %v", err)
+			}
+			t.Cleanup(func() { _ = again.Close() })
+			return again
+		},
 		Blob: func(t *testing.T, data []byte) store.Blob {
 			b, err := jsutil.NewBlob(data, "application/octet-stream")
 			if err != nil {

@@ -3,6 +3,7 @@ package memstore
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"sort"
 	"sync"
@@ -35,6 +36,7 @@ type Store struct {
 	records map[string]store.Record
 	chunks  map[chunkKey]store.Chunk
 	used    int64
+	secret  []byte
 }
 
 // New returns an empty store.
@@ -169,4 +171,18 @@ func (s *Store) Used() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.used
+}
+
+// Secret implements store.Store.
+func (s *Store) Secret(ctx context.Context) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.secret == nil {
+		b := make([]byte, store.SecretSize)
+		if _, err := rand.Read(b); err != nil {
+			return nil, fmt.Errorf("make the store's secret: %w", err)
+		}
+		s.secret = b
+	}
+	return append([]byte(nil), s.secret...), nil
 }

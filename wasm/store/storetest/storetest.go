@@ -24,6 +24,9 @@ type Harness struct {
 	Blob func(t *testing.T, data []byte) store.Blob
 	// Read returns the bytes of a blob the store handed out.
 	Read func(t *testing.T, b store.Blob) []byte
+	// Reopen returns another handle on the data of s, as another tab
+	// opens the same database.
+	Reopen func(t *testing.T, s store.Store) store.Store
 	// Full, if not nil, returns a store that refuses to hold more than about
 	// limit chunk bytes. The quota test is skipped without it.
 	Full func(t *testing.T, limit int64) store.Store
@@ -50,6 +53,7 @@ func sampleRecord(url string) store.Record {
 			Response: []protocol.Field{{Name: "Content-Length", Value: "1099511627776"}, {Name: "ETag", Value: `"e1"`}},
 			Missing:  []string{"Accept-Ranges"}, URL: url + "&redirected=ü", CrossOrigin: true,
 		},
+		Owner: store.OwnerPrefix + "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
 	}
 }
 
@@ -63,6 +67,43 @@ func pattern(n int, seed byte) []byte {
 
 // Run runs the suite.
 func Run(t *testing.T, h Harness) {
+	t.Run("Secret", func(t *testing.T) {
+		s := h.New(t)
+		var wg sync.WaitGroup
+		got := make([][]byte, 4)
+		errs := make([]error, 4)
+		for i := range got {
+			st := s
+			if i%2 == 1 {
+				st = h.Reopen(t, s) // another tab, racing to create it
+			}
+			c := ctx(t)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], errs[i] = st.Secret(c)
+			}()
+		}
+		wg.Wait()
+		for i := range got {
+			if errs[i] != nil {
+				t.Fatalf("Secret: %v", errs[i])
+			}
+			if len(got[i]) != store.SecretSize || !bytes.Equal(got[i], got[0]) {
+				t.Fatalf("Secret %d = %x, want %d bytes, the same as %x", i, got[i], store.SecretSize, got[0])
+			}
+		}
+		if bytes.Equal(got[0], make([]byte, store.SecretSize)) {
+			t.Fatal("the secret is all zeros")
+		}
+		got[0][0]++ // the caller's copy
+		if again, _ := h.Reopen(t, s).Secret(ctx(t)); !bytes.Equal(again, got[1]) {
+			t.Fatalf("Secret read again = %x, want %x", again, got[1])
+		}
+		if other, err := h.New(t).Secret(ctx(t)); err != nil || bytes.Equal(other, got[1]) {
+			t.Fatalf("another store's secret: %x, %v; want another one", other, err)
+		}
+	})
 	t.Run("GetMissing", func(t *testing.T) {
 		s := h.New(t)
 		if _, err := s.Get(ctx(t), "https://x.test/none"); !errors.Is(err, store.ErrNotFound) {

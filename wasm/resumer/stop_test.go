@@ -1,0 +1,202 @@
+//go:build !js
+
+package resumer_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-resumer/resumer/wasm/internal/httpfetch"
+	"github.com/go-resumer/resumer/wasm/protocol"
+	"github.com/go-resumer/resumer/wasm/resumer"
+	"github.com/go-resumer/resumer/wasm/resumer/platform"
+	"github.com/go-resumer/resumer/wasm/store"
+	"github.com/go-resumer/resumer/wasm/store/memstore"
+)
+
+// TestStop: Stop ends a Download as a pause does and for good (an
+// AbortSignal in the browser): Wait returns CodePaused with the cause, the
+// stored download stays paused with its bytes, a resume of the stopped
+// handle does nothing, and the next Download of the URL is another one
+// that takes the bytes up with a range.
+func TestStop(t *testing.T) {
+	f := newFixture(t)
+	m := f.manager()
+	url := f.url + f.name + "?rate=262144"
+	w := newWatch()
+	d, err := m.Download(url, w.opts(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.until(t, "some bytes stored", func(p resumer.Progress) bool { return p.Stored > 0 })
+	cause := errors.New("the app's signal")
+	d.Stop(cause)
+	ctx := context.Background()
+	_, err = wait(t, d)
+	if resumer.CodeOf(err) != resumer.CodePaused || !errors.Is(err, cause) {
+		t.Fatalf("Wait after Stop: %v; want %s wrapping the cause", err, resumer.CodePaused)
+	}
+	d.Resume() // nothing: it has ended
+	if s := d.State(); s != protocol.Paused {
+		t.Fatalf("state after Stop: %s, want paused", s)
+	}
+	if list, err := m.List(ctx); err != nil || len(list) != 1 || list[0].State != protocol.Paused || list[0].Received == 0 {
+		t.Fatalf("listed after Stop: %+v, %v; want paused with bytes", list, err)
+	}
+	w.check(t)
+
+	before := len(f.gets())
+	next, err := m.Download(url, fast)
+	if err != nil || next == d {
+		t.Fatalf("the next Download: %v, %v; want another one", next, err)
+	}
+	res, err := wait(t, next)
+	mustOK(t, f, res, err)
+	if g := f.gets(before + 1)[before:]; g[0].Start == 0 || g[0].IfRange == "" {
+		t.Fatalf("the next Download did not resume the stored bytes: %+v", g[0])
+	}
+}
+
+// TestStopPaused: a paused Download that is stopped ends at once, without
+// a cause of the caller's (ErrStopped), and stays paused in the store.
+func TestStopPaused(t *testing.T) {
+	f := newFixture(t)
+	m := f.manager()
+	url := f.url + f.name + "?rate=262144"
+	w := newWatch()
+	d, err := m.Download(url, w.opts(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.until(t, "some bytes stored", func(p resumer.Progress) bool { return p.Stored > 0 })
+	d.Pause()
+	w.until(t, "paused", func(p resumer.Progress) bool { return p.State == protocol.Paused })
+	d.Stop(nil)
+	if _, err := wait(t, d); resumer.CodeOf(err) != resumer.CodePaused || !errors.Is(err, resumer.ErrStopped) {
+		t.Fatalf("Wait after Stop of a paused download: %v; want %s, ErrStopped", err, resumer.CodePaused)
+	}
+	if list, _ := m.List(context.Background()); len(list) != 1 || list[0].State != protocol.Paused || list[0].Received == 0 {
+		t.Fatalf("listed after Stop: %+v; want paused with bytes", list)
+	}
+}
+
+// lateStore writes records and chunks slowly: a stopped Download is still
+// settling when the next one of its key is asked for.
+type lateStore struct{ *memstore.Store }
+
+func (s lateStore) PutChunk(ctx context.Context, c store.Chunk) error {
+	time.Sleep(50 * time.Millisecond)
+	return s.Store.PutChunk(ctx, c)
+}
+
+func (s lateStore) Put(ctx context.Context, r store.Record) error {
+	time.Sleep(50 * time.Millisecond)
+	return s.Store.Put(ctx, r)
+}
+
+// TestStopThenDownload: the Download asked for while a stopped one of the
+// same key still settles sends nothing until that one has ended (two
+// would write one download at once where no cross-tab lock orders them),
+// then finishes the file from what the stopped one stored.
+func TestStopThenDownload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 1 << 20
+		data := pattern(size)
+		var old atomic.Pointer[resumer.Download]
+		var overlap atomic.Int32
+		p := &memNet{fetch: func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
+			if d := old.Load(); d != nil {
+				select {
+				case <-d.Done():
+				default:
+					overlap.Add(1)
+				}
+			}
+			return honestAnswer(data, `"v1"`, "application/octet-stream", req.URL, req, 20*time.Millisecond), nil
+		}}
+		m := resumer.NewManager(lateStore{memstore.New()}, p)
+		w := newWatch()
+		d, _ := m.Download("https://x.test/f", w.opts(resumer.Options{ChunkSize: 64 << 10, Connections: 4}))
+		w.until(t, "bytes stored", func(p resumer.Progress) bool { return p.Stored > 0 })
+		d.Stop(nil)
+		old.Store(d)
+		next, err := m.Download("https://x.test/f", resumer.Options{ChunkSize: 64 << 10, Connections: 4})
+		if err != nil || next == d {
+			t.Fatalf("the next Download: %v, %v; want another one", next, err)
+		}
+		res, err := next.Wait(context.Background())
+		if err != nil || !bytes.Equal(res.Blob.(memstore.Bytes), data) {
+			t.Fatalf("the next Download: %d bytes, %v; want the file", res.Size, err)
+		}
+		if n := overlap.Load(); n > 0 {
+			t.Fatalf("the next Download sent %d requests while the stopped one had not ended", n)
+		}
+	})
+}
+
+// TestStopQueuedKeepsDone: stopping a Download of a finished file before
+// it ran (queued behind another) leaves the file finished and answered.
+func TestStopQueuedKeepsDone(t *testing.T) {
+	f := newFixture(t)
+	m := f.manager()
+	url := f.url + f.name
+	res, err := f.download(m, url, fast)
+	mustOK(t, f, res, err)
+	m.SetMaxConcurrent(1)
+	w := newWatch()
+	hog, err := m.Download(f.url+f.name+"?rate=65536&hog", w.opts(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.until(t, "the other download running", func(p resumer.Progress) bool { return p.State == protocol.Running })
+	q := newWatch()
+	d, err := m.Download(url, q.opts(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.until(t, "queued", func(p resumer.Progress) bool { return p.State == protocol.Queued })
+	d.Stop(nil)
+	if _, err := wait(t, d); resumer.CodeOf(err) != resumer.CodePaused {
+		t.Fatalf("Wait after Stop: %v, want %s", err, resumer.CodePaused)
+	}
+	if _, err := m.Serve(context.Background(), url, protocol.ServeRequest{}, resumer.Caller{}); err != nil {
+		t.Fatalf("the finished file after a Stop of its queued Download: %v", err)
+	}
+	hog.Cancel()
+}
+
+// losingStore loses the bytes of one chunk before they are stored, as
+// WebKit does with a fetch() body's Blob while its page unloads.
+type losingStore struct {
+	store.Store
+	lost atomic.Int32
+}
+
+func (s *losingStore) PutChunk(ctx context.Context, c store.Chunk) error {
+	if c.Start > 0 && s.lost.Add(1) == 1 {
+		return fmt.Errorf("read the Blob to store its bytes: %w: NotReadableError", store.ErrBlobLost)
+	}
+	return s.Store.PutChunk(ctx, c)
+}
+
+// TestBlobLost: a piece whose bytes cannot be read to be stored is not a
+// failure of the storage: its span is asked again after a back-off, and
+// the download finishes right (before, it failed with "storage", and a
+// page that unloaded in WebKit left its download failed).
+func TestBlobLost(t *testing.T) {
+	f := newFixture(t)
+	st := &losingStore{Store: f.st}
+	m := resumer.NewManager(st, httpfetch.Platform{})
+	m.Rand = func() float64 { return 0 }
+	res, err := f.download(m, f.url+f.name, fast)
+	mustOK(t, f, res, err)
+	if st.lost.Load() < 2 {
+		t.Fatalf("no chunk was lost (%d puts)", st.lost.Load())
+	}
+}
