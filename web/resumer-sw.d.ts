@@ -43,3 +43,46 @@ export interface ResumerFetchEvent {
  *   request to the caller.
  */
 export function handle(event: ResumerFetchEvent, otherwise?: (request: Request) => Response | Promise<Response>): boolean;
+
+/** What {@link configure} takes. */
+export interface SWOptions {
+  /** The IndexedDB database, as the page's `load({dbName})`. Default `"resumer"`, or the script URL's `?db=`. */
+  dbName?: string;
+  /** Where `resumer.wasm` is. Default: next to this script (the script URL's `?wasm=` when given). */
+  wasmURL?: string | URL;
+  /**
+   * Adds no listener of its own (the script URL's `?passive`): the app routes
+   * requests, with {@link handle} or {@link route}. Set from a classic
+   * worker's script as it runs, it turns the listeners already added into
+   * no-ops.
+   */
+  passive?: boolean;
+  /** How a request the worker took and does not hold is answered. Default `fetch`. */
+  otherwise?: (request: Request) => Response | Promise<Response>;
+}
+
+/**
+ * Sets what the script's URL would say (`?db=`, `?wasm=`, `?passive`): for a
+ * classic worker that loads `resumer-sw-classic.js` with `importScripts`, or
+ * a module imported without a query. Call it as the worker's script runs,
+ * before any request.
+ */
+export function configure(options: SWOptions): void;
+
+/** The argument Workbox hands a route's `match` and `handler`. */
+export interface WorkboxRouteContext {
+  readonly request: Request;
+}
+
+/**
+ * A Workbox route that serves finished downloads from storage, `Range`
+ * answered 206: `workbox.routing.registerRoute(route.match, route.handler)`.
+ * `match` is synchronous, as Workbox wants it; a request it took and does
+ * not hold (only until the worker has read which downloads are finished)
+ * is answered by {@link SWOptions.otherwise}. Register it before routes that
+ * take the same URLs.
+ */
+export const route: {
+  readonly match: (context: WorkboxRouteContext) => boolean;
+  readonly handler: (context: WorkboxRouteContext) => Promise<Response>;
+};

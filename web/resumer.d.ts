@@ -115,13 +115,6 @@ export class ResumerError extends Error {
 /** Reports whether this browser has what resumer needs: WebAssembly, IndexedDB, fetch and streams. */
 export function isSupported(): boolean;
 
-/**
- * The size in bytes of the WebAssembly module's linear memory (the Go heap
- * and stacks), 0 before {@link load}. For measurements: resumer keeps the
- * downloaded bytes out of it.
- */
-export function wasmMemoryBytes(): number;
-
 /** How many downloads run at once unless {@link LoadOptions.maxConcurrent} says otherwise. */
 export const DEFAULT_MAX_CONCURRENT: 3;
 
@@ -234,6 +227,15 @@ export interface DownloadOptions {
    * kept), as it does after three fresh links in a row refused so.
    */
   refresh?: (expired: Expired) => FreshLink | undefined | Promise<FreshLink | undefined>;
+  /**
+   * Ends this download as it ends a `fetch()`: on abort, {@link Download.done}
+   * rejects with the signal's reason (an `AbortError` `DOMException` by
+   * default) and the download stops, its bytes stored and paused; the next
+   * `download()` of the URL takes them up. Already aborted: nothing starts.
+   * A download joined by several calls is one `Download`: any of their
+   * signals ends it for all.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -256,7 +258,7 @@ export interface FreshLink {
 }
 
 /** The `resumer` member of {@link ResumerRequestInit}: how {@link Resumer.fetch} downloads. */
-export interface FetchResumerOptions extends DownloadOptions {
+export interface FetchResumerOptions extends Omit<DownloadOptions, "signal"> {
   /** Told each progress of the download behind the fetch; an exception in it is reported, not thrown. */
   onprogress?: (progress: Progress) => void;
 }
@@ -295,6 +297,15 @@ export interface ResponseOptions {
   ifRange?: string | null;
   /** `"HEAD"` answers the headers without a body. Default `"GET"`. */
   method?: "GET" | "HEAD";
+  /**
+   * The request's headers, as the `headers` of `download()`: a private
+   * download (see {@link Entry.private}) is answered only to a call with
+   * the same credentials, and a call with credentials only from a download
+   * made with them.
+   */
+  headers?: HeadersInit;
+  /** The request's credentials mode, as the `credentials` of `download()`. */
+  credentials?: RequestCredentials;
 }
 
 // ---------------------------------------------------------------- states and codes
@@ -357,8 +368,12 @@ export type ReasonCode =
  * `noticeCode`):
  * - `"evicted"`: stored bytes vanished (the browser evicted them to free
  *   space) and are fetched again.
+ * - `"other-credentials"`: the stored download was made with other
+ *   credentials (another user's private file, or a public file now asked
+ *   for with credentials): its bytes are discarded, never joined, and the
+ *   file is fetched again.
  */
-export type NoticeCode = "evicted";
+export type NoticeCode = "evicted" | "other-credentials";
 
 // ---------------------------------------------------------------- reports
 
@@ -504,6 +519,11 @@ export interface Progress extends ProgressCounts {
   /** The request and answer that decided {@link resumable}; null until the server answered. */
   readonly decidedBy: Exchange | null;
   /**
+   * Whether the download is private (made with credentials, see
+   * {@link Entry.private}): its file is answered only to calls with them.
+   */
+  readonly private: boolean;
+  /**
    * In state `"locked-elsewhere"`: the state of the download in the tab
    * that writes it, whose progress this event relays.
    */
@@ -610,6 +630,17 @@ export interface Entry {
   readonly evicted: boolean;
   /** Whether the finished file's bytes matched a digest. */
   readonly verified: boolean;
+  /**
+   * Whether it is private: made with `headers` (other than `Accept`,
+   * `Accept-Language`, `Content-Language`, `User-Agent`, `Cache-Control`,
+   * `Pragma`) or `credentials: "include"`. A private download is answered
+   * from storage only to a call with the same credentials (compared through
+   * a keyed hash; they are never stored), never by the Service Worker or
+   * {@link Resumer.cache}. Cookies cannot be seen: with `"include"`, any call
+   * that says `"include"` is answered. Call {@link Resumer.clear} when a user
+   * logs out.
+   */
+  readonly private: boolean;
 }
 
 /** What {@link Resumer.usage} reports. */
@@ -634,7 +665,8 @@ export interface Usage {
 export interface ResumerCache {
   /**
    * The finished download as a Response; a `Range` header on a `Request`
-   * answers 206 (or 416). Undefined if none is stored or it is not finished.
+   * answers 206 (or 416). Undefined if none is stored, it is not finished,
+   * or it is private.
    */
   match(request: RequestInfo | URL): Promise<Response | undefined>;
   /**
@@ -645,11 +677,12 @@ export interface ResumerCache {
    */
   put(request: RequestInfo | URL, response: Response): Promise<void>;
   /**
-   * Deletes the download; resolves false if there was none. Rejects with
+   * Deletes the download whose key, or whose URL as {@link keys} gives it,
+   * is the request's; resolves false if there was none. Rejects with
    * `"locked-elsewhere"` if another tab is writing it.
    */
   delete(request: RequestInfo | URL): Promise<boolean>;
-  /** Requests for every finished download. */
+  /** Requests for every finished download but the private ones. */
   keys(): Promise<Request[]>;
 }
 
@@ -730,7 +763,8 @@ export class Resumer {
   /**
    * A stored, finished download as a Response (what the Service Worker and
    * {@link cache} answer with); undefined if none is stored under that key or
-   * URL, or it is not finished.
+   * URL, it is not finished, or it is private and `options` do not bring its
+   * credentials.
    */
   response(keyOrUrl: string | URL, options?: ResponseOptions): Promise<Response | undefined>;
 
@@ -803,13 +837,6 @@ export interface DownloadEventMap {
 /** One download. Get it from {@link Resumer.download}. */
 export class Download extends EventTarget {
   private constructor();
-
-  /**
-   * A Download that has already failed with err (how `download()` reports a
-   * bad argument).
-   * @internal
-   */
-  static failed(url: string, err: ResumerError): Download;
 
   /** The absolute URL. */
   readonly url: string;

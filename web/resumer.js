@@ -126,12 +126,13 @@ async function compile(url) {
   }
 }
 
-/**
- * The size in bytes of the WebAssembly module's linear memory (the Go heap
- * and stacks), 0 before load(). For measurements: resumer keeps downloaded
- * bytes out of it.
- */
-export function wasmMemoryBytes() {
+// MEMORY names, on a Resumer, the size in bytes of the WebAssembly
+// module's linear memory (the Go heap and stacks): for the benchmarks
+// (docs/development.md), not part of the API. resumer keeps downloaded
+// bytes out of it.
+const MEMORY = Symbol.for("resumer.wasmMemoryBytes");
+
+function wasmMemoryBytes() {
   return wasmMemory ? wasmMemory.buffer.byteLength : 0;
 }
 
@@ -654,9 +655,26 @@ export class Resumer {
    * @returns {Download}
    */
   download(url, options = {}) {
-    const dl = this.#start(url, options);
+    const { signal, ...opts } = options;
+    if (signal && signal.aborted) {
+      // As fetch() with an aborted signal: nothing starts.
+      const abs = tryAbsolute(String(url)) ?? String(url);
+      const dl = new Download(null, abs, () => {});
+      dl.key = opts.key || abs;
+      dl._abort(abortError(signal));
+      return dl;
+    }
+    const dl = this.#start(url, opts);
     // Started or joined by the app: an aborted fetch() no longer pauses it.
-    this.#fetching.delete(dl.key);
+    if (dl._id) this.#fetching.delete(dl.key);
+    if (signal) {
+      // An abort ends this Download as fetch() ends: done rejects with
+      // the signal's reason. The bytes stay stored, paused; the next
+      // download() of the URL takes them up.
+      const onAbort = () => dl._abort(abortError(signal));
+      signal.addEventListener("abort", onAbort, { once: true });
+      dl._stored.then(() => signal.removeEventListener("abort", onAbort), () => signal.removeEventListener("abort", onAbort));
+    }
     return dl;
   }
 
@@ -666,31 +684,36 @@ export class Resumer {
     try {
       abs = absolute(url);
     } catch {
-      return Download.failed(String(url), new ResumerError("invalid-argument", `not a valid URL: ${url}`));
+      return failedDownload(String(url), new ResumerError("invalid-argument", `not a valid URL: ${url}`));
     }
     let opts;
     try {
       opts = { ...options, headers: plainHeaders(options.headers) };
     } catch (e) {
-      return Download.failed(abs, new ResumerError("invalid-argument", `headers: ${e && e.message}`));
+      return failedDownload(abs, new ResumerError("invalid-argument", `headers: ${e && e.message}`));
     }
     if (opts.key !== undefined && typeof opts.key !== "string") {
-      return Download.failed(abs, new ResumerError("invalid-argument", "key must be a string"));
+      return failedDownload(abs, new ResumerError("invalid-argument", "key must be a string"));
     }
     if (opts.refresh !== undefined) {
       if (typeof opts.refresh !== "function") {
-        return Download.failed(abs, new ResumerError("invalid-argument", "refresh must be a function"));
+        return failedDownload(abs, new ResumerError("invalid-argument", "refresh must be a function"));
       }
       opts.refresh = refresher(opts.refresh);
     }
     const key = opts.key || abs;
     const running = this.#active.get(key);
-    if (running) {
-      this.#api.download(this.#handle, abs, opts, () => {}); // points it at this URL, resumes it
+    if (running && !running._aborting) {
+      // Points it at this URL and resumes it; refused for a caller with
+      // other credentials than the running download's.
+      const id = this.#api.download(this.#handle, abs, opts, () => {});
+      if (typeof id !== "number") return failedDownload(abs, id.error);
       return running;
     }
     this.#askPersist();
-    const dl = new Download(this.#api, abs, () => this.#active.delete(key));
+    const dl = new Download(this.#api, abs, () => {
+      if (this.#active.get(key) === dl) this.#active.delete(key);
+    });
     dl.key = key;
     // Called from Go: nothing may throw back into it (a JS exception there
     // would stop the WebAssembly module, and every download with it).
@@ -740,8 +763,11 @@ export class Resumer {
     const key = extra.key || url;
     const signal = init.signal ?? (req ? req.signal : undefined);
     if (signal && signal.aborted) throw abortError(signal);
-    // From storage; a failure there fails the call as fetch() fails.
-    const answer = () => this.response(key, { range, ifRange, method }).catch((e) => {
+    const credentials = init.credentials ?? (req ? req.credentials : undefined);
+    // From storage, to a call with these credentials (a private file is
+    // answered only to its own); a failure there fails the call as
+    // fetch() fails.
+    const answer = () => this.response(key, { range, ifRange, method, headers, credentials }).catch((e) => {
       throw e instanceof ResumerError ? fetchFailure(e) : e;
     });
     const integrity = init.integrity ?? (req ? req.integrity : "");
@@ -753,7 +779,6 @@ export class Resumer {
     if (signal && signal.aborted) throw abortError(signal);
     if (stored) return stored;
     const { onprogress, ...options } = extra;
-    const credentials = init.credentials ?? (req ? req.credentials : undefined);
     const running = this.#active.get(key);
     const opts = {
       ...options, key, headers: plainHeaders(headers),
@@ -763,7 +788,9 @@ export class Resumer {
       firstAnswer: true,
     };
     const dl = this.#start(url, opts);
-    const waiters = this.#waitersOf(key, dl, running);
+    // (A download that could not start, or join, fails at once: nothing
+    // waits for it.)
+    const waiters = dl._id ? this.#waitersOf(key, dl, running) : null;
     if (waiters) waiters.count++;
     let waiting = !!waiters;
     const leave = () => {
@@ -776,6 +803,7 @@ export class Resumer {
     if (onProgress) dl.addEventListener("progress", onProgress);
     let onAbort = null;
     let onPaused = null;
+    let ownAbort = false;
     try {
       await new Promise((resolve, reject) => {
         dl._stored.then(resolve, reject);
@@ -796,6 +824,7 @@ export class Resumer {
           // unless another call still waits for it: aborting one fetch
           // never stops another's.
           onAbort = () => {
+            ownAbort = true;
             leave();
             if (waiters && waiters.count === 0 && this.#fetching.get(key) === waiters) dl.pause();
             reject(abortError(signal));
@@ -804,7 +833,11 @@ export class Resumer {
         }
       });
     } catch (e) {
-      if (!(e instanceof ResumerError)) throw e; // the signal's reason
+      if (!(e instanceof ResumerError)) {
+        if (ownAbort || !dl._aborting) throw e; // the signal's reason
+        // Another caller's signal stopped the download this call joined.
+        throw fetchFailure(new ResumerError("paused", `the download of ${url} was stopped by another caller's signal; its bytes are kept`));
+      }
       // The server's own answer, before any byte was stored: as fetch()
       // resolves with it.
       // Every call that waited for the download gets a copy of its own.
@@ -856,16 +889,21 @@ export class Resumer {
    * under keyOrUrl (its key, or the URL it was fetched from). range: a
    * Range header value ("bytes=0-99"), answered with 206, or 416 when it
    * cannot be satisfied; ifRange: an If-Range value, the range applying
-   * only if it names the stored version; method: "GET" or "HEAD".
+   * only if it names the stored version; method: "GET" or "HEAD";
+   * headers and credentials: the caller's, as download() takes them (a
+   * private download is answered only to the same credentials).
    * @param {string | URL} keyOrUrl
-   * @param {{range?: string, ifRange?: string, method?: string}} [options]
+   * @param {{range?: string, ifRange?: string, method?: string, headers?: HeadersInit, credentials?: RequestCredentials}} [options]
    * @returns {Promise<Response | undefined>}
    */
   async response(keyOrUrl, options = {}) {
     const method = String(options.method ?? "GET").toUpperCase();
+    const headers = plainHeaders(options.headers) ?? {};
+    for (const h of OWN_HEADERS) delete headers[h];
+    const credentials = String(options.credentials ?? "");
     const serve = async (key) => {
       try {
-        return await this.#api.serve(this.#handle, key, method, String(options.range ?? ""), String(options.ifRange ?? ""));
+        return await this.#api.serve(this.#handle, key, method, String(options.range ?? ""), String(options.ifRange ?? ""), headers, credentials);
       } catch (e) {
         const err = toError(e);
         if (err.code === "not-found") return null;
@@ -987,6 +1025,10 @@ export class Resumer {
     this.#api.pauseAll(this.#handle);
   }
 
+  [MEMORY]() {
+    return wasmMemoryBytes();
+  }
+
   /**
    * A Cache-API-shaped object over the same storage, for libraries that
    * take a custom cache (transformers.js env.customCache): match() honours
@@ -1018,14 +1060,19 @@ export class Resumer {
         }
         self.#announce(url, true);
       },
+      // delete() takes what keys() gives: a download's key, or the URL
+      // of a finished one; never a private one, which this cache does
+      // not hold.
       async delete(request) {
-        const key = absolute(keyOf(request));
-        const had = (await self.list()).some((e) => e.key === key);
-        if (had) await self.remove(key);
-        return had;
+        const url = absolute(keyOf(request));
+        const all = (await self.list()).filter((e) => !e.private);
+        const entry = all.find((e) => e.key === url) ?? all.find((e) => e.state === "done" && e.url === url);
+        if (!entry) return false;
+        await self.remove(entry.key);
+        return true;
       },
       async keys() {
-        return (await self.list()).filter((e) => e.state === "done").map((e) => new Request(e.url));
+        return (await self.list()).filter((e) => e.state === "done" && !e.private).map((e) => new Request(e.url));
       },
     };
   }
@@ -1067,13 +1114,12 @@ export class Resumer {
    * Rejects with "locked-elsewhere" if another tab is writing it.
    */
   async remove(keyOrUrl) {
-    let key = String(keyOrUrl);
-    const abs = tryAbsolute(key);
-    if (abs && abs !== key && !this.#active.has(key) && !(await this.list()).some((e) => e.key === key)) {
-      key = abs; // a relative URL, not a key
-    }
+    const given = String(keyOrUrl);
+    const abs = tryAbsolute(given);
+    let key;
     try {
-      await this.#api.remove(this.#handle, key);
+      // Go takes a key as given before it makes a URL of it.
+      key = await (abs && abs !== given ? this.#api.remove(this.#handle, given, abs) : this.#api.remove(this.#handle, given));
     } catch (e) {
       throw toError(e);
     }
@@ -1087,6 +1133,14 @@ export class DownloadEvent extends Event {
     super(type);
     Object.assign(this, detail);
   }
+}
+
+// failedDownload is a Download that has already failed with err: how
+// download() reports a bad argument.
+function failedDownload(url, err) {
+  const dl = new Download(null, url, () => {});
+  dl._event("error", err);
+  return dl;
 }
 
 /**
@@ -1139,10 +1193,14 @@ export class Download extends EventTarget {
     this.done.catch(() => {});
   }
 
-  static failed(url, err) {
-    const dl = new Download(null, url, () => {});
-    dl._event("error", err);
-    return dl;
+  // _abort ends the download for its signal: stopped in Go (its bytes
+  // kept, paused), done rejecting with reason.
+  _abort(reason) {
+    if (this._aborting || this.state === "done" || this.state === "failed" || this.state === "canceled") return;
+    this._aborting = true;
+    this._abortReason = reason;
+    if (this._id) this.#api.stop(this._id);
+    else if (!this.#api) this._event("error", { code: "paused" }); // never started
   }
 
   /** Stops the transfer, keeping every byte received so far. */
@@ -1186,8 +1244,10 @@ export class Download extends EventTarget {
         this.#resolve(detail); // done, and the "done" event, follow
         break;
       case "error": {
-        const err = toError(detail);
-        this.state = err.code === "aborted" ? "canceled" : "failed";
+        // Stopped for its signal: the signal's reason, as fetch() rejects.
+        const aborted = this._aborting && detail && detail.code === "paused";
+        const err = aborted ? this._abortReason : toError(detail);
+        this.state = aborted ? "paused" : err.code === "aborted" ? "canceled" : "failed";
         this.#onEnd();
         this.#reject(err);
         this.dispatchEvent(new DownloadEvent("error", { error: err }));

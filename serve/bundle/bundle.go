@@ -95,8 +95,23 @@ func Build(ctx context.Context, root, out string) error {
 			}
 		}
 	}
+	// The Service Worker module as a classic script, for importScripts.
+	classic, err := Classic(out, SWEntry, SWGlobal)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, classicName(SWEntry)), classic, 0o644); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
 	return nil
 }
+
+// SWEntry is the Service Worker module, and SWGlobal the global its classic
+// script (resumer-sw-classic.js) sets to its exports.
+const (
+	SWEntry  = "resumer-sw.js"
+	SWGlobal = "resumerSW"
+)
 
 // Shipped reports whether the file of web/ with this name goes into the
 // bundle: the pages, scripts and styles, and the TypeScript declarations

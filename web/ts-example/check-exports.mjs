@@ -77,8 +77,9 @@ for (const [name, value] of Object.entries(mod)) {
     .filter((n) => !["length", "name", "prototype"].includes(n))
     .map((n) => `static ${n}`));
 }
-// A Download's own fields, from the one instance made without the Go side.
-check("Download", Object.keys(mod.Download.failed("x", new mod.ResumerError("internal", "check"))));
+// A Download's own fields, from an instance made without the Go side (a
+// download() that never starts: its signal is aborted; no Resumer needed).
+check("Download", Object.keys(mod.Resumer.prototype.download.call(null, "https://x.test/", { signal: AbortSignal.abort() })));
 check("ResumerError", Object.keys(new mod.ResumerError("http-status", "check", 404)));
 
 // The reference (docs/api.md) names, in backticks, every export, every

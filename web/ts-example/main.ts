@@ -4,7 +4,7 @@
 // `@ts-expect-error` marks a mistake the declarations must reject; tsc fails
 // if one of them compiles.
 
-import { DEFAULT_MAX_CONCURRENT, ErrorCodes, Resumer, ResumerError, isSupported, load, wasmMemoryBytes } from "../resumer.js";
+import { DEFAULT_MAX_CONCURRENT, ErrorCodes, Resumer, ResumerError, isSupported, load } from "../resumer.js";
 import type {
   Download,
   DownloadOptions,
@@ -80,7 +80,7 @@ const everyCode: readonly ErrorCode[] = ErrorCodes;
 if (!isSupported()) throw new Error("this browser cannot run resumer");
 const resumer: Resumer = await load({ dbName: "models", maxConcurrent: Math.min(2, DEFAULT_MAX_CONCURRENT) });
 if (new URLSearchParams(location.search).has("one-at-a-time")) resumer.maxConcurrent = 1;
-console.debug(`resumer in ${resumer.dbName}, ${everyCode.length} error codes, wasm ${wasmMemoryBytes()} B`);
+console.debug(`resumer in ${resumer.dbName}, ${everyCode.length} error codes`);
 
 // ---- a download with key, headers and integrity, and its events
 
