@@ -101,7 +101,7 @@ package: build
 # servers, with no types to check.
 package-check: npmtools package
 	$(NPMBIN)/publint --strict $(PACKAGE)
-	$(NPMBIN)/attw $(TARBALL) --profile esm-only --exclude-entrypoints ./resumer.wasm
+	$(NPMBIN)/attw $(TARBALL) --profile esm-only --exclude-entrypoints ./resumer.wasm ./resumer-sw-classic.js
 
 # test-native runs every native package (the engine against the real dev
 # server, and the browser tests, which drive three browsers from Go) with
@@ -125,7 +125,7 @@ test-wasm: tools
 # and the package unpacked as a CDN would serve it. serve/e2e's
 # TestExamples serves them to three browsers.
 EXAMPLES := $(abspath $(BUILD)/examples)
-BUNDLED  := vite webpack
+BUNDLED  := vite webpack workbox transformers
 
 examples: package
 	cd examples/gowasm && GOOS=js GOARCH=wasm $(GO) vet . && GOOS=js GOARCH=wasm $(GO) build -o $(EXAMPLES)/gowasm.wasm .

@@ -20,6 +20,11 @@ type cacheResult struct {
 	Deleted   bool     `json:"deleted"`   // delete() of the put entry
 	DeletedNo bool     `json:"deletedNo"` // delete() again
 	After     []string `json:"after"`     // keys() after the delete
+	// A download under a key of the app's (not a URL): keys() lists it by
+	// its URL, and delete() of that Request removes it.
+	KeyedListed  bool `json:"keyedListed"`
+	KeyedDeleted bool `json:"keyedDeleted"`
+	KeyedGone    bool `json:"keyedGone"`
 }
 
 const cacheJS = `(async (u, putURL) => {
@@ -42,6 +47,13 @@ const cacheJS = `(async (u, putURL) => {
   out.deleted = await c.delete(putURL);
   out.deletedNo = await c.delete(putURL);
   out.after = (await c.keys()).map((r) => r.url);
+  const keyed = u + (u.includes("?") ? "&" : "?") + "keyed=1";
+  const key = "model-" + Math.random().toString(36).slice(2);
+  await R.download(keyed, { key }).done;
+  const listed = await c.keys();
+  out.keyedListed = listed.some((r) => r.url === keyed);
+  out.keyedDeleted = await c.delete(listed.find((r) => r.url === keyed) ?? keyed);
+  out.keyedGone = (await R.get(key)) === undefined;
   return out;
 })(%q, %q)`
 
@@ -77,6 +89,9 @@ func TestCache(t *testing.T) {
 		}
 		if !r.Deleted || r.DeletedNo || len(r.After) != 1 || r.After[0] != u {
 			t.Fatalf("delete(): %v then %v, keys after %v; want true, false, [%s]", r.Deleted, r.DeletedNo, r.After, u)
+		}
+		if !r.KeyedListed || !r.KeyedDeleted || !r.KeyedGone {
+			t.Fatalf("a download under a key: in keys() %v, delete() of that Request %v, gone after %v; want all true", r.KeyedListed, r.KeyedDeleted, r.KeyedGone)
 		}
 		// put() and match() never went to the network for putURL.
 		for _, l := range env.srv.Log() {

@@ -190,3 +190,46 @@ func TestExamples(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkbox runs examples/workbox: a classic Service Worker built with
+// Workbox 7.4.1 (workbox-sw loading workbox-routing with importScripts)
+// whose one route is resumer-sw-classic.js's. Once the page has stored a
+// video from the dev server, the network is made to fail for it (every
+// request 503): a Range fetch and a whole one of its URL are still
+// answered, with its bytes, by that route, and the server's log shows no
+// request of it.
+func TestWorkbox(t *testing.T) {
+	dir := examplesDir(t)
+	video := makeVideo(t)
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		name := "wb-" + testID(t) + ".webm"
+		file := serveFile(t, video, name)
+		u := env.base + "/files/" + name
+		q := neturl.Values{"url": {u}, "db": {"e2e-wb-" + testID(t)}}
+		p := openBare(t, e, env.browsers[e], serveDir(t, filepath.Join(dir, "workbox", "dist"), false)+"/?"+q.Encode())
+		end := appUntil(p, `!link.hidden || /^[a-z-]+: /.test(status.textContent)`)
+		if !end.Done || end.SHA != hexSHA(file) {
+			t.Fatalf("the page shows %+v; want the video, SHA-256 %s", end, hexSHA(file))
+		}
+		if !eval[bool](p, `!!(navigator.serviceWorker && navigator.serviceWorker.controller)`) {
+			t.Skipf("%s: no Service Worker controls the page in this session (%q): nothing for Workbox to route", e, end.Status)
+		}
+		t.Cleanup(func() {
+			_, _ = evalErr[bool](p, `navigator.serviceWorker.getRegistrations().then((rs) => Promise.all(rs.map((r) => r.unregister()))).then(() => true)`)
+		})
+		eval[bool](p, fetchHelpersJS)
+		before := logOf(t, u, 1)
+		armFile(t, name, devserver.MaxArmTimes, "status=503")
+		part := eval[read](p, fmt.Sprintf(`fetch(%q, {headers: {Range: "bytes=100-4195"}}).then(F.answer)`, u))
+		if want := fmt.Sprintf("bytes 100-4195/%d", len(file)); part.Status != 206 || part.SHA != hexSHA(file[100:4196]) || part.Headers["content-range"] != want {
+			t.Fatalf("a Range fetch through the Workbox route: %+v; want 206, %s, the video's bytes", part, want)
+		}
+		whole := eval[read](p, fmt.Sprintf(`fetch(%q).then(F.answer)`, u))
+		if whole.Status != 200 || whole.SHA != hexSHA(file) {
+			t.Fatalf("a fetch through the Workbox route: %d, sha %s; want 200 and the video", whole.Status, whole.SHA)
+		}
+		if after := logOf(t, u, 0)[len(before):]; len(after) > 0 {
+			t.Fatalf("the stored video was asked of the network:\n%s", lines(after))
+		}
+	})
+}

@@ -309,3 +309,93 @@ func TestErrorShape(t *testing.T) {
 		}
 	})
 }
+
+// TestDownloadSignal: download(url, {signal}) ends as fetch() ends on an
+// abort: done rejects with the signal's reason (the default AbortError, or
+// the app's own), the transfer stops (the server's log shows the client
+// gone), the bytes stay stored and paused, and the next download() takes
+// them up with If-Range; a signal aborted before the call starts nothing.
+func TestDownloadSignal(t *testing.T) {
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		p := fetchPage(t, e)
+		type outcome struct {
+			Name    string `json:"name"`
+			Same    bool   `json:"same"`
+			State   string `json:"state"`
+			Entry   string `json:"entry"`
+			Stored  int64  `json:"stored"`
+			SHA     string `json:"sha"`
+			Started bool   `json:"started"`
+		}
+		for _, own := range []bool{false, true} {
+			u := fileURL(t, medium, fmt.Sprintf("rate=1048576&own=%v", own))
+			reason := "undefined"
+			if own {
+				reason = `new Error("the app's reason")`
+			}
+			o := eval[outcome](p, fmt.Sprintf(`(async (u, reason) => {
+			  const ac = new AbortController();
+			  const d = R.download(u, { signal: ac.signal });
+			  await F.within(new Promise((res) => d.addEventListener("progress", (p) => { if (p.stored > 0) res(); })), 30000, "bytes stored");
+			  ac.abort(reason);
+			  const out = {};
+			  try {
+			    await F.within(d.done, 30000, "done to settle");
+			    out.name = "resolved";
+			  } catch (e) {
+			    out.name = e && e.name;
+			    out.same = reason === undefined ? e === ac.signal.reason : e === reason;
+			  }
+			  out.state = d.state;
+			  const entry = await R.get(u);
+			  out.entry = entry.state;
+			  out.stored = entry.received;
+			  const r = await R.download(u).done;
+			  out.sha = F.hex(await crypto.subtle.digest("SHA-256", await r.blob.arrayBuffer()));
+			  return out;
+			})(%q, %s)`, u, reason))
+			wantName := "AbortError"
+			if own {
+				wantName = "Error"
+			}
+			if o.Name != wantName || !o.Same || o.State != "paused" || o.Entry != "paused" || o.Stored <= 0 {
+				t.Fatalf("own reason %v: %+v; want done rejected with the signal's reason (%s), paused with bytes stored", own, o, wantName)
+			}
+			if o.SHA != fileSHA(t, medium) {
+				t.Fatalf("own reason %v: the resumed file's sha %s, want %s", own, o.SHA, fileSHA(t, medium))
+			}
+			log := gets(t, u, 2)
+			last := log[len(log)-1]
+			gone := false
+			for _, l := range log[:len(log)-1] {
+				gone = gone || l.ClientGone
+			}
+			if !gone {
+				t.Fatalf("own reason %v: no request was given up on the abort:\n%s", own, lines(log))
+			}
+			if last.Start == 0 || last.IfRange == "" || last.Status != 206 {
+				t.Fatalf("own reason %v: the next download() did not resume with If-Range:\n%s", own, lines(log))
+			}
+		}
+
+		u := fileURL(t, small, "preaborted=1")
+		o := eval[outcome](p, fmt.Sprintf(`(async (u) => {
+		  const d = R.download(u, { signal: AbortSignal.abort() });
+		  const out = { started: (await R.get(u)) !== undefined };
+		  try {
+		    await d.done;
+		    out.name = "resolved";
+		  } catch (e) {
+		    out.name = e && e.name;
+		  }
+		  out.started = out.started || (await R.get(u)) !== undefined;
+		  return out;
+		})(%q)`, u))
+		if o.Name != "AbortError" || o.Started {
+			t.Fatalf("an aborted signal: %+v; want an AbortError and nothing started", o)
+		}
+		if g := gets(t, u, 0); len(g) != 0 {
+			t.Fatalf("an aborted signal still sent requests:\n%s", lines(g))
+		}
+	})
+}

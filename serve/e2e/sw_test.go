@@ -24,13 +24,16 @@ import (
 const swHelpersJS = `(() => {
   if (window.S) return true;
   window.S = {
-    // register registers resumer-sw.js for the page's database and waits
-    // until it controls the page.
-    async register(db, ms) {
+    // register registers resumer-sw.js (or, classic, resumer-sw-classic.js
+    // as a classic worker) for the page's database and waits until it
+    // controls the page.
+    async register(db, ms, classic) {
       if (!("serviceWorker" in navigator)) return { supported: false };
       const sw = navigator.serviceWorker;
       const changed = new Promise((res) => sw.addEventListener("controllerchange", res, { once: true }));
-      const reg = await sw.register("/resumer-sw.js?db=" + encodeURIComponent(db), { type: "module" });
+      const reg = classic
+        ? await sw.register("/resumer-sw-classic.js?db=" + encodeURIComponent(db))
+        : await sw.register("/resumer-sw.js?db=" + encodeURIComponent(db), { type: "module" });
       if (!sw.controller) await F.within(changed, ms, "the Service Worker to control the page");
       return { supported: true, scope: reg.scope, script: sw.controller.scriptURL };
     },
@@ -195,19 +198,24 @@ func succeeded(log []devserver.LogEntry) []devserver.LogEntry {
 func TestServiceWorker(t *testing.T) {
 	video := makeVideo(t)
 	forEngines(t, func(t *testing.T, e drive.Engine) {
-		for _, first := range []bool{true, false} {
-			name := "registered after the download"
-			if first {
-				name = "registered before the download"
-			}
-			t.Run(name, func(t *testing.T) { serveStored(t, e, video, first) })
+		for _, c := range []struct {
+			name           string
+			first, classic bool
+		}{
+			{"registered before the download", true, false},
+			{"registered after the download", false, false},
+			// resumer-sw-classic.js, the same module linked into one
+			// classic script, registered as a classic worker.
+			{"classic, registered before the download", true, true},
+		} {
+			t.Run(c.name, func(t *testing.T) { serveStored(t, e, video, c.first, c.classic) })
 		}
 	})
 }
 
 // serveStored is TestServiceWorker in one engine, the worker registered
 // before the download or after it.
-func serveStored(t *testing.T, e drive.Engine, video string, registerFirst bool) {
+func serveStored(t *testing.T, e drive.Engine, video string, registerFirst, classic bool) {
 	name := "sw-" + testID(t) + ".webm"
 	file := serveFile(t, video, name)
 	size := int64(len(file))
@@ -221,10 +229,10 @@ func serveStored(t *testing.T, e drive.Engine, video string, registerFirst bool)
 
 	var reg registration
 	register := func() {
-		reg = eval[registration](p, fmt.Sprintf(`S.register(%q, 30000)`, p.db))
+		reg = eval[registration](p, fmt.Sprintf(`S.register(%q, 30000, %v)`, p.db, classic))
 		if reg.Supported {
 			t.Cleanup(func() { _, _ = evalErr[bool](p, `S.unregister()`) })
-			t.Logf("%s: resumer-sw.js (module) controls the page: %s, scope %s", e, reg.Script, reg.Scope)
+			t.Logf("%s: the Service Worker controls the page: %s, scope %s", e, reg.Script, reg.Scope)
 		} else {
 			t.Logf("%s: no navigator.serviceWorker in this session: checking resumer.response instead", e)
 		}
