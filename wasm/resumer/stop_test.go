@@ -20,12 +20,9 @@ import (
 	"github.com/go-resumer/resumer/wasm/store/memstore"
 )
 
-// TestStop: Stop ends a Download as a pause does and for good (an
-// AbortSignal in the browser): Wait returns CodePaused with the cause, the
-// stored download stays paused with its bytes, a resume of the stopped
-// handle does nothing, and the next Download of the URL is another one
-// that takes the bytes up with a range.
-func TestStop(t *testing.T) {
+// storing starts a slow download and returns once it has stored bytes.
+func storing(t *testing.T) (*fixture, *resumer.Manager, string, *resumer.Download, *watch) {
+	t.Helper()
 	f := newFixture(t)
 	m := f.manager()
 	url := f.url + f.name + "?rate=262144"
@@ -35,10 +32,20 @@ func TestStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.until(t, "some bytes stored", func(p resumer.Progress) bool { return p.Stored > 0 })
+	return f, m, url, d, w
+}
+
+// TestStop: Stop ends a Download as a pause does and for good (an
+// AbortSignal in the browser): Wait returns CodePaused with the cause, the
+// stored download stays paused with its bytes, a resume of the stopped
+// handle does nothing, and the next Download of the URL is another one
+// that takes the bytes up with a range.
+func TestStop(t *testing.T) {
+	f, m, url, d, w := storing(t)
 	cause := errors.New("the app's signal")
 	d.Stop(cause)
 	ctx := context.Background()
-	_, err = wait(t, d)
+	_, err := wait(t, d)
 	if resumer.CodeOf(err) != resumer.CodePaused || !errors.Is(err, cause) {
 		t.Fatalf("Wait after Stop: %v; want %s wrapping the cause", err, resumer.CodePaused)
 	}
@@ -66,15 +73,7 @@ func TestStop(t *testing.T) {
 // TestStopPaused: a paused Download that is stopped ends at once, without
 // a cause of the caller's (ErrStopped), and stays paused in the store.
 func TestStopPaused(t *testing.T) {
-	f := newFixture(t)
-	m := f.manager()
-	url := f.url + f.name + "?rate=262144"
-	w := newWatch()
-	d, err := m.Download(url, w.opts(fast))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.until(t, "some bytes stored", func(p resumer.Progress) bool { return p.Stored > 0 })
+	_, m, _, d, w := storing(t)
 	d.Pause()
 	w.until(t, "paused", func(p resumer.Progress) bool { return p.State == protocol.Paused })
 	d.Stop(nil)
