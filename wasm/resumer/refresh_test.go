@@ -40,6 +40,8 @@ func (x *expiring) fetch(ctx context.Context, n int, req platform.Request) (*pla
 		// Each later refusal of a link takes longer to arrive: with
 		// several connections, some come after the fresh link.
 		x.mu.Unlock()
+		// (Every test of this server runs in a synctest bubble: the
+		// sleep is latency on its fake clock, not a wait.)
 		time.Sleep(time.Duration(max(late, 0)) * 150 * time.Millisecond)
 		x.mu.Lock()
 		return &platform.Response{Response: protocol.Response{Status: 403, ContentType: "application/xml", URL: req.URL},

@@ -86,7 +86,9 @@ func TestStopPaused(t *testing.T) {
 }
 
 // lateStore writes records and chunks slowly: a stopped Download is still
-// settling when the next one of its key is asked for.
+// settling when the next one of its key is asked for. For synctest bubbles
+// only: its sleeps are the store's latency on the bubble's fake clock,
+// never a wait for something to happen.
 type lateStore struct{ *memstore.Store }
 
 func (s lateStore) PutChunk(ctx context.Context, c store.Chunk) error {
