@@ -435,7 +435,11 @@ func TestDemoQueuePauseResume(t *testing.T) {
 	forEngines(t, func(t *testing.T, e drive.Engine) {
 		d := openDemo(t, e)
 		d.js(`(() => { const m = document.querySelector("#max"); m.value = "1"; m.dispatchEvent(new Event("change", { bubbles: true })); return window.demo.resumer.maxConcurrent; })()`, nil)
-		u1 := fileURL(t, medium, rate)
+		// 8 MiB at 1 MiB/s: pieces commit up to 2 MiB at a time, so the
+		// pause, clicked once the first is stored, comes seconds before
+		// the end even on a loaded machine (at 2 MiB/s a Firefox run
+		// once saw the file finish first).
+		u1 := fileURL(t, medium, "rate=1048576")
 		u2 := fileURL(t, small, "rate=262144&n=second")
 		d.js(fmt.Sprintf("DT.type(%q)", u1), nil)
 		d.until(fmt.Sprintf("DT.state(%q) === 'running'", u1))
@@ -445,7 +449,7 @@ func TestDemoQueuePauseResume(t *testing.T) {
 			t.Errorf("the waiting row's badge says %q", b)
 		}
 
-		d.until(fmt.Sprintf("DT.stored(%q) >= %d", u1, 2<<20))
+		d.until(fmt.Sprintf("DT.stored(%q) > 0", u1))
 		d.js(fmt.Sprintf("DT.act(%q, 'pause')", u1), nil)
 		d.until(fmt.Sprintf("DT.state(%q) === 'paused' && DT.state(%q) === 'running'", u1, u2))
 		var stored int64
