@@ -144,7 +144,7 @@ examples: package
 	cp examples/static/index.html $(EXAMPLES)/static/
 	tar -xzf $(TARBALL) -C $(EXAMPLES)/static/cdn --strip-components=1
 
-FUZZPKGS := ./wasm/protocol ./serve/devserver
+FUZZPKGS := ./wasm/protocol ./wasm/resumer ./serve/devserver
 
 fuzz:
 	@$(MAKE) --no-print-directory fuzz-run FUZZFOR=$(FUZZTIME)

@@ -573,8 +573,7 @@ function headOf(resp) {
 export class Resumer {
   #api;
   #handle;
-  #active = new Map(); // key → running Download
-  #fetching = new Map(); // key → {dl, count}: a download fetch() started, and how many calls wait for it
+  #byId = new Map(); // the engine's number of a running download → its Download
   #channel = null;
   #max = DEFAULT_MAX_CONCURRENT;
 
@@ -592,19 +591,10 @@ export class Resumer {
     // Bound, so that it can be handed over as a plain function
     // (transformers.js: env.fetch = resumer.fetch).
     this.fetch = this.fetch.bind(this);
-    // Only one tab writes a download (Web Locks); the others wait in state
-    // "locked-elsewhere" and show the writer's progress, which every tab
-    // posts on this channel.
+    // Tells other tabs and resumer-sw.js which files are stored. (The
+    // progress of a download another tab writes is the engine's to relay.)
     if (typeof BroadcastChannel === "function") {
       this.#channel = new BroadcastChannel(`resumer:${dbName}`);
-      this.#channel.onmessage = (ev) => {
-        const { key, detail } = ev.data || {};
-        if (!detail) return; // a note for resumer-sw.js
-        const dl = this.#active.get(key);
-        if (dl && dl.state === "locked-elsewhere") {
-          dl._event("progress", { ...detail, state: "locked-elsewhere", elsewhere: detail.state });
-        }
-      };
     }
   }
 
@@ -614,9 +604,8 @@ export class Resumer {
   }
 
   set maxConcurrent(n) {
-    const v = Number(n);
-    this.#max = Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
-    this.#api.setMaxConcurrent(this.#handle, this.#max);
+    // The engine says what it takes of n (wire.MaxConcurrent).
+    this.#max = this.#api.setMaxConcurrent(this.#handle, Number(n));
   }
 
   // #announce tells other tabs and resumer-sw.js that key is now stored
@@ -664,9 +653,7 @@ export class Resumer {
       dl._abort(abortError(signal));
       return dl;
     }
-    const dl = this.#start(url, opts);
-    // Started or joined by the app: an aborted fetch() no longer pauses it.
-    if (dl._id) this.#fetching.delete(dl.key);
+    const { dl } = this.#start(url, opts);
     if (signal) {
       // An abort ends this Download as fetch() ends: done rejects with
       // the signal's reason. The bytes stay stored, paused; the next
@@ -678,62 +665,68 @@ export class Resumer {
     return dl;
   }
 
-  // #start is download() for download() and fetch().
+  // #start is download() for download() and fetch(): the Download, and
+  // whether the engine joined one already running under its key.
   #start(url, options) {
+    const failed = (u, code, message) => ({ dl: failedDownload(u, new ResumerError(code, message)), joined: false });
     let abs;
     try {
       abs = absolute(url);
     } catch {
-      return failedDownload(String(url), new ResumerError("invalid-argument", `not a valid URL: ${url}`));
+      return failed(String(url), "invalid-argument", `not a valid URL: ${url}`);
     }
     let opts;
     try {
       opts = { ...options, headers: plainHeaders(options.headers) };
     } catch (e) {
-      return failedDownload(abs, new ResumerError("invalid-argument", `headers: ${e && e.message}`));
+      return failed(abs, "invalid-argument", `headers: ${e && e.message}`);
     }
     if (opts.key !== undefined && typeof opts.key !== "string") {
-      return failedDownload(abs, new ResumerError("invalid-argument", "key must be a string"));
+      return failed(abs, "invalid-argument", "key must be a string");
     }
     if (opts.refresh !== undefined) {
       if (typeof opts.refresh !== "function") {
-        return failedDownload(abs, new ResumerError("invalid-argument", "refresh must be a function"));
+        return failed(abs, "invalid-argument", "refresh must be a function");
       }
       opts.refresh = refresher(opts.refresh);
     }
+    return this.#begin(abs, opts);
+  }
+
+  // #begin asks the engine for the download of abs.
+  #begin(abs, opts) {
     const key = opts.key || abs;
-    const running = this.#active.get(key);
-    if (running && !running._aborting) {
-      // Points it at this URL and resumes it; refused for a caller with
-      // other credentials than the running download's.
-      const id = this.#api.download(this.#handle, abs, opts, () => {});
-      if (typeof id !== "number") return failedDownload(abs, id.error);
-      return running;
-    }
-    this.#askPersist();
     const dl = new Download(this.#api, abs, () => {
-      if (this.#active.get(key) === dl) this.#active.delete(key);
+      if (this.#byId.get(dl._id) === dl) this.#byId.delete(dl._id);
     });
     dl.key = key;
     // Called from Go: nothing may throw back into it (a JS exception there
     // would stop the WebAssembly module, and every download with it).
-    const id = this.#api.download(this.#handle, abs, opts, (type, detail) => {
+    const got = this.#api.download(this.#handle, abs, opts, (type, detail) => {
       try {
-        if (type === "progress" && detail.state !== "locked-elsewhere" && this.#channel) {
-          this.#channel.postMessage({ key, detail });
-        }
         dl._event(type, detail);
       } catch (e) {
         (globalThis.reportError || console.error)(e);
       }
     });
-    if (typeof id !== "number") {
-      dl._event("error", id.error);
-      return dl;
+    if (got.error) {
+      dl._event("error", got.error);
+      return { dl, joined: false };
     }
-    dl._id = id;
-    this.#active.set(key, dl);
-    return dl;
+    if (got.joined) {
+      // The download running under key, pointed at this URL and resumed
+      // (refused with "locked-elsewhere" for credentials other than its
+      // own): the Download handed out before.
+      // (The bridge forgets a number before it tells of the end, so
+      // the page knows every number it joins.)
+      const running = this.#byId.get(got.id);
+      if (!running) throw new Error(`resumer: the engine joined download ${got.id}, which this page does not know`);
+      return { dl: running, joined: true };
+    }
+    this.#askPersist();
+    dl._id = got.id;
+    this.#byId.set(got.id, dl);
+    return { dl, joined: false };
   }
 
   /**
@@ -779,22 +772,24 @@ export class Resumer {
     if (signal && signal.aborted) throw abortError(signal);
     if (stored) return stored;
     const { onprogress, ...options } = extra;
-    const running = this.#active.get(key);
     const opts = {
       ...options, key, headers: plainHeaders(headers),
       ...(integrity ? { integrity } : {}), ...(credentials ? { credentials } : {}),
       // Until a byte is stored, the server's error answers and network
       // failures end the download as they end fetch().
       firstAnswer: true,
+      // This call only waits for the file: once every call that waits
+      // for it gave up, the engine pauses it, unless the app holds it
+      // (Options.Waiting).
+      waiting: true,
     };
-    const dl = this.#start(url, opts);
+    // joined: a running download, whose options are the first caller's.
+    const { dl, joined } = this.#start(url, opts);
     // (A download that could not start, or join, fails at once: nothing
-    // waits for it.)
-    const waiters = dl._id ? this.#waitersOf(key, dl, running) : null;
-    if (waiters) waiters.count++;
-    let waiting = !!waiters;
-    const leave = () => {
-      if (waiting) waiters.count--;
+    // waits for it.) The engine counts this call until it leaves, once.
+    let waiting = dl._id !== 0;
+    const leave = (aborted) => {
+      if (waiting) this.#api.leave(dl._id, aborted);
       waiting = false;
     };
     const onProgress = typeof onprogress === "function" ? (ev) => {
@@ -812,7 +807,7 @@ export class Resumer {
         // kept, and the next call resumes.
         onPaused = (ev) => {
           if (ev.state !== "paused") return;
-          leave();
+          leave(false);
           reject(ev.errorCode
             ? new ResumerError(ev.errorCode, `the download of ${url} paused: ${ev.errorMessage || ev.errorCode}`)
             : new ResumerError("paused", `the download of ${url} paused; its bytes are kept`));
@@ -825,8 +820,7 @@ export class Resumer {
           // never stops another's.
           onAbort = () => {
             ownAbort = true;
-            leave();
-            if (waiters && waiters.count === 0 && this.#fetching.get(key) === waiters) dl.pause();
+            leave(true);
             reject(abortError(signal));
           };
           signal.addEventListener("abort", onAbort, { once: true });
@@ -845,12 +839,12 @@ export class Resumer {
       if (answer) return method === "HEAD" ? headOf(answer) : answer.clone();
       throw fetchFailure(e);
     } finally {
-      leave();
+      leave(false);
       if (onProgress) dl.removeEventListener("progress", onProgress);
       if (onPaused) dl.removeEventListener("statechange", onPaused);
       if (onAbort) signal.removeEventListener("abort", onAbort);
     }
-    if (integrity && dl === running) {
+    if (integrity && joined) {
       // Joined a download started with other options: check the stored
       // file against this call's digest (hashed off the page's thread,
       // or at once if it was checked against it already); no second
@@ -864,24 +858,6 @@ export class Resumer {
     const resp = await answer();
     if (!resp) throw fetchFailure(new ResumerError("not-found", `the download of ${url} finished but is not stored`));
     return resp;
-  }
-
-  // #waitersOf returns the count of fetch() calls waiting for dl, the
-  // download of key, if fetch() started it (running is what ran under key
-  // before) and the app did not join it with download(): only then may an
-  // abort pause it, once no call waits any more. A download of the app's
-  // is the app's to pause; an aborted fetch() just stops waiting for it.
-  #waitersOf(key, dl, running) {
-    const w = this.#fetching.get(key);
-    if (w && w.dl === dl) return w;
-    if (dl === running) return null;
-    const mine = { dl, count: 0 };
-    this.#fetching.set(key, mine);
-    const forget = () => {
-      if (this.#fetching.get(key) === mine) this.#fetching.delete(key);
-    };
-    dl._stored.then(forget, forget);
-    return mine;
   }
 
   /**
@@ -901,23 +877,18 @@ export class Resumer {
     const headers = plainHeaders(options.headers) ?? {};
     for (const h of OWN_HEADERS) delete headers[h];
     const credentials = String(options.credentials ?? "");
-    const serve = async (key) => {
-      try {
-        return await this.#api.serve(this.#handle, key, method, String(options.range ?? ""), String(options.ifRange ?? ""), headers, credentials);
-      } catch (e) {
-        const err = toError(e);
-        if (err.code === "not-found") return null;
-        throw err;
-      }
-    };
-    // A key is taken as given; a relative URL is also tried absolute.
+    // The engine takes a key as given, else the absolute URL of a
+    // relative one (Manager.Resolve).
     const given = String(keyOrUrl);
-    let s = await serve(given);
-    if (!s) {
-      const abs = tryAbsolute(given);
-      if (abs && abs !== given) s = await serve(abs);
+    const abs = tryAbsolute(given);
+    let s;
+    try {
+      s = await this.#api.serve(this.#handle, given, method, String(options.range ?? ""), String(options.ifRange ?? ""), headers, credentials, abs && abs !== given ? abs : undefined);
+    } catch (e) {
+      const err = toError(e);
+      if (err.code === "not-found") return undefined;
+      throw err;
     }
-    if (!s) return undefined;
     const resp = new Response(s.blob ?? null, { status: s.status, headers: s.headers });
     // A constructed Response has url "": give it the one fetch() would
     // have (after redirects), for code that resolves links against it.

@@ -60,16 +60,30 @@ const fetchHelpersJS = `(() => {
       return Promise.race([p, new Promise((_, rej) => { timer = setTimeout(() => rej(new Error("waited " + ms + " ms for " + what)), ms); })])
         .finally(() => clearTimeout(timer));
     },
-    // states records the states the page's resumer announces for key on
-    // its BroadcastChannel, and waits for one.
+    // watch records the states the page's engine tells other tabs of the
+    // download of key (its relay, wasm/resumer/tell.go: a string of
+    // fields, each its length, a colon and its text; the version, the
+    // sender, the key and the state first; the test's keys are ASCII, so
+    // lengths in bytes are lengths in characters), and waits for one.
     watch(key) {
       const seen = [];
       const waiters = new Set();
-      const ch = new BroadcastChannel("resumer:" + R.dbName);
+      const ch = new BroadcastChannel("resumer-progress:" + R.dbName);
+      const fields = (s) => {
+        const f = [];
+        while (s.length > 0 && f.length < 4) {
+          const colon = s.indexOf(":");
+          const n = Number(s.slice(0, colon));
+          f.push(s.slice(colon + 1, colon + 1 + n));
+          s = s.slice(colon + 1 + n);
+        }
+        return f;
+      };
       ch.onmessage = (ev) => {
-        const { key: k, detail } = ev.data || {};
-        if (k !== key || !detail) return;
-        if (seen[seen.length - 1] !== detail.state) seen.push(detail.state);
+        if (typeof ev.data !== "string") return;
+        const [version, , k, state] = fields(ev.data);
+        if (version !== "resumer-news-1" || k !== key) return;
+        if (seen[seen.length - 1] !== state) seen.push(state);
         for (const w of [...waiters]) w();
       };
       return {

@@ -230,7 +230,7 @@ const harnessJS = `(() => {
       P[url] = { state: d.state, stored: 0, received: 0, maxAttempt: 0, sawRetryAt: false, notices: [], errorCodes: [], states: [] };
       d.addEventListener("progress", (p) => {
         const s = P[url];
-        Object.assign(s, { state: p.state, stored: p.stored, received: p.received, total: p.total });
+        Object.assign(s, { state: p.state, stored: p.stored, received: p.received, total: p.total, elsewhere: p.elsewhere });
         s.maxAttempt = Math.max(s.maxAttempt, p.attempt);
         if (p.retryAt) s.sawRetryAt = true;
         if (p.notice && !s.notices.includes(p.notice)) s.notices.push(p.notice);

@@ -32,7 +32,7 @@ func TestTwoTabs(t *testing.T) {
 		b.start(u, slowOpts)
 
 		// Tab B waits, and shows tab A's progress as it moves on.
-		first := b.until(u, `s.state === "locked-elsewhere" && s.received > 0`)
+		first := b.until(u, `s.state === "locked-elsewhere" && s.elsewhere === "running" && s.received > 0`)
 		later := b.until(u, fmt.Sprintf(`s.received > %d || s.state !== "locked-elsewhere"`, first.Received+256<<10))
 		if later.State != "locked-elsewhere" {
 			t.Fatalf("tab B does not wait for tab A: %+v then %+v", first, later)

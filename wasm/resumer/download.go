@@ -48,6 +48,14 @@ type Download struct {
 	// stopCause is set by Stop: once paused, this Download ends, its
 	// bytes stored for the next one.
 	stopCause error
+	// waiting counts the callers of Options.Waiting that have not left;
+	// run is true once a caller without it started or joined the
+	// Download: then no Leave pauses it.
+	waiting int
+	run     bool
+	// told is the last progress the tab that writes the download told,
+	// while this one waits for it (locked-elsewhere); nil otherwise.
+	told *news
 }
 
 // Result is a finished download.
@@ -91,7 +99,7 @@ func newDownload(m *Manager, key, url string, opts Options) *Download {
 	cred := protocol.Credentials(opts.Header, opts.Credentials)
 	return &Download{
 		m: m, key: key, src: url, opts: opts, cred: cred,
-		state: protocol.Idle, want: protocol.Running,
+		state: protocol.Idle, want: protocol.Running, run: !opts.Waiting, waiting: waiters(opts),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		progress: Progress{State: protocol.Idle, Total: protocol.UnknownSize, Private: cred != ""},
 	}
@@ -128,7 +136,7 @@ func (d *Download) State() protocol.State {
 func (d *Download) Progress() Progress {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.progress
+	return d.shown()
 }
 
 // Pause stops the transfer, keeping every byte received: bytes in flight
@@ -162,6 +170,41 @@ func (d *Download) Stop(cause error) {
 	d.request(protocol.Paused)
 }
 
+// waiters is 1 for a caller of Options.Waiting, else 0.
+func waiters(opts Options) int {
+	if opts.Waiting {
+		return 1
+	}
+	return 0
+}
+
+// join counts a caller of Manager.Download that found d running, and
+// resumes d, in one step: a Leave in between must not pause what this
+// caller now waits for.
+func (d *Download) join(opts Options) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.waiting += waiters(opts)
+	d.run = d.run || !opts.Waiting
+	d.requestLocked(protocol.Running)
+}
+
+// Leave says that one caller of Options.Waiting stops waiting for d: it
+// got its answer, or gave up (aborted true). A caller calls it once. When
+// the last waiting caller gives up and no caller without Options.Waiting
+// holds d, d pauses: its bytes are kept for the next caller, and nobody
+// is left to want the transfer (an aborted fetch() in the browser).
+func (d *Download) Leave(aborted bool) {
+	d.mu.Lock()
+	if d.waiting > 0 {
+		d.waiting--
+	}
+	if aborted && d.waiting == 0 && !d.run {
+		d.requestLocked(protocol.Paused)
+	}
+	d.mu.Unlock()
+}
+
 // ErrStopped is the cause of a Download's end when Stop was given none.
 var ErrStopped = errors.New("the download was stopped; its bytes are kept")
 
@@ -176,6 +219,11 @@ func (d *Download) stopped() bool {
 func (d *Download) request(want protocol.State) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.requestLocked(want)
+}
+
+// requestLocked is request with d.mu held.
+func (d *Download) requestLocked(want protocol.State) {
 	if d.want == protocol.Canceled || d.state.Terminal() || d.state == protocol.Failed {
 		return
 	}
@@ -257,9 +305,11 @@ func (d *Download) loop() {
 	var release func()
 	unlock := func() {
 		if release != nil {
+			// No longer the writer before another tab may be: what
+			// this one emits from here on is not told as the writer's.
+			d.setLocked(false)
 			release()
 			release = nil
-			d.setLocked(false)
 		}
 	}
 	defer unlock()
@@ -563,6 +613,9 @@ func (d *Download) setState(s protocol.State, cause error) {
 	d.mu.Lock()
 	d.state = s
 	d.progress.State = s
+	if s != protocol.LockedElsewhere {
+		d.told = nil
+	}
 	d.progress.ErrCode, d.progress.Err = CodeOf(cause), cause
 	if s != protocol.Running {
 		d.progress.Speed, d.progress.RetryAt = 0, time.Time{}
@@ -593,8 +646,9 @@ func (d *Download) emit(force bool) {
 		return
 	}
 	d.lastEmit = now
-	p := d.progress
+	p, locked := d.shown(), d.locked
 	d.mu.Unlock()
+	d.tell(p, locked)
 	if d.opts.OnProgress != nil {
 		d.opts.OnProgress(p)
 	}

@@ -305,10 +305,47 @@ func (l *memLocks) Lock(ctx context.Context, name string, wait bool) (func(), bo
 	}
 }
 
+// memNews is a platform.Teller for tests: what one tab tells, every
+// listener on the channel hears, the teller's own too (as a tab's
+// BroadcastChannels hear each other), in order, on a goroutine of its own.
+type memNews struct {
+	mu        sync.Mutex
+	listeners map[string][]chan []byte
+}
+
+func (n *memNews) tell(name string, msg []byte) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, ch := range n.listeners[name] {
+		select {
+		case ch <- msg:
+		default: // dropped, as a Teller may
+		}
+	}
+}
+
+func (n *memNews) listen(name string, fn func([]byte)) chan []byte {
+	ch := make(chan []byte, 64)
+	n.mu.Lock()
+	if n.listeners == nil {
+		n.listeners = map[string][]chan []byte{}
+	}
+	n.listeners[name] = append(n.listeners[name], ch)
+	n.mu.Unlock()
+	go func() {
+		for msg := range ch {
+			fn(msg)
+		}
+	}()
+	return ch
+}
+
 // tab is a platform with locks shared between tabs, an optional storage
-// estimate and an optional cross-origin that refuses If-Range.
+// estimate, an optional cross-origin that refuses If-Range, and news
+// between tabs.
 type tab struct {
 	httpfetch.Platform
+	news       *memNews
 	locks      *memLocks
 	free       func() (int64, bool)
 	refuseIfRg bool
@@ -329,6 +366,19 @@ func (p *tab) Lock(ctx context.Context, name string, wait bool) (func(), bool, e
 		p.mu.Unlock()
 	}
 	return release, ok, err
+}
+
+func (p *tab) Tell(name string, msg []byte) {
+	if p.news != nil {
+		p.news.tell(name, msg)
+	}
+}
+
+func (p *tab) Listen(name string, fn func([]byte)) func() {
+	if p.news != nil {
+		p.news.listen(name, fn)
+	}
+	return func() {}
 }
 
 // close lets go of every lock of the tab, as the browser does when a tab
@@ -375,9 +425,10 @@ func TestTwoTabs(t *testing.T) {
 	locks := &memLocks{held: map[string]chan struct{}{}}
 	u := f.url + file + "?rate=2097152"
 	k := newKillable(f.st, 0)
-	pa := &tab{locks: locks}
+	news := &memNews{}
+	pa := &tab{locks: locks, news: news}
 	tabA := resumer.NewManager(k, pa)
-	tabB := resumer.NewManager(f.st, &tab{locks: locks})
+	tabB := resumer.NewManager(f.st, &tab{locks: locks, news: news})
 	wa, wb := newWatch(), newWatch()
 	a, _ := tabA.Download(u, wa.opts(resumer.Options{ChunkSize: small}))
 	wa.until(t, "tab A stores a byte", func(p resumer.Progress) bool { return p.Stored > 0 })
@@ -405,6 +456,39 @@ func TestTwoTabs(t *testing.T) {
 	if len(after) == 0 || after[0].Start == 0 || after[0].IfRange == "" {
 		t.Fatalf("tab B did not resume tab A's bytes: %v", after)
 	}
+}
+
+// TestTabTellsProgress: a tab that waits for another to write a download
+// shows that tab's progress, as the writer tells it (platform.Teller), and
+// says that tab's state; once it takes over, its own.
+func TestTabTellsProgress(t *testing.T) {
+	f := newFixture(t)
+	locks := &memLocks{held: map[string]chan struct{}{}}
+	news := &memNews{}
+	tabA := resumer.NewManager(f.st, &tab{locks: locks, news: news})
+	tabB := resumer.NewManager(f.st, &tab{locks: locks, news: news})
+	wa, wb := newWatch(), newWatch()
+	// One download (one key): tab A's link is slow (16 s for the file),
+	// so that it still writes while tab B listens; tab B's is not.
+	opts := resumer.Options{ChunkSize: small, Key: "the file"}
+	a, _ := tabA.Download(f.url+file+"?rate=65536", wa.opts(opts))
+	wa.until(t, "tab A stores a byte", func(p resumer.Progress) bool { return p.Stored > 0 })
+	b, _ := tabB.Download(f.url+file, wb.opts(opts))
+	// Tab B has read nothing stored: what it shows is tab A's word.
+	shown := wb.until(t, "tab B shows tab A's progress", func(p resumer.Progress) bool {
+		return p.State == protocol.LockedElsewhere && p.Elsewhere == protocol.Running && p.Stored > 0 && p.Total == size
+	})
+	if shown.Validators.ETag == "" || !shown.Resumable {
+		t.Fatalf("tab B shows %+v; want tab A's validators, resumable", shown)
+	}
+	a.Pause()
+	res, err := wait(t, b)
+	mustOK(t, f, res, err)
+	if p := b.Progress(); p.Elsewhere != "" {
+		t.Fatalf("tab B wrote the file and still says it is %q elsewhere", p.Elsewhere)
+	}
+	wa.check(t)
+	wb.check(t)
 }
 
 func TestQuotaPrecheck(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,11 +33,15 @@ type Manager struct {
 	mu     sync.Mutex           // guards active
 	active map[string]*Download // by key
 	queue  queue                // the slots of SetMaxConcurrent; its own lock
+
+	listening sync.Once // the other tabs' news (platform.Teller)
+	id        string    // this Manager's, in the news it tells
 }
 
 // NewManager returns a Manager storing into st and fetching through p.
 func NewManager(st store.Store, p platform.Platform) *Manager {
-	return &Manager{store: st, platform: p, Now: time.Now, Rand: rand.Float64, active: map[string]*Download{}}
+	return &Manager{store: st, platform: p, Now: time.Now, Rand: rand.Float64, active: map[string]*Download{},
+		id: strconv.FormatUint(rand.Uint64(), 36)}
 }
 
 // newGen returns a new generation id for stored bytes. Ids are random, not
@@ -52,7 +57,7 @@ func (m *Manager) Store() store.Store { return m.store }
 // stored under opts.Key (default: url). If that key is already being
 // downloaded by this manager, the running Download is returned, resumed if
 // it was paused and pointed at url for its next requests; the other opts
-// are then ignored. Stored bytes from an earlier session are resumed. A
+// are then ignored, but Options.Waiting, which counts this caller. Stored bytes from an earlier session are resumed. A
 // Download that was stopped (Download.Stop) is not joined: another one
 // takes its bytes up once it has let them go.
 func (m *Manager) Download(url string, opts Options) (*Download, error) {
@@ -72,9 +77,15 @@ func (m *Manager) Download(url string, opts Options) (*Download, error) {
 	if key == "" {
 		key = url
 	}
+	m.listen() // not under m.mu: what it hears takes m.mu
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old, ok := m.active[key]
+	if ok && ended(old) {
+		// Finished or failed, not yet forgotten: nothing to join or to
+		// wait for.
+		ok = false
+	}
 	if ok && !old.stopped() {
 		d := old
 		if d.cred != protocol.Credentials(opts.Header, opts.Credentials) {
@@ -84,7 +95,7 @@ func (m *Manager) Download(url string, opts Options) (*Download, error) {
 			return nil, newError(CodeLocked, fmt.Errorf("%s is being downloaded here with other credentials", key))
 		}
 		d.setURL(url)
-		d.Resume()
+		d.join(opts)
 		return d, nil
 	}
 	d := newDownload(m, key, url, opts)
@@ -96,6 +107,16 @@ func (m *Manager) Download(url string, opts Options) (*Download, error) {
 	m.active[key] = d
 	go d.loop()
 	return d, nil
+}
+
+// ended reports whether d has ended (Done is closed).
+func ended(d *Download) bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Caller is who asks for a stored file: the credentials its request

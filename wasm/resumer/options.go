@@ -83,6 +83,14 @@ type Options struct {
 	// was accepted, failures are retried as Retry says. (resumer.fetch
 	// sets it: code written for fetch() reads a 404 as "absent".)
 	FirstAnswer bool
+	// Waiting marks a caller that only waits for the file, as
+	// resumer.fetch does, rather than one that runs the download: the
+	// Download counts such callers, each of which says with
+	// Download.Leave when it stops waiting. Once the last one has left
+	// because it gave up (its AbortSignal), the Download pauses, its bytes
+	// kept for the next caller, unless a caller without Waiting started
+	// or joined it: that one's download is its own to pause.
+	Waiting bool
 	// Refresh, when set, gives a fresh link to the file when the server
 	// answers 401, 403 or 410: a signed URL (S3, CloudFront, a model hub's
 	// CDN) or a token that expired mid-download; and ahead of the expiry
@@ -258,6 +266,11 @@ type Progress struct {
 	// (protocol.Credentials): its file is answered only to a Caller with
 	// the same ones (Manager.Serve), never to one without.
 	Private bool
+	// Elsewhere is, while State is locked-elsewhere, the state of the
+	// download in the tab that writes it, whose progress (Received,
+	// Stored, Total, Speed, the validators) this one then shows, as that
+	// tab tells it (platform.Teller); "" until it tells.
+	Elsewhere protocol.State
 }
 
 // NoticeEvicted is Progress.NoticeCode when stored bytes vanished (the

@@ -201,3 +201,81 @@ func TestBlobLost(t *testing.T) {
 		t.Fatalf("no chunk was lost (%d puts)", st.lost.Load())
 	}
 }
+
+// TestWaitingCallers: callers that only wait for the file (Options.Waiting,
+// resumer.fetch) share one Download. One that gives up leaves it running
+// for the others; the last one to give up pauses it, its bytes kept; and a
+// Download that a caller without Waiting joined is that caller's: waiting
+// callers that give up leave it running.
+func TestWaitingCallers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const url = "https://x.test/f"
+		data := pattern(1 << 20)
+		p := &memNet{fetch: func(ctx context.Context, n int, req platform.Request) (*platform.Response, error) {
+			return honestAnswer(data, `"v1"`, "application/octet-stream", req.URL, req, 20*time.Millisecond), nil
+		}}
+		m := resumer.NewManager(memstore.New(), p)
+		waiting := resumer.Options{ChunkSize: 64 << 10, Waiting: true}
+		w := newWatch()
+		a, err := m.Download(url, w.opts(waiting))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := m.Download(url, waiting)
+		if err != nil || b != a {
+			t.Fatalf("a second waiting caller: %v, %v; want the running Download", b, err)
+		}
+		w.until(t, "bytes stored", func(p resumer.Progress) bool { return p.Stored > 0 })
+		synctest.Wait()
+		a.Leave(true)
+		synctest.Wait()
+		if s := a.State(); s != protocol.Running {
+			t.Fatalf("one of two waiting callers gave up and the download is %s; the other still waits", s)
+		}
+		b.Leave(true)
+		synctest.Wait()
+		if s := a.State(); s != protocol.Paused {
+			t.Fatalf("the last waiting caller gave up and the download is %s, want paused", s)
+		}
+		if list, err := m.List(context.Background()); err != nil || len(list) != 1 || list[0].State != protocol.Paused || list[0].Received == 0 {
+			t.Fatalf("listed: %+v, %v; want paused with bytes", list, err)
+		}
+
+		// The app takes it up; a waiting caller that joins and gives up
+		// leaves it running.
+		app, err := m.Download(url, resumer.Options{ChunkSize: 64 << 10})
+		if err != nil || app != a {
+			t.Fatalf("the app's Download: %v, %v; want the paused one, resumed", app, err)
+		}
+		c, err := m.Download(url, waiting)
+		if err != nil || c != a {
+			t.Fatalf("a waiting caller: %v, %v; want the running Download", c, err)
+		}
+		synctest.Wait()
+		c.Leave(true)
+		synctest.Wait()
+		if s := a.State(); s != protocol.Running {
+			t.Fatalf("a waiting caller gave up the app's download: %s", s)
+		}
+		res, err := a.Wait(context.Background())
+		if err != nil || !bytes.Equal(res.Blob.(memstore.Bytes), data) {
+			t.Fatalf("the app's download: %d bytes, %v; want the file", res.Size, err)
+		}
+
+		// The last waiting caller leaves without giving up (it got its
+		// answer some other way): nothing pauses.
+		const url2 = "https://x.test/g"
+		g, err := m.Download(url2, waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		g.Leave(false)
+		synctest.Wait()
+		if s := g.State(); s != protocol.Running {
+			t.Fatalf("the last waiting caller left, not aborted, and the download is %s", s)
+		}
+		g.Cancel()
+		g.Wait(context.Background())
+	})
+}

@@ -67,6 +67,41 @@ var RetryOptions = []Option{
 	{Name: "jitter", States: []string{fmt.Sprintf("Default %g", protocol.DefaultRetryPolicy.Jitter)}},
 }
 
+// LoadOptions are the members of the options of load(), read in
+// JavaScript: resumer.js opens the database and hands maxConcurrent to Go
+// (MaxConcurrent).
+var LoadOptions = []Option{
+	{Name: "dbName", States: []string{"Default `\"resumer\"`"}},
+	{Name: "maxConcurrent", States: []string{"Default {@link DEFAULT_MAX_CONCURRENT}; 0: no limit"}},
+	{Name: "wasmURL"},
+	{Name: "workerURL"},
+}
+
+// DefaultMaxConcurrent is how many downloads of a Resumer run at once
+// unless load() is told otherwise: resumer.js exports it as
+// DEFAULT_MAX_CONCURRENT, before any Go runs, and the tests hold its value
+// and the declaration's to this one. (A Go Manager runs any number until
+// SetMaxConcurrent says otherwise.)
+const DefaultMaxConcurrent = 3
+
+// maxConcurrentCap bounds maxConcurrent: any larger number is as good as
+// no limit, and must still convert to an int.
+const maxConcurrentCap = 1 << 20
+
+// MaxConcurrent reads the maxConcurrent a page sets into what
+// Manager.SetMaxConcurrent takes: 0 (no limit) for 0, a negative number,
+// NaN, Infinity or what is not a number; whole numbers below 1 << 20 as
+// they are, rounded down; larger ones capped there.
+func MaxConcurrent(n float64, isNumber bool) int {
+	switch {
+	case !isNumber || math.IsNaN(n) || math.IsInf(n, 0) || n < 1:
+		return 0
+	case n > maxConcurrentCap:
+		return maxConcurrentCap
+	}
+	return int(n)
+}
+
 // size says n bytes as the declarations do: "8 MiB", "16 KiB", "1 GiB".
 func size(n int64) string {
 	for _, u := range []struct {
@@ -82,7 +117,8 @@ func size(n int64) string {
 
 // Options reads the options of download() that the engine takes (refresh,
 // a function, and onprogress are the caller's to add; signal stays in
-// JavaScript). firstAnswer is resumer.fetch's own, not an app's option.
+// JavaScript). firstAnswer and waiting are resumer.fetch's own, not an
+// app's options.
 func Options(o Object) resumer.Options {
 	opts := resumer.Options{
 		ChunkSize:     integer(o, "chunkSize"),
@@ -92,6 +128,7 @@ func Options(o Object) resumer.Options {
 		MaxBytes:      integer(o, "maxBytes"),
 		Header:        o.Headers("headers"),
 		FirstAnswer:   o.Bool("firstAnswer"),
+		Waiting:       o.Bool("waiting"),
 	}
 	opts.Key, _ = o.String("key")
 	opts.Credentials, _ = o.String("credentials")
@@ -154,8 +191,8 @@ func sizeOrNull(n int64) any {
 
 // Progress is a progress event's fields (resumer.d.ts Progress and
 // ProgressCounts), decidedBy given as the caller made it (a frozen object,
-// kept while the exchange is the same). The event of a download another
-// tab writes adds elsewhere, in JavaScript.
+// kept while the exchange is the same). elsewhere is there only while the
+// download waits for another tab that told its state.
 func Progress(p resumer.Progress, decidedBy any) map[string]any {
 	o := map[string]any{
 		// loaded, total and lengthComputable as a ProgressEvent names
@@ -169,6 +206,9 @@ func Progress(p resumer.Progress, decidedBy any) map[string]any {
 	}
 	if !p.RetryAt.IsZero() {
 		o["retryAt"] = p.RetryAt.UnixMilli()
+	}
+	if p.Elsewhere != "" {
+		o["elsewhere"] = string(p.Elsewhere)
 	}
 	if p.Err != nil {
 		o["errorMessage"] = p.Err.Error()
@@ -203,4 +243,37 @@ func Entry(in resumer.Info, decidedBy any) map[string]any {
 		"errorCode": in.ErrCode, "errorMessage": in.ErrMessage, "decidedBy": decidedBy, "private": in.Private,
 		"created": in.Created.UnixMilli(), "updated": in.Updated.UnixMilli(),
 	}
+}
+
+// Usage is what usage() hands back from Go (resumer.d.ts Usage), but usage
+// and quota: the browser's estimate, which resumer.js asks for.
+func Usage(u resumer.Usage) map[string]any {
+	return map[string]any{"stored": u.Stored, "downloads": u.Downloads}
+}
+
+// Report is what check() resolves to (resumer.d.ts CheckReport and the
+// Finding and Fix in it): protocol.Report in the shape of its JSON.
+func Report(r protocol.Report) map[string]any {
+	findings := make([]any, len(r.Findings))
+	for i, f := range r.Findings {
+		findings[i] = Finding(f)
+	}
+	return map[string]any{
+		"url": r.URL, "finalURL": r.FinalURL, "findings": findings,
+		"browser": string(r.Browser), "browserText": r.BrowserText, "ios": r.IOS, "iosText": r.IOSText,
+		"server": r.Server,
+	}
+}
+
+// Finding is one finding of a Report (resumer.d.ts Finding).
+func Finding(f protocol.Finding) map[string]any {
+	proof := make([]any, len(f.Proof))
+	for j, p := range f.Proof {
+		proof[j] = p
+	}
+	fix := make([]any, len(f.Fix))
+	for j, x := range f.Fix {
+		fix[j] = map[string]any{"server": x.Server, "text": x.Text}
+	}
+	return map[string]any{"id": f.ID, "verdict": string(f.Verdict), "text": f.Text, "proof": proof, "fix": fix}
 }

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -96,7 +98,7 @@ func TestOptionsDeclared(t *testing.T) {
 	for _, c := range []struct {
 		iface string
 		opts  []Option
-	}{{"DownloadOptions", DownloadOptions}, {"RetryOptions", RetryOptions}} {
+	}{{"DownloadOptions", DownloadOptions}, {"RetryOptions", RetryOptions}, {"LoadOptions", LoadOptions}} {
 		got := ifaces[c.iface]
 		var want, have []string
 		for _, o := range c.opts {
@@ -161,25 +163,25 @@ func (r recorder) Headers(name string) map[string]string {
 
 // TestOptionsRead: Options reads every option the declarations give but
 // those JavaScript keeps (refresh, signal), and resumer.fetch's own
-// firstAnswer; each lands in its field, in the engine's units.
+// firstAnswer and waiting; each lands in its field, in the engine's units.
 func TestOptionsRead(t *testing.T) {
 	var asked []string
 	in := map[string]any{
 		"key": "k", "headers": map[string]string{"Authorization": "Bearer x"}, "credentials": "include", "integrity": "sha256-x",
 		"chunkSize": float64(1 << 20), "connections": float64(4), "flushIntervalMs": float64(250), "stallTimeoutMs": 1e4,
-		"maxBytes": float64(5e9), "firstAnswer": true,
+		"maxBytes": float64(5e9), "firstAnswer": true, "waiting": true,
 		"retry": map[string]any{"baseMs": float64(100), "maxMs": float64(2000), "attempts": float64(3), "jitter": 0.25},
 	}
 	got := Options(recorder{values: in, asked: &asked})
 	want := resumer.Options{
 		Key: "k", Header: map[string]string{"Authorization": "Bearer x"}, Credentials: "include", Integrity: "sha256-x",
 		ChunkSize: 1 << 20, Connections: 4, FlushInterval: 250 * time.Millisecond, StallTimeout: 10 * time.Second,
-		MaxBytes: 5e9, FirstAnswer: true,
+		MaxBytes: 5e9, FirstAnswer: true, Waiting: true,
 		Retry: protocol.RetryPolicy{Base: 100 * time.Millisecond, Max: 2 * time.Second, Attempts: 3, Jitter: 0.25},
 	}
 	if got.Key != want.Key || got.Header["Authorization"] != "Bearer x" || got.Credentials != want.Credentials || got.Integrity != want.Integrity ||
 		got.ChunkSize != want.ChunkSize || got.Connections != want.Connections || got.FlushInterval != want.FlushInterval ||
-		got.StallTimeout != want.StallTimeout || got.MaxBytes != want.MaxBytes || got.FirstAnswer != want.FirstAnswer || got.Retry != want.Retry {
+		got.StallTimeout != want.StallTimeout || got.MaxBytes != want.MaxBytes || got.FirstAnswer != want.FirstAnswer || got.Waiting != want.Waiting || got.Retry != want.Retry {
 		t.Fatalf("Options read\n %+v\nwant\n %+v", got, want)
 	}
 	var declared []string
@@ -191,11 +193,11 @@ func TestOptionsRead(t *testing.T) {
 	for _, o := range RetryOptions {
 		declared = append(declared, "retry."+o.Name)
 	}
-	declared = append(declared, "retry", "firstAnswer")
+	declared = append(declared, "retry", "firstAnswer", "waiting")
 	sort.Strings(declared)
 	sort.Strings(asked)
 	if !slices.Equal(slices.Compact(asked), declared) {
-		t.Fatalf("Options reads %v; the declarations (and firstAnswer) are %v", asked, declared)
+		t.Fatalf("Options reads %v; the declarations (and firstAnswer, waiting) are %v", asked, declared)
 	}
 	// Numbers a JS caller may pass that Go cannot convert as they are.
 	for _, n := range []float64{1e300, -1e300, nan()} {
@@ -217,16 +219,54 @@ func TestOutputsDeclared(t *testing.T) {
 		iface string
 		got   []string
 	}{
-		// elsewhere is added in JavaScript, to the events of a download
-		// another tab writes.
-		{"Progress", keys(Progress(resumer.Progress{}, nil), "elsewhere")},
+		// elsewhere only while another tab writes the download.
+		{"Progress", keys(Progress(resumer.Progress{Elsewhere: protocol.Running}, nil))},
 		// blob is added by the caller: a JS Blob, never copied into Go.
 		{"Result", keys(r, "blob")},
 		{"DownloadStats", keys(r["stats"].(map[string]any))},
 		{"Entry", keys(Entry(resumer.Info{}, nil))},
+		// usage and quota are the browser's estimate, asked in JavaScript.
+		{"Usage", keys(Usage(resumer.Usage{}), "usage", "quota")},
+		{"CheckReport", keys(Report(protocol.Report{}))},
+		{"Finding", keys(Finding(protocol.Finding{}))},
+		{"Fix", keys(Finding(protocol.Finding{Fix: []protocol.Fix{{}}})["fix"].([]any)[0].(map[string]any))},
 	} {
 		if want := names(ifaces, bases, c.iface); !slices.Equal(c.got, want) {
 			t.Errorf("%s: Go writes %v;\nresumer.d.ts declares %v", c.iface, c.got, want)
+		}
+	}
+}
+
+// TestDefaultMaxConcurrent: resumer.js exports, and resumer.d.ts declares,
+// the default of maxConcurrent that DefaultMaxConcurrent says.
+func TestDefaultMaxConcurrent(t *testing.T) {
+	for file, line := range map[string]string{
+		"../../web/resumer.js":   fmt.Sprintf("export const DEFAULT_MAX_CONCURRENT = %d;", DefaultMaxConcurrent),
+		"../../web/resumer.d.ts": fmt.Sprintf("export const DEFAULT_MAX_CONCURRENT: %d;", DefaultMaxConcurrent),
+	} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(strings.Split(string(src), "\n"), line) {
+			t.Errorf("%s does not say %q", file, line)
+		}
+	}
+}
+
+// TestMaxConcurrent: what a page sets as maxConcurrent, as the engine takes it.
+func TestMaxConcurrent(t *testing.T) {
+	for _, c := range []struct {
+		n        float64
+		isNumber bool
+		want     int
+	}{
+		{3, true, 3}, {1, true, 1}, {2.9, true, 2},
+		{0, true, 0}, {0.5, true, 0}, {-1, true, 0}, {nan(), true, 0}, {math.Inf(-1), true, 0},
+		{math.Inf(1), true, 0}, {1e300, true, 1 << 20}, {5, false, 0},
+	} {
+		if got := MaxConcurrent(c.n, c.isNumber); got != c.want {
+			t.Errorf("MaxConcurrent(%g, %v) = %d, want %d", c.n, c.isNumber, got, c.want)
 		}
 	}
 }

@@ -36,6 +36,7 @@ type bridge struct {
 	mu        sync.Mutex
 	managers  map[int]*resumer.Manager
 	downloads map[int]*resumer.Download
+	ids       map[*resumer.Download]int // the number of each download in downloads
 	nextID    int
 }
 
@@ -52,7 +53,7 @@ func (b *bridge) handle(id int) *resumer.Download {
 }
 
 func main() {
-	b := &bridge{managers: map[int]*resumer.Manager{}, downloads: map[int]*resumer.Download{}}
+	b := &bridge{managers: map[int]*resumer.Manager{}, downloads: map[int]*resumer.Download{}, ids: map[*resumer.Download]int{}}
 	api := js.Global().Get("Object").New()
 	api.Set("open", js.FuncOf(b.open))
 	api.Set("download", js.FuncOf(b.download))
@@ -61,6 +62,8 @@ func main() {
 	api.Set("cancel", js.FuncOf(b.control((*resumer.Download).Cancel)))
 	// stop: an AbortSignal of download() (resumer.js keeps its reason).
 	api.Set("stop", js.FuncOf(b.control(func(d *resumer.Download) { d.Stop(nil) })))
+	// leave(id, aborted): a fetch() call stops waiting (Download.Leave).
+	api.Set("leave", js.FuncOf(b.leave))
 	api.Set("list", js.FuncOf(b.list))
 	api.Set("remove", js.FuncOf(b.remove))
 	api.Set("serve", js.FuncOf(b.serve))
@@ -158,8 +161,11 @@ func (b *bridge) open(_ js.Value, args []js.Value) any {
 	})
 }
 
-// download(handle, url, options, onEvent) → id, or {error} for bad input.
-// onEvent(type, detail) receives "progress", "done" and "error".
+// download(handle, url, options, onEvent) → {id, joined}, or {error} for
+// bad input. onEvent(type, detail) receives "progress", "done" and
+// "error". joined: the Manager handed over a download already running
+// under the key (Manager.Download), whose number is id and whose events go
+// to the onEvent it was started with; this onEvent is not called.
 func (b *bridge) download(_ js.Value, args []js.Value) any {
 	m := b.manager(args[0].Int())
 	url, o, onEvent := args[1].String(), args[2], args[3]
@@ -178,14 +184,20 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 		return js.ValueOf(map[string]any{"error": errorObject(err)})
 	}
 	b.mu.Lock()
+	if id, ok := b.ids[d]; ok {
+		b.mu.Unlock()
+		return js.ValueOf(map[string]any{"id": id, "joined": true})
+	}
 	b.nextID++
 	id := b.nextID
 	b.downloads[id] = d
+	b.ids[d] = id
 	b.mu.Unlock()
 	go func() {
 		res, err := d.Wait(context.Background())
 		b.mu.Lock()
 		delete(b.downloads, id)
+		delete(b.ids, d)
 		b.mu.Unlock()
 		if err != nil {
 			onEvent.Invoke("error", errorObject(err))
@@ -193,7 +205,16 @@ func (b *bridge) download(_ js.Value, args []js.Value) any {
 		}
 		onEvent.Invoke("done", resultObject(res))
 	}()
-	return id
+	return js.ValueOf(map[string]any{"id": id, "joined": false})
+}
+
+// leave(id, aborted): a caller of Options.Waiting (resumer.fetch) stops
+// waiting for download id; aborted: it gave up (Download.Leave).
+func (b *bridge) leave(_ js.Value, args []js.Value) any {
+	if d := b.handle(args[0].Int()); d != nil {
+		d.Leave(args[1].Truthy())
+	}
+	return nil
 }
 
 // refreshFrom is Options.Refresh through resumer.js's refresher(fn): an
@@ -373,29 +394,7 @@ func (b *bridge) check(_ js.Value, args []js.Value) any {
 		// requests, each given up after 15 s (browser.Check).
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 		defer cancel()
-		return reportObject(browser.Check(ctx, url, credentials, server)), nil
-	})
-}
-
-// reportObject converts a check's report for JS, in the shape of its JSON
-// (protocol.Report's tags), which resumer.d.ts declares.
-func reportObject(r protocol.Report) js.Value {
-	findings := make([]any, len(r.Findings))
-	for i, f := range r.Findings {
-		proof := make([]any, len(f.Proof))
-		for j, p := range f.Proof {
-			proof[j] = p
-		}
-		fix := make([]any, len(f.Fix))
-		for j, x := range f.Fix {
-			fix[j] = map[string]any{"server": x.Server, "text": x.Text}
-		}
-		findings[i] = map[string]any{"id": f.ID, "verdict": string(f.Verdict), "text": f.Text, "proof": proof, "fix": fix}
-	}
-	return js.ValueOf(map[string]any{
-		"url": r.URL, "finalURL": r.FinalURL, "findings": findings,
-		"browser": string(r.Browser), "browserText": r.BrowserText, "ios": r.IOS, "iosText": r.IOSText,
-		"server": r.Server,
+		return wire.Report(browser.Check(ctx, url, credentials, server)), nil
 	})
 }
 
@@ -444,23 +443,36 @@ func noManager() error {
 	return &resumer.Error{Code: resumer.CodeInvalid, Err: errors.New("unknown resumer handle")}
 }
 
-// serve(handle, key, method, range, ifRange, headers, credentials) →
-// Promise<{status, headers, blob, key}>: a finished download as an HTTP
-// answer to a caller with those credentials (Manager.Serve); it rejects
-// with code "not-found" when none is stored under key for that caller.
+// serve(handle, name, method, range, ifRange, headers, credentials, url?)
+// → Promise<{status, headers, blob, key}>: the finished download stored
+// under name, else under url (the absolute URL of a name that reads as a
+// relative one), as an HTTP answer to a caller with those credentials
+// (Manager.Serve); it rejects with code "not-found" when neither has one
+// for that caller.
 func (b *bridge) serve(_ js.Value, args []js.Value) any {
 	m := b.manager(args[0].Int())
 	req := protocol.ServeRequest{Method: args[2].String(), Range: args[3].String(), IfRange: args[4].String()}
-	key := args[1].String()
+	names := []string{args[1].String()}
 	var who resumer.Caller
 	if len(args) > 6 {
 		who = resumer.Caller{Header: headers(args[5]), Credentials: args[6].String()}
+	}
+	if len(args) > 7 && args[7].Type() == js.TypeString {
+		names = append(names, args[7].String())
 	}
 	return promise(func(ctx context.Context) (any, error) {
 		if m == nil {
 			return nil, noManager()
 		}
-		s, err := m.Serve(ctx, key, req, who)
+		// The first name that has a file for this caller: a key as
+		// given, else the absolute URL.
+		var s resumer.Served
+		var err error
+		for _, name := range names {
+			if s, err = m.Serve(ctx, name, req, who); resumer.CodeOf(err) != resumer.CodeNotFound {
+				break
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -520,7 +532,7 @@ func (b *bridge) usage(_ js.Value, args []js.Value) any {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"stored": u.Stored, "downloads": u.Downloads}, nil
+		return wire.Usage(u), nil
 	})
 }
 
@@ -543,17 +555,17 @@ func (b *bridge) pauseAll(_ js.Value, args []js.Value) any {
 	return nil
 }
 
-// setMaxConcurrent(handle, n): how many downloads run at once (0: any).
+// setMaxConcurrent(handle, n) → the number taken: how many downloads run
+// at once (0: any), as wire.MaxConcurrent reads n.
 func (b *bridge) setMaxConcurrent(_ js.Value, args []js.Value) any {
-	if m := b.manager(args[0].Int()); m != nil && args[1].Type() == js.TypeNumber {
-		n := args[1].Float()
-		switch {
-		case n != n || n < 0: // NaN, negative: no limit
-			n = 0
-		case n > 1<<20:
-			n = 1 << 20
-		}
-		m.SetMaxConcurrent(int(n))
+	isNumber := args[1].Type() == js.TypeNumber
+	n := 0.0
+	if isNumber {
+		n = args[1].Float()
 	}
-	return nil
+	max := wire.MaxConcurrent(n, isNumber)
+	if m := b.manager(args[0].Int()); m != nil {
+		m.SetMaxConcurrent(max)
+	}
+	return max
 }

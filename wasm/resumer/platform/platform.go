@@ -161,3 +161,16 @@ type Locker interface {
 	// waits until the lock is free or ctx ends. release lets go of it.
 	Lock(ctx context.Context, name string, wait bool) (release func(), ok bool, err error)
 }
+
+// Teller carries news between the tabs of an origin (a BroadcastChannel in
+// the browser): the tab that writes a download tells its progress, and a
+// tab whose Download of it waits (state locked-elsewhere) shows it.
+type Teller interface {
+	// Tell sends msg to the listeners of channel name in the other tabs.
+	Tell(name string, msg []byte)
+	// Listen calls fn with each message told on channel name (the other
+	// tabs', and perhaps this one's own), in order, one at a time;
+	// messages that arrive faster than fn takes them may be dropped. stop
+	// ends it.
+	Listen(name string, fn func(msg []byte)) (stop func())
+}
