@@ -3,6 +3,7 @@ module github.com/go-resumer/resumer
 go 1.26
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/hack-pad/go-indexeddb v0.3.2

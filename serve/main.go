@@ -117,6 +117,7 @@ func run() error {
 	build := flag.Bool("build", false, "build the bundle into -web before serving")
 	buildOnly := flag.Bool("build-only", false, "build the bundle into -web and exit")
 	token := flag.String("token", "", "control API token (default: a random one, printed at start)")
+	useTLS := flag.Bool("tls", false, "serve HTTPS, and so HTTP/2, with a self-signed certificate made at start (its SPKI is printed for Chromium's --ignore-certificate-errors-spki-list)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -156,6 +157,14 @@ func run() error {
 	}
 	defer srv.Close()
 
+	var cert *devserver.SelfSigned
+	scheme := "http"
+	if *useTLS {
+		if cert, err = devserver.NewSelfSigned(); err != nil {
+			return err
+		}
+		scheme = "https"
+	}
 	var listeners []net.Listener
 	for _, a := range []string{*addr, *addr2} {
 		if a == "" {
@@ -167,7 +176,7 @@ func run() error {
 		}
 		defer ln.Close()
 		listeners = append(listeners, ln)
-		fmt.Printf("resumer dev server: http://%s/\n", ln.Addr())
+		fmt.Printf("resumer dev server: %s://%s/\n", scheme, ln.Addr())
 		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 			fmt.Fprintf(os.Stderr, "\n"+
 				"  WARNING: listening on %s, which is not a loopback address.\n"+
@@ -177,13 +186,17 @@ func run() error {
 		}
 	}
 	fmt.Printf("resumer dev server: control token %s (send it as %s: to /_control/)\n", srv.ControlToken(), devserver.ControlHeader)
-	return serve(ctx, srv, listeners)
+	if cert != nil {
+		fmt.Printf("resumer dev server: self-signed certificate, SPKI %s\n", cert.SPKI)
+	}
+	return serve(ctx, srv, listeners, cert)
 }
 
 // serve runs the HTTP server on every listener until ctx ends or one of
 // them fails, then shuts down: srv.Close first, so that throttled
 // responses end at once instead of holding Shutdown until its timeout.
-func serve(ctx context.Context, srv *devserver.Server, listeners []net.Listener) error {
+// With cert it serves HTTPS, HTTP/2 to the clients that offer it.
+func serve(ctx context.Context, srv *devserver.Server, listeners []net.Listener, cert *devserver.SelfSigned) error {
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ConnContext:       srv.ConnContext, // lets /_control/cut reach live connections
@@ -195,7 +208,15 @@ func serve(ctx context.Context, srv *devserver.Server, listeners []net.Listener)
 		// No ReadTimeout: it would cancel a long response's context.
 	}
 	errc := make(chan error, len(listeners))
+	if cert != nil {
+		hs.TLSConfig = cert.TLSConfig()
+	}
 	for _, ln := range listeners {
+		if cert != nil {
+			// ServeTLS sets HTTP/2 up; the certificate is TLSConfig's.
+			go func() { errc <- hs.ServeTLS(ln, "", "") }()
+			continue
+		}
 		go func() { errc <- hs.Serve(ln) }()
 	}
 	var err error

@@ -4,10 +4,16 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,4 +85,58 @@ func capture(t *testing.T, fn func() int) captured {
 	<-done
 	r.Close()
 	return captured{code, buf.String()}
+}
+
+// TestServeTLS: with a certificate (serve -tls) the dev server speaks
+// HTTP/2 over TLS to a client that trusts it, answers ranges as over
+// HTTP/1.1, and stops when its context ends.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := devserver.New(devserver.Config{DataDir: dir, Samples: []devserver.Sample{{Name: "f.bin", Size: 1 << 20}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(filepath.Join(dir, "f.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := devserver.NewSelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, srv, []net.Listener{ln}, cert) }()
+
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(cert.PEM) {
+		t.Fatal("the certificate's PEM does not parse")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
+	defer client.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, "https://"+ln.Addr().String()+"/files/f.bin", nil)
+	req.Header.Set("Range", "bytes=100-199")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, file[100:200]) {
+		t.Fatalf("%s %d, %d bytes; want HTTP/2 206 with bytes 100-199", resp.Proto, resp.StatusCode, len(body))
+	}
+	if _, err := (&http.Client{}).Get("https://" + ln.Addr().String() + "/files/f.bin"); err == nil {
+		t.Error("a client that does not trust the self-signed certificate got an answer")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve ended with %v", err)
+	}
 }

@@ -2,7 +2,7 @@
 
 // Package bundle builds the static bundle a web server hosts: the demo page,
 // resumer.js and its TypeScript declarations, the WebAssembly module, a
-// gzip copy of it, and the glue of the same Go toolchain (resumer-go.js,
+// gzip and a brotli copy of it, and the glue of the same Go toolchain (resumer-go.js,
 // made by GoGlue, and wasm_exec.js). `make
 // build`, `go run ./serve -build` and the browser tests all build it
 // through Build.
@@ -19,6 +19,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/andybalholm/brotli"
 )
 
 // ModulePath is the module whose root holds wasm/ and web/.
@@ -59,7 +61,18 @@ func Build(ctx context.Context, root, out string) error {
 	if outb, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("bundle: go build: %w\n%s", err, outb)
 	}
-	if err := gzipFile(wasm); err != nil {
+	if err := compressFile(wasm, ".gz", func(w io.Writer) io.WriteCloser {
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
+		return zw
+	}); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	// Brotli at its best, with a window that holds the whole module: a
+	// quarter smaller than gzip, and every browser takes it over HTTPS
+	// (and Chromium and Firefox on localhost).
+	if err := compressFile(wasm, ".br", func(w io.Writer) io.WriteCloser {
+		return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 24})
+	}); err != nil {
 		return fmt.Errorf("bundle: %w", err)
 	}
 	goroot, err := exec.CommandContext(ctx, goTool(), "env", "GOROOT").Output()
@@ -152,20 +165,21 @@ func copyFile(src, dst string) error {
 	return os.WriteFile(dst, b, 0o644)
 }
 
-// gzipFile writes p.gz next to p; the dev server sends it with
-// Content-Encoding: gzip to clients that accept it.
-func gzipFile(p string) error {
+// compressFile writes p+ext next to p, compressed by the writer enc makes;
+// the dev server sends it with Content-Encoding to clients that accept
+// that coding.
+func compressFile(p, ext string, enc func(io.Writer) io.WriteCloser) error {
 	in, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	tmp := p + ".gz.tmp"
+	tmp := p + ext + ".tmp"
 	out, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	zw, _ := gzip.NewWriterLevel(out, gzip.BestCompression)
+	zw := enc(out)
 	_, err = io.Copy(zw, in)
 	if cerr := zw.Close(); err == nil {
 		err = cerr
@@ -177,5 +191,5 @@ func gzipFile(p string) error {
 		os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp, p+".gz")
+	return os.Rename(tmp, p+ext)
 }

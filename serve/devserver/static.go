@@ -4,6 +4,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -42,11 +43,12 @@ func staticType(name string) string {
 	return "application/octet-stream"
 }
 
-// handleStatic serves the bundle in WebDir: index.html for folders, a
-// precompressed X.gz for X when the client accepts gzip and asked for no
-// range. A range counts bytes of the encoded content (RFC 9110 §14.1.1),
-// so serving a .gz to a range request would give bytes of another
-// representation than the client is resuming.
+// handleStatic serves the bundle in WebDir: index.html for folders, and for
+// X a precompressed X.br or X.gz when the client accepts brotli or gzip
+// (encodings) and asked for no range. A range counts bytes of the encoded
+// content (RFC 9110 §14.1.1), so serving an encoded file to a range
+// request would give bytes of another representation than the client is
+// resuming.
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	if s.webDir == "" {
 		http.NotFound(w, r)
@@ -84,39 +86,117 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", staticType(name))
 	h.Set("Cache-Control", "no-cache") // a rebuilt bundle must show up on reload
-	gz, gzfi, gzerr := openRegular(s.webDir, name+".gz")
-	if gzerr == nil {
-		defer gz.Close()
+	// coded are the encodings of name stored beside it.
+	var coded []string
+	for _, e := range encodings {
+		if ef, _, err := openRegular(s.webDir, name+e.ext); err == nil {
+			ef.Close()
+			coded = append(coded, e.coding)
+		}
+	}
+	if len(coded) > 0 {
 		h.Set("Vary", "Accept-Encoding")
-		if r.Header.Get("Range") == "" && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			h.Set("Content-Encoding", "gzip")
-			// ServeContent leaves out Content-Length when Content-Encoding
-			// is set (it expects on-the-fly compression); here the length
-			// is known.
-			h.Set("Content-Length", strconv.FormatInt(gzfi.Size(), 10))
-			h.Set("ETag", strongETag(gzfi)) // another representation, another ETag (§8.8.3)
-			http.ServeContent(w, r, name, gzfi.ModTime(), gz)
-			return
+		if e, ok := pickEncoding(r.Header.Get("Accept-Encoding"), coded); ok && r.Header.Get("Range") == "" {
+			if ef, efi, err := openRegular(s.webDir, name+e.ext); err == nil {
+				defer ef.Close()
+				h.Set("Content-Encoding", e.coding)
+				h.Set("ETag", strongETag(efi)) // another representation, another ETag (§8.8.3)
+				http.ServeContent(&lengthOn200{ResponseWriter: w, n: efi.Size()}, r, name, efi.ModTime(), ef)
+				return
+			}
 		}
 	}
 	h.Set("ETag", strongETag(fi))
 	http.ServeContent(w, r, name, fi.ModTime(), f)
 }
 
-// acceptsGzip reports whether an Accept-Encoding value (RFC 9110 §12.5.3)
-// lists gzip with a non-zero weight.
-func acceptsGzip(ae string) bool {
+// encoding is a content coding the bundle may hold a file in, precompressed
+// beside it (bundle.Build): name+ext.
+type encoding struct{ coding, ext string }
+
+// encodings are those the dev server sends, the server's preference first:
+// brotli is the smaller (resumer.wasm: about a quarter less than gzip).
+var encodings = []encoding{{"br", ".br"}, {"gzip", ".gz"}}
+
+// pickEncoding chooses, among the codings stored (of encodings), the one an
+// Accept-Encoding value (RFC 9110 §12.5.3) weighs highest, the server's
+// preference between equals; ok is false when it accepts none of them, or
+// weighs identity (the file as it is) higher, and the file goes as it is.
+// A coding listed with q=0 is refused; "*" stands for those not listed;
+// x-gzip is gzip (§8.4.1.3); a weight that does not parse, or lies outside
+// 0 to 1, is a refusal.
+func pickEncoding(ae string, stored []string) (encoding, bool) {
+	weight := map[string]float64{}
 	for _, part := range strings.Split(ae, ",") {
 		coding, params, _ := strings.Cut(part, ";")
-		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding == "x-gzip" {
+			coding = "gzip"
+		}
+		if coding == "" {
 			continue
 		}
-		q, found := strings.CutPrefix(strings.ReplaceAll(strings.TrimSpace(params), " ", ""), "q=")
-		if !found {
-			return true
-		}
-		w, err := strconv.ParseFloat(q, 64)
-		return err == nil && w > 0
+		weight[coding] = qvalue(params)
 	}
-	return false
+	star, hasStar := weight["*"]
+	var best encoding
+	bestQ := 0.0
+	for _, e := range encodings {
+		if !slices.Contains(stored, e.coding) {
+			continue
+		}
+		q, listed := weight[e.coding]
+		if !listed && hasStar {
+			q = star
+		}
+		if q > bestQ {
+			best, bestQ = e, q
+		}
+	}
+	if id, listed := weight["identity"]; listed && id > bestQ {
+		return encoding{}, false
+	}
+	return best, bestQ > 0
+}
+
+// qvalue is the weight the parameters of one Accept-Encoding member give
+// (RFC 9110 §12.4.2): 1 without a q, whose name is case-insensitive.
+func qvalue(params string) float64 {
+	for _, p := range strings.Split(params, ";") {
+		name, value, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(name), "q") {
+			continue
+		}
+		q, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil || q < 0 || q > 1 {
+			return 0
+		}
+		return q
+	}
+	return 1
+}
+
+// lengthOn200 states the length of a precompressed file on a 200, which
+// ServeContent leaves out when Content-Encoding is set (it expects
+// compression on the fly), and on nothing else: a 304 or a 412 has no
+// body.
+type lengthOn200 struct {
+	http.ResponseWriter
+	n       int64
+	written bool
+}
+
+func (w *lengthOn200) WriteHeader(code int) {
+	if !w.written && code == http.StatusOK {
+		w.Header().Set("Content-Length", strconv.FormatInt(w.n, 10))
+	}
+	w.written = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *lengthOn200) Write(p []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
 }

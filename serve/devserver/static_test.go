@@ -12,8 +12,10 @@ import (
 )
 
 // staticEnv is a server with a small bundle: index.html, app.js and its
-// declarations app.d.ts, a subfolder, and app.wasm with a precompressed
-// app.wasm.gz.
+// declarations app.d.ts, a subfolder, app.wasm with a precompressed
+// app.wasm.gz and app.wasm.br, and lib.wasm with only a .gz. (The .br
+// holds other bytes than a brotli stream: the server sends the file it
+// has, and the test tells which one came.)
 func staticEnv(t *testing.T) (*env, map[string][]byte) {
 	t.Helper()
 	e := newEnv(t)
@@ -28,6 +30,9 @@ func staticEnv(t *testing.T) (*env, map[string][]byte) {
 		"app.d.ts":       []byte("export function hi(): void;"),
 		"app.wasm":       wasm,
 		"app.wasm.gz":    gz.Bytes(),
+		"app.wasm.br":    []byte("brotli of app.wasm"),
+		"lib.wasm":       wasm[:100],
+		"lib.wasm.gz":    []byte("gzip of lib.wasm"),
 		"sub/index.html": []byte("<p>sub</p>"),
 	}
 	for name, b := range files {
@@ -45,7 +50,7 @@ func staticEnv(t *testing.T) (*env, map[string][]byte) {
 func TestStatic(t *testing.T) {
 	t.Parallel()
 	e, files := staticEnv(t)
-	wasm, gz := files["app.wasm"], files["app.wasm.gz"]
+	wasm, gz, br := files["app.wasm"], files["app.wasm.gz"], files["app.wasm.br"]
 	for _, tc := range []struct {
 		name    string
 		path    string
@@ -64,11 +69,16 @@ func TestStatic(t *testing.T) {
 			map[string]string{"Content-Type": "text/plain; charset=utf-8"}, files["app.d.ts"]},
 		{"wasm without Accept-Encoding: identity", "/app.wasm", nil, 200,
 			map[string]string{"Content-Type": "application/wasm", "Content-Encoding": "", "Vary": "Accept-Encoding"}, wasm},
-		{"wasm with gzip: the .gz bytes", "/app.wasm", map[string]string{"Accept-Encoding": "gzip, deflate, br"}, 200,
+		{"wasm with gzip: the .gz bytes", "/app.wasm", map[string]string{"Accept-Encoding": "gzip, deflate"}, 200,
 			map[string]string{"Content-Type": "application/wasm", "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}, gz},
-		{"gzip;q=0 is a refusal", "/app.wasm", map[string]string{"Accept-Encoding": "gzip;q=0, br"}, 200,
+		{"wasm with br: the .br bytes", "/app.wasm", map[string]string{"Accept-Encoding": "gzip, deflate, br, zstd"}, 200,
+			map[string]string{"Content-Type": "application/wasm", "Content-Encoding": "br", "Vary": "Accept-Encoding",
+				"Content-Length": "18"}, br},
+		{"gzip;q=0 is a refusal", "/app.wasm", map[string]string{"Accept-Encoding": "gzip;q=0, deflate"}, 200,
 			map[string]string{"Content-Encoding": ""}, wasm},
-		{"range never gets the .gz", "/app.wasm", map[string]string{"Accept-Encoding": "gzip", "Range": "bytes=10-19"}, 206,
+		{"br without a .br: the .gz", "/lib.wasm", map[string]string{"Accept-Encoding": "gzip, br"}, 200,
+			map[string]string{"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}, files["lib.wasm.gz"]},
+		{"range never gets the .gz", "/app.wasm", map[string]string{"Accept-Encoding": "gzip, br", "Range": "bytes=10-19"}, 206,
 			map[string]string{"Content-Encoding": "", "Content-Range": "bytes 10-19/8500", "Content-Type": "application/wasm"}, wasm[10:20]},
 		{"missing file", "/nope.js", nil, 404, nil, nil},
 		{"a data file is not in the bundle", "/a.bin", nil, 404, nil, nil},
@@ -88,11 +98,22 @@ func TestStatic(t *testing.T) {
 	// (RFC 9110 §8.8.3), or a cache could mix them.
 	r1, _ := e.get(t, "/app.wasm", nil)
 	r2, _ := e.get(t, "/app.wasm", map[string]string{"Accept-Encoding": "gzip"})
-	if r1.Header.Get("ETag") == "" || r1.Header.Get("ETag") == r2.Header.Get("ETag") {
-		t.Errorf("ETags %q and %q: want two different ones", r1.Header.Get("ETag"), r2.Header.Get("ETag"))
+	r3, _ := e.get(t, "/app.wasm", map[string]string{"Accept-Encoding": "br"})
+	if tags := []string{r1.Header.Get("ETag"), r2.Header.Get("ETag"), r3.Header.Get("ETag")}; tags[0] == "" || tags[0] == tags[1] || tags[1] == tags[2] || tags[0] == tags[2] {
+		t.Errorf("ETags %q: want three different ones", tags)
 	}
 	if r2.ContentLength != int64(len(gz)) {
 		t.Errorf("gzip Content-Length %d, want %d", r2.ContentLength, len(gz))
+	}
+	// A precondition that fails gets a 412 that claims no body, and a
+	// HEAD the length of the body a GET would get.
+	r4, body := e.get(t, "/app.wasm", map[string]string{"Accept-Encoding": "br", "If-Match": `"another"`})
+	if r4.StatusCode != http.StatusPreconditionFailed || r4.ContentLength > 0 || len(body) != 0 {
+		t.Errorf("If-Match that fails: %d, Content-Length %d, %d bytes; want 412 without a body", r4.StatusCode, r4.ContentLength, len(body))
+	}
+	r5, _ := e.get(t, "/app.wasm", map[string]string{"Accept-Encoding": "br", "If-None-Match": r3.Header.Get("ETag")})
+	if r5.StatusCode != http.StatusNotModified || r5.Header.Get("Content-Length") != "" {
+		t.Errorf("If-None-Match of the brotli ETag: %d, Content-Length %q; want 304 without one", r5.StatusCode, r5.Header.Get("Content-Length"))
 	}
 	if len(e.s.Log()) != 0 {
 		t.Errorf("static requests were logged: %+v", e.s.Log())

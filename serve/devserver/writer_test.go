@@ -65,21 +65,51 @@ func TestSendfilePath(t *testing.T) {
 	}
 }
 
-func TestAcceptsGzip(t *testing.T) {
+// TestPickEncoding: the precompressed file sent for an Accept-Encoding
+// (RFC 9110 §12.5.3): the highest weight among those stored, brotli
+// between equals, none for q=0 or for codings not stored.
+func TestPickEncoding(t *testing.T) {
 	t.Parallel()
-	for ae, want := range map[string]bool{
-		"":                    false,
-		"gzip":                true,
-		"GZIP":                true,
-		"br, gzip;q=0.5":      true,
-		"gzip;q=0":            false,
-		"gzip; q=0.0":         false,
-		"identity":            false,
-		"x-gzip2, deflate":    false,
-		"deflate, gzip ; q=1": true,
+	both := []string{"br", "gzip"}
+	for _, c := range []struct {
+		ae     string
+		stored []string
+		want   string // "" for the file as it is
+	}{
+		{"", both, ""},
+		{"gzip", both, "gzip"},
+		{"GZIP", both, "gzip"},
+		{"gzip, deflate, br, zstd", both, "br"},
+		{"br;q=0.5, gzip", both, "gzip"},
+		{"br, gzip;q=0.5", both, "br"},
+		{"gzip;q=0, br", both, "br"},
+		{"gzip;q=0", both, ""},
+		{"gzip; q=0.0", both, ""},
+		{"br;q=0, gzip;q=0", both, ""},
+		{"identity", both, ""},
+		{"x-gzip2, deflate", both, ""},
+		{"deflate, gzip ; q=1", both, "gzip"},
+		{"*", both, "br"},
+		{"*;q=0.3, br;q=0", both, "gzip"},
+		{"br", []string{"gzip"}, ""},
+		{"gzip, br", []string{"gzip"}, "gzip"},
+		{"gzip;q=bad", both, ""},
+		{"gzip;Q=0", both, ""},
+		{"br;Q=0, gzip;q=0", both, ""},
+		{"x-gzip", both, "gzip"},
+		{"identity, br;q=0.1", both, ""},
+		{"identity;q=0.5, br", both, "br"},
+		{"*, br;q=oops", both, "gzip"},
+		{"br;q=2", both, ""},
+		{"br;level=5;q=0.4, gzip;q=0.3", both, "br"},
 	} {
-		if got := acceptsGzip(ae); got != want {
-			t.Errorf("acceptsGzip(%q) = %v, want %v", ae, got, want)
+		e, ok := pickEncoding(c.ae, c.stored)
+		got := ""
+		if ok {
+			got = e.coding
+		}
+		if got != c.want {
+			t.Errorf("pickEncoding(%q, %v) = %q, want %q", c.ae, c.stored, got, c.want)
 		}
 	}
 }
