@@ -75,7 +75,8 @@ function start() {
   });
   if (channel) channel.close();
   channel = null;
-  // The pages' resumer posts every download's progress here, keyed by key.
+  // The pages' resumer says here, at each change of a download's state,
+  // whether its key is stored finished ({key, stored}).
   if (typeof BroadcastChannel === "function") {
     channel = new BroadcastChannel(`resumer:${settings.dbName}`);
     channel.onmessage = (ev) => {

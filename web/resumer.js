@@ -591,8 +591,8 @@ export class Resumer {
     // Bound, so that it can be handed over as a plain function
     // (transformers.js: env.fetch = resumer.fetch).
     this.fetch = this.fetch.bind(this);
-    // Tells other tabs and resumer-sw.js which files are stored. (The
-    // progress of a download another tab writes is the engine's to relay.)
+    // Tells resumer-sw.js which files are stored. (The progress of a
+    // download another tab writes is the engine's to relay.)
     if (typeof BroadcastChannel === "function") {
       this.#channel = new BroadcastChannel(`resumer:${dbName}`);
     }
@@ -704,6 +704,11 @@ export class Resumer {
     // would stop the WebAssembly module, and every download with it).
     const got = this.#api.download(this.#handle, abs, opts, (type, detail) => {
       try {
+        // resumer-sw.js learns from each change of state whether key is
+        // stored finished (a private file never is, for it).
+        if (type === "progress" && detail.state !== dl.state && detail.state !== "locked-elsewhere") {
+          this.#announce(key, detail.state === "done" && !detail.private);
+        }
         dl._event(type, detail);
       } catch (e) {
         (globalThis.reportError || console.error)(e);
