@@ -28,8 +28,10 @@
  * - `"paused"`: the download a `resumer.fetch()` waited for paused
  *   (`pause()`, `pauseAll()`); the stored bytes are kept.
  * - `"storage"`: IndexedDB failed for another reason.
- * - `"invalid-argument"`: a bad URL or option (including a `Range`,
- *   `If-Range` or `If-Match` header in `headers`: resumer owns those).
+ * - `"invalid-argument"`: a bad URL or option (including a `Range` or a
+ *   conditional header, `If-Range`, `If-Match`, `If-None-Match`,
+ *   `If-Modified-Since` or `If-Unmodified-Since`, in `headers`: resumer
+ *   owns those).
  * - `"locked-elsewhere"`: `remove()` of a download another tab is writing.
  * - `"unexpected-content"`: the server answered a resume with content of
  *   another type than the stored bytes, most often an HTML login or error
@@ -42,18 +44,6 @@
  * - `"unsupported"`: this browser lacks WebAssembly, IndexedDB or fetch.
  * - `"internal"`: resumer broke one of its own rules (a bug: please report it).
  */
-/**
- * How `resumer.fetch` rejects, where `fetch` would: a `TypeError` (an
- * `AbortError` `DOMException` when the download paused or was canceled)
- * that carries the resumer `code`, the HTTP `status` if one decided, and
- * the {@link ResumerError} as its `cause`.
- */
-export type FetchFailure = (TypeError | DOMException) & {
-  readonly code: ErrorCode;
-  readonly status?: number;
-  readonly cause: ResumerError;
-};
-
 export type ErrorCode =
   | "network"
   | "http-status"
@@ -71,15 +61,29 @@ export type ErrorCode =
   | "unsupported"
   | "internal";
 
-/** Every {@link ErrorCode}, frozen. */
+/**
+ * How `resumer.fetch` rejects, where `fetch` would: a `TypeError` (an
+ * `AbortError` `DOMException` when the download paused or was canceled)
+ * that carries the resumer `code`, the HTTP `status` if one decided, and
+ * the {@link ResumerError} as its `cause`.
+ */
+export type FetchFailure = (TypeError | DOMException) & {
+  readonly code: ErrorCode;
+  readonly status?: number;
+  readonly cause: ResumerError;
+};
+
 /** resumer's version: the npm package's, and the Go module's resumer.Version. */
 export const VERSION: string;
 
+/** Every {@link ErrorCode}, frozen. */
 export const ErrorCodes: readonly ErrorCode[];
 
 /**
- * The error of every rejection and of every `"error"` event: an `Error`
- * whose message starts with `resumer:`, with a stable {@link code}.
+ * The error of every rejection and of every `"error"` event, except the
+ * abort of a `signal` the app passed, which rejects with the signal's
+ * reason as `fetch()` does: an `Error` whose message starts with
+ * `resumer:`, with a stable {@link code}.
  */
 export class ResumerError extends Error {
   /**
@@ -183,8 +187,10 @@ export interface DownloadOptions {
   key?: string;
   /**
    * Headers sent with every request (e.g. `Authorization`). They are never
-   * written to IndexedDB. `Range`, `If-Range` and `If-Match` are refused
-   * with `"invalid-argument"`: resumer owns them.
+   * written to IndexedDB. `Range` and the conditional headers (`If-Range`,
+   * `If-Match`, `If-None-Match`, `If-Modified-Since`,
+   * `If-Unmodified-Since`) are refused with `"invalid-argument"`: resumer
+   * owns them.
    */
   headers?: Record<string, string> | Headers;
   /** Passed to fetch. Default `"same-origin"`. */
@@ -315,8 +321,9 @@ export interface ResponseOptions {
  * - `"idle"`: created, not started yet;
  * - `"queued"`: waiting for one of the Resumer's `maxConcurrent` slots;
  * - `"running"`: transferring, or waiting to retry (`retryAt`);
- * - `"paused"`: stopped by `pause()`, or by a full storage
- *   (`errorCode: "quota-exceeded"`); every stored byte is kept;
+ * - `"paused"`: stopped by `pause()`, by the abort of its `signal`, or
+ *   by a full storage (`errorCode: "quota-exceeded"`); every stored byte
+ *   is kept;
  * - `"locked-elsewhere"`: another tab is writing this download; this one
  *   shows that tab's progress and takes over when it lets go;
  * - `"done"`, `"failed"`, `"canceled"`: ended.
@@ -818,7 +825,12 @@ export interface DownloadDoneEvent extends DownloadEvent, Result {}
 
 /** The `"error"` event. */
 export interface DownloadErrorEvent extends DownloadEvent {
-  /** Why the download failed; `done` rejects with it too. */
+  /**
+   * Why the download failed; `done` rejects with it too. After the abort
+   * of the `signal` option, the signal's reason (an `AbortError`
+   * `DOMException` by default), as `fetch()` rejects: typed as the
+   * ResumerError it is in every other case.
+   */
   readonly error: ResumerError;
 }
 
@@ -830,7 +842,7 @@ export interface DownloadEventMap {
   statechange: DownloadProgressEvent;
   /** The download finished. */
   done: DownloadDoneEvent;
-  /** The download failed or was canceled. */
+  /** The download failed, was canceled, or its `signal` aborted. */
   error: DownloadErrorEvent;
 }
 
@@ -850,7 +862,8 @@ export class Download extends EventTarget {
   onprogress: ((this: Download, ev: DownloadProgressEvent) => unknown) | null;
   /**
    * Resolves with the {@link Result}; rejects with a {@link ResumerError}
-   * (`"aborted"` after `cancel()`). A rejection nobody awaits is not
+   * (`"aborted"` after `cancel()`), or with the reason of the `signal`
+   * option's abort. A rejection nobody awaits is not
    * reported as unhandled: it is also an `"error"` event.
    */
   readonly done: Promise<Result>;
