@@ -20,7 +20,8 @@ import (
 //
 // It links the modules of this repository only, and refuses what it does
 // not know rather than guess: each import is one line,
-// `import { a, b as c } from "./x.js";`; exports are `export` before a
+// `import { a, b as c } from "./x.js";` or, for its effects alone,
+// `import "./x.js";` (the module runs once, before its importer); exports are `export` before a
 // declaration or one `export { a, b };` line; no default export, no
 // dynamic import(), no import that is not at the start of a line. Each
 // module becomes a function scope; import.meta.url reads the script's own
@@ -70,7 +71,9 @@ func Classic(dir, entry, global string) ([]byte, error) {
 		m := mods[name]
 		fmt.Fprintf(&b, "\n// ---- %s\nconst %s = (() => {\n", name, m.ident)
 		for _, imp := range m.imports {
-			fmt.Fprintf(&b, "const { %s } = %s;\n", imp.bindings, mods[imp.from].ident)
+			if imp.bindings != "" {
+				fmt.Fprintf(&b, "const { %s } = %s;\n", imp.bindings, mods[imp.from].ident)
+			}
 		}
 		b.Write(m.body)
 		exports := append([]string(nil), m.exports...)
@@ -88,7 +91,7 @@ func classicName(entry string) string {
 
 type classicImport struct {
 	from     string // the module's file name
-	bindings string // "a, b: c", for a destructuring const
+	bindings string // "a, b: c", for a destructuring const; "" for an import for its effects
 }
 
 type classicModule struct {
@@ -100,6 +103,7 @@ type classicModule struct {
 
 var (
 	importLine  = regexp.MustCompile(`^import \{([^}]*)\} from "\./([A-Za-z0-9._-]+\.js)";$`)
+	importBare  = regexp.MustCompile(`^import "\./([A-Za-z0-9._-]+\.js)";$`)
 	exportDecl  = regexp.MustCompile(`^export ((?:async )?function\*? |class |const |let |var )([A-Za-z_$][\w$]*)`)
 	exportList  = regexp.MustCompile(`^export \{([^}]*)\};$`)
 	bindingName = regexp.MustCompile(`^[A-Za-z_$][\w$]*$`)
@@ -115,6 +119,9 @@ func parseModule(name string, src []byte) (*classicModule, error) {
 		n := i + 1
 		text := strings.TrimRight(line, "\r\n")
 		switch {
+		case importBare.MatchString(text):
+			m.imports = append(m.imports, classicImport{from: importBare.FindStringSubmatch(text)[1]})
+			line = "\n"
 		case strings.HasPrefix(text, "import "):
 			g := importLine.FindStringSubmatch(text)
 			if g == nil {

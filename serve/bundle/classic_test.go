@@ -24,7 +24,9 @@ func TestClassic(t *testing.T) {
 	}
 	write("a.js", "export const A = 1;\nfunction hidden() { return 2; }\nexport function twice(x) { return x * hidden(); }\n")
 	write("b.js", "import { A, twice as double } from \"./a.js\";\nclass B { v() { return double(A); } }\nexport { B };\nexport async function where() { return import.meta.url; }\n")
-	write("entry.js", "import { B } from \"./b.js\";\nimport { A } from \"./a.js\";\nexport const value = new B().v() + A;\nexport { B };\nimport { where } from \"./b.js\";\nexport const here = where;\n")
+	// c.js is imported for its effect alone, and runs once, before entry.js.
+	write("c.js", "self.ran = (self.ran || 0) + 1;\n")
+	write("entry.js", "import \"./c.js\";\nimport { B } from \"./b.js\";\nimport { A } from \"./a.js\";\nexport const ranFirst = self.ran;\nexport const value = new B().v() + A;\nexport { B };\nimport { where } from \"./b.js\";\nexport const here = where;\n")
 	out, err := Classic(dir, "entry.js", "linked")
 	if err != nil {
 		t.Fatal(err)
@@ -45,8 +47,9 @@ self.location = { href: "https://x.test/sw/entry-classic.js?db=d" };
 vm.runInThisContext(require("node:fs").readFileSync(process.argv[1], "utf8"));
 const m = self.linked;
 const keys = Object.keys(m).sort().join(",");
-if (keys !== "B,here,value") throw new Error("exports " + keys);
+if (keys !== "B,here,ranFirst,value") throw new Error("exports " + keys);
 if (m.value !== 3) throw new Error("value " + m.value);
+if (m.ranFirst !== 1 || self.ran !== 1) throw new Error("c.js ran " + self.ran + " times, " + m.ranFirst + " before entry.js");
 m.here().then((u) => { if (u !== self.location.href) throw new Error("import.meta.url " + u); console.log("ok"); });`
 	b, err := exec.Command(node, "-e", script, f).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(b)) != "ok" {
