@@ -553,6 +553,10 @@ export interface DownloadStats {
   readonly setupMs: number;
   /** Time from the last byte stored to the result (checking and joining the pieces), in milliseconds. */
   readonly finishMs: number;
+  /** Time the integrity check spent hashing (reading stored bytes and hashing them, in a Worker), in milliseconds; it overlaps the transfer. `0` without a digest. */
+  readonly hashMs: number;
+  /** Time the download's state machine spent deciding (pure Go on the page's thread), in milliseconds. */
+  readonly stepMs: number;
 }
 
 /** What {@link Download.done} resolves with. */

@@ -1155,7 +1155,7 @@ export class Download extends EventTarget {
     /**
      * Resolves with the Result: {blob, size, url, contentType, etag,
      * lastModified, resumable, reason, reasonCode, restarts, stats:
-     * {requests, commits, commitMs, whole, streamed, setupMs, finishMs}};
+     * {requests, commits, commitMs, whole, streamed, setupMs, finishMs, hashMs, stepMs}};
      * rejects with a ResumerError.
      */
     this.done = this._stored.then(async (r) => {

@@ -93,6 +93,14 @@ type Stats struct {
 	// is stored); Finish from the last byte stored to the result (checking
 	// and joining the chunks).
 	Setup, Finish time.Duration
+	// HashTime is the time the integrity check spent hashing (in the
+	// browser, the hash Worker's calls, reading the stored bytes and
+	// hashing them); it overlaps the transfer. Zero without a digest.
+	HashTime time.Duration
+	// StepTime is the time the download's state machine spent deciding
+	// (its steps, pure Go on the page's thread): what is left of Go's
+	// share once the I/O it starts is counted elsewhere.
+	StepTime time.Duration
 }
 
 func newDownload(m *Manager, key, url string, opts Options) *Download {

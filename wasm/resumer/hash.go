@@ -11,7 +11,7 @@ import (
 
 // A hash worker is the goroutine of the shell that hashes a generation's
 // bytes in order (session_hash.go decides what): it hands each piece to the
-// platform's BlobHasher (in the browser, SHA-256 in a Worker; where a
+// platform's BlobHasher (in the browser, hash-wasm in a Worker; where a
 // platform can only read blobs, Go's hash over bytes copied into Go) and
 // sends evHashed after each step with the hash's state.
 
@@ -126,14 +126,16 @@ func (sh *shell) hashLoop(fx fxHashStart, w *hashWorker, hasher platform.BlobHas
 		for off := int64(0); off < b.Size(); {
 			n := min(hashJobStep, b.Size()-off)
 			ctx, cancel := storageCtx()
+			t0 := sh.m.Now()
 			next, sum, err := hasher.HashBlob(ctx, fx.alg, state, b.Slice(off, off+n))
+			took := sh.m.Now().Sub(t0)
 			cancel()
 			if err != nil {
 				w.send(sh, evHashed{w: fx.w, err: err})
 				return
 			}
 			off, at, state = off+n, at+n, next
-			if !w.send(sh, evHashed{w: fx.w, upTo: at, state: next, sum: sum}) {
+			if !w.send(sh, evHashed{w: fx.w, upTo: at, state: next, sum: sum, took: took}) {
 				return
 			}
 		}

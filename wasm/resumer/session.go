@@ -278,12 +278,13 @@ type evJoined struct {
 }
 
 // evHashed: hash worker w hashed up to upTo bytes; state and sum are the
-// hash's after them.
+// hash's after them; took is how long the step took (Stats.HashTime).
 type evHashed struct {
 	w     int
 	upTo  int64
 	state []byte
 	sum   []byte
+	took  time.Duration
 	err   error
 }
 

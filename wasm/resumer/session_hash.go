@@ -119,6 +119,7 @@ func (s *session) hashed(ev evHashed) {
 	}
 	h.ready = true
 	h.done, h.sum = ev.upTo, ev.sum
+	s.stats.HashTime += ev.took
 	if ev.upTo == h.from && h.from > 0 {
 		return // the sum of the saved state
 	}

@@ -82,13 +82,18 @@ func (sh *shell) run(ctx context.Context) (Result, error) {
 	}()
 	queue := []event{evStart{}}
 	stop := ctx.Done()
+	var stepTime time.Duration // Stats.StepTime: the session's steps, timed here (it has no clock)
 	var wake <-chan time.Time
 	for {
 		for len(queue) > 0 {
 			ev := queue[0]
 			queue = queue[1:]
-			for _, fx := range sh.s.step(sh.m.Now(), ev) {
+			now := sh.m.Now()
+			fxs := sh.s.step(now, ev)
+			stepTime += sh.m.Now().Sub(now)
+			for _, fx := range fxs {
 				if done, ok := fx.(fxDone); ok {
+					done.res.Stats.StepTime = stepTime
 					return done.res, done.err
 				}
 				if t, ok := fx.(fxTimer); ok {

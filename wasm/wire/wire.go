@@ -229,6 +229,8 @@ func Result(r resumer.Result) map[string]any {
 			"commitMs": float64(r.Stats.CommitTime) / float64(time.Millisecond),
 			"setupMs":  float64(r.Stats.Setup) / float64(time.Millisecond),
 			"finishMs": float64(r.Stats.Finish) / float64(time.Millisecond),
+			"hashMs":   float64(r.Stats.HashTime) / float64(time.Millisecond),
+			"stepMs":   float64(r.Stats.StepTime) / float64(time.Millisecond),
 		},
 	}
 }
