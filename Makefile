@@ -69,11 +69,13 @@ check:
 # build if the declarations stop rejecting a mistake. check-exports.mjs
 # fails if resumer.js has a public name the declarations lack, or error
 # codes other than the ErrorCode type's, and if docs/api.md (the reference)
-# fails to name one of the declarations' names.
+# fails to name one of the declarations' names. hash-wasm.mjs fails if
+# web/hash-wasm.js is not the pinned hash-wasm's code as it writes it.
 typecheck: npmtools build
 	$(TSC) --noEmit --strict -p web/ts-example
 	$(TSC) --noEmit --strict -p web/ts-example/sw
 	node web/ts-example/check-exports.mjs $(NPMDIR)/node_modules/typescript $(WEB)
+	node tools/hash-wasm.mjs $(NPMDIR)/node_modules web/hash-wasm.js --check
 
 # npmtools installs the pinned npm tools unless they are there already.
 npmtools:

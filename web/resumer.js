@@ -17,8 +17,12 @@
 // the first load() (or preload()) fetches and compiles the module, from
 // next to this file unless load({wasmURL}) says where.
 
-import { hashBlob as hashHere } from "./resumer-hash.js";
+import { hashBlob as hashHere } from "./resumer-digest.js";
 import { Go } from "./resumer-go.js";
+// resumer-digest.js imports it; named here too, the browser fetches it
+// with resumer-digest.js rather than after it: one round trip less before
+// load() can start (bundlers load it once either way).
+import "./hash-wasm.js";
 
 /**
  * Error codes a download can fail with (Error.code):
@@ -250,21 +254,22 @@ function pieceReader(body) {
   };
 }
 
-// hashBlob hashes a piece of a download (SHA-256, resumer-hash.js) for the
-// Go side, which keeps the state: in a Worker where the browser has module
-// workers, so that hashing a file as it arrives does not take the page's
-// thread; on the page's thread otherwise. (state, blob) → {state, sum}.
+// hashBlob hashes a piece of a download (SHA-256, SHA-384 or SHA-512:
+// resumer-digest.js, hash-wasm) for the Go side, which keeps the state: in
+// a Worker where the browser has module workers, so that hashing a file as
+// it arrives does not take the page's thread; on the page's thread only
+// where no Worker can start. (alg, state, blob) → {state, sum}.
 let hashWorker = null; // the Worker, null before the first piece, false where none can run
 let hashSeq = 0;
-const hashWaiting = new Map(); // id → {resolve, reject, state, blob}
+const hashWaiting = new Map(); // id → {resolve, reject, alg, state, blob}
 
-function hashBlob(state, blob) {
+function hashBlob(alg, state, blob) {
   if (hashWorker === null) hashWorker = startHashWorker();
-  if (!hashWorker) return hashHere(state, blob);
+  if (!hashWorker) return hashHere(alg, state, blob);
   return new Promise((resolve, reject) => {
     const id = ++hashSeq;
-    hashWaiting.set(id, { resolve, reject, state, blob });
-    hashWorker.postMessage({ id, state, blob });
+    hashWaiting.set(id, { resolve, reject, alg, state, blob });
+    hashWorker.postMessage({ id, alg, state, blob });
   });
 }
 
@@ -344,7 +349,7 @@ function startHashWorker() {
     started(false);
     const jobs = [...hashWaiting.values()];
     hashWaiting.clear();
-    for (const j of jobs) hashHere(j.state, j.blob).then(j.resolve, j.reject);
+    for (const j of jobs) hashHere(j.alg, j.state, j.blob).then(j.resolve, j.reject);
   };
   return w;
 }

@@ -265,8 +265,9 @@ var helpers struct {
 // until Go's garbage collector runs) and one call crosses per piece. A Go
 // program without resumer.js reads the stream from Go instead.
 //
-// hashBlob(state, blob) hashes a blob with SHA-256 where its bytes are (a
-// Worker, resumer-hash.js); without it, HashBlob copies the bytes into Go.
+// hashBlob(alg, state, blob) hashes a blob with SHA-256, SHA-384 or
+// SHA-512 where its bytes are (a Worker running resumer-digest.js, on
+// hash-wasm); without it, HashBlob copies the bytes into Go.
 func UseHelpers(v js.Value) {
 	h := safejs.Safe(v)
 	helpers.mu.Lock()
@@ -285,29 +286,33 @@ func hashBlobHelper() (safejs.Value, bool) {
 	return helpers.hashBlob, !helpers.hashBlob.IsUndefined()
 }
 
-// HashBlob implements platform.BlobHasher: SHA-256 in resumer.js's hasher
-// (a Worker, where there is one), other algorithms and a page without
-// resumer.js through Go (platform.HashRead). The state of one cannot be
-// taken up by the other: each algorithm always goes the same way on a page.
+// HashBlob implements platform.BlobHasher: in resumer.js's hasher (a
+// Worker, where one can start), or through Go (platform.HashRead) on a
+// page without resumer.js. The state of one cannot be taken up by the
+// other (the hasher refuses it with a TypeError, here ErrHashState, and
+// the bytes are hashed again): on a page, every hash goes the same way.
 func (p Platform) HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) ([]byte, []byte, error) {
 	fn, ok := hashBlobHelper()
-	if !ok || alg != protocol.AlgSHA256 {
+	if !ok {
 		return platform.HashRead(ctx, p, alg, state, b)
 	}
-	args := []any{nil, nil}
+	if _, err := protocol.NewHash(alg); err != nil {
+		return nil, nil, err // one resumer-digest.js would refuse too
+	}
+	args := []any{alg, nil, nil}
 	if len(state) > 0 {
 		u8, err := jsutil.NewBytes(state)
 		if err != nil {
 			return nil, nil, err
 		}
-		args[0] = u8
+		args[1] = u8
 	}
 	if b != nil {
 		jb, ok := b.(jsutil.Blob)
 		if !ok {
 			return nil, nil, fmt.Errorf("hash blob of type %T", b)
 		}
-		args[1] = jb.Value()
+		args[2] = jb.Value()
 	}
 	pr, err := fn.Invoke(args...)
 	if err != nil {

@@ -256,8 +256,8 @@ const MaxDigestFieldLen = 8 << 10
 // (RFC 9530 §2, §3), e.g. "sha-256=:BASE64:, sha-512=:BASE64:", and returns
 // the digest it checks: sha-256 if given, else sha-512. Either proves the
 // bytes are the ones the server describes (neither protects against a
-// server that lies in both), and browsers hash SHA-256 several times
-// faster (resumer-hash.js), so the cheaper one is checked. The algorithms
+// server that lies in both), so one is checked, always the same one for
+// the same field: sha-256, the one servers send most. The algorithms
 // RFC 9530 §7.2 marks insecure or deprecated (md5, sha, unixsum, unixcksum,
 // adler, crc32c) and any unknown key are ignored, as is a member whose value
 // is not a byte sequence of the algorithm's length. sha-384 is not in the

@@ -109,11 +109,11 @@ type BlobReader interface {
 }
 
 // BlobHasher hashes blobs where their bytes are (in the browser, a Worker
-// running resumer-hash.js), so that checking a download's digest neither
-// copies its bytes into Go nor takes the page's thread. state is what the
-// previous call returned (nil: a new hash), in a form only the platform
-// reads; b nil asks only for the sum of state. A state it cannot read is an
-// error wrapping ErrHashState.
+// running resumer-digest.js, on hash-wasm), so that checking a download's
+// digest neither copies its bytes into Go nor takes the page's thread.
+// state is what the previous call returned (nil: a new hash), in a form
+// only the platform reads; b nil asks only for the sum of state. A state
+// it cannot read is an error wrapping ErrHashState.
 type BlobHasher interface {
 	HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) (next, sum []byte, err error)
 }
