@@ -160,6 +160,87 @@ func TestIntegrityResumesItsHash(t *testing.T) {
 	}
 }
 
+// pauseAtHash is a platform that pauses its download as the integrity
+// check starts on its n-th piece, when the pieces before it are hashed and
+// reported; it counts the bytes hashed (read into Go) from then on.
+type pauseAtHash struct {
+	httpfetch.Platform
+	n int
+
+	mu     sync.Mutex
+	calls  int
+	due    bool
+	d      *resumer.Download
+	paused bool  // the pause was asked for
+	after  int64 // bytes read into Go to hash after it
+}
+
+func (p *pauseAtHash) HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) ([]byte, []byte, error) {
+	p.mu.Lock()
+	if b != nil && !p.paused {
+		if p.calls++; p.calls == p.n {
+			p.paused, p.due = true, p.d == nil
+			if d := p.d; d != nil {
+				p.mu.Unlock()
+				d.Pause()
+				p.mu.Lock()
+			}
+		}
+	} else if b != nil {
+		p.after += b.Size()
+	}
+	p.mu.Unlock()
+	return platform.HashRead(ctx, p, alg, state, b)
+}
+
+func (p *pauseAtHash) start(d *resumer.Download) {
+	p.mu.Lock()
+	p.d = d
+	due := p.due
+	p.mu.Unlock()
+	if due {
+		d.Pause()
+	}
+}
+
+// TestPauseKeepsHashProgress: a pause writes down how far the integrity
+// check got, though far fewer bytes than the record's usual step were
+// hashed, and the resumed session hashes only the bytes after them.
+func TestPauseKeepsHashProgress(t *testing.T) {
+	const sz = 8 << 20
+	f := newFixtureOf(t, "eight.bin", sz)
+	url := f.url + f.name + "?rate=4194304"
+	o := resumer.Options{ChunkSize: 256 << 10, Integrity: sri(f.sha())}
+	p := &pauseAtHash{n: 3}
+	m := resumer.NewManager(f.st, p)
+	w := newWatch()
+	d, err := m.Download(url, w.opts(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.start(d)
+	w.until(t, "the pause", func(pr resumer.Progress) bool { return pr.State == protocol.Paused })
+	rec, err := f.st.Get(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Hashed <= 0 || len(rec.HashState) == 0 || rec.Hashed >= sz {
+		t.Fatalf("paused after two pieces were hashed: the record says %d bytes hashed, a state of %d bytes", rec.Hashed, len(rec.HashState))
+	}
+	d.Resume()
+	res, err := wait(t, d)
+	mustOK(t, f, res, err)
+	if !res.Verified {
+		t.Fatal("not verified")
+	}
+	p.mu.Lock()
+	after := p.after
+	p.mu.Unlock()
+	if want := int64(sz) - rec.Hashed; after != want {
+		t.Fatalf("after the pause, %d bytes were hashed; %d were before it, so want %d", after, rec.Hashed, want)
+	}
+}
+
 func TestIntegrityOnSeveralConnections(t *testing.T) {
 	f := newFixture(t)
 	o := with(4)

@@ -833,10 +833,23 @@ func (s *session) drain() {
 		return
 	}
 	if s.fatal != nil || !s.finishing {
+		s.keepHash()
 		s.end(Result{}, s.fatal)
 		return
 	}
 	s.phase = phaseVerify
+}
+
+// keepHash writes down, as a session stops (a pause, a failure that keeps
+// the stored bytes), how far the integrity check got since the record was
+// last written (up to hashSaveStep bytes), so that the next session goes
+// on from there instead of reading those stored bytes again to hash them.
+// The hash only ever covers committed bytes, so the record cannot claim
+// more than is stored. The write is carried out before the session ends.
+func (s *session) keepHash() {
+	if s.rec.Hashed > s.hashSaved && s.rec.Established() && !s.supplant {
+		s.save(opSave)
+	}
 }
 
 // end finishes the session.
