@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -264,13 +265,14 @@ func TestRefreshKeepsOwner(t *testing.T) {
 		st := memstore.New()
 		m := resumer.NewManager(st, &memNet{fetch: x.fetch})
 		refreshed := make(chan struct{}, 8)
-		calls := 0
+		// A call the pause gave up on may still run beside the next one
+		// (Refresh need not heed its context): the count is atomic.
+		var calls atomic.Int32
 		w := newWatch()
 		first := map[string]string{"Authorization": "Bearer 1"}
 		d, _ := m.Download("https://x.test/f?sig=1", w.opts(resumer.Options{ChunkSize: 64 << 10, Header: first,
 			Refresh: func(ctx context.Context, e resumer.Expired) (resumer.Link, error) {
-				calls++
-				sig := fmt.Sprint(calls + 1)
+				sig := fmt.Sprint(calls.Add(1) + 1)
 				refreshed <- struct{}{}
 				return resumer.Link{URL: "https://x.test/f?sig=" + sig, Header: map[string]string{"Authorization": "Bearer " + sig}}, nil
 			}}))
