@@ -252,6 +252,8 @@ var pages = map[string]string{
 	"resume.html": `<!doctype html><title>resume</title>
 <link rel="modulepreload" href="resumer.js">
 <link rel="modulepreload" href="resumer-go.js">
+<link rel="modulepreload" href="resumer-digest.js">
+<link rel="modulepreload" href="hash-wasm.js">
 <link rel="preload" href="resumer.wasm" as="fetch" crossorigin>
 <script type="module">
 import { load } from "./resumer.js";
