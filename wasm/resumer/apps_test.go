@@ -162,23 +162,33 @@ func TestIntegrityResumesItsHash(t *testing.T) {
 
 // pauseAtHash is a platform that pauses its download as the integrity
 // check starts on its n-th piece, when the pieces before it are hashed and
-// reported; it counts the bytes hashed (read into Go) from then on.
+// reported. Once chain holds a state, it counts the bytes hashed on from
+// it (read into Go), call after call: the next session's, not those the
+// stopped one's hash may still take on before it quits.
 type pauseAtHash struct {
 	httpfetch.Platform
 	n int
+	// hold, if set, is waited for before the second piece is hashed.
+	hold <-chan struct{}
 
 	mu     sync.Mutex
 	calls  int
 	due    bool
 	d      *resumer.Download
-	paused bool  // the pause was asked for
-	after  int64 // bytes read into Go to hash after it
+	paused bool            // the pause was asked for
+	chain  map[string]bool // states to hash on from (true), or hashed on from
+	after  int64           // bytes hashed on from them
 }
 
 func (p *pauseAtHash) HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) ([]byte, []byte, error) {
 	p.mu.Lock()
 	if b != nil && !p.paused {
-		if p.calls++; p.calls == p.n {
+		if p.calls++; p.calls == 2 && p.hold != nil {
+			p.mu.Unlock()
+			<-p.hold
+			p.mu.Lock()
+		}
+		if p.calls == p.n {
 			p.paused, p.due = true, p.d == nil
 			if d := p.d; d != nil {
 				p.mu.Unlock()
@@ -186,11 +196,21 @@ func (p *pauseAtHash) HashBlob(ctx context.Context, alg string, state []byte, b 
 				p.mu.Lock()
 			}
 		}
-	} else if b != nil {
-		p.after += b.Size()
 	}
 	p.mu.Unlock()
-	return platform.HashRead(ctx, p, alg, state, b)
+	next, sum, err := platform.HashRead(ctx, p, alg, state, b)
+	p.mu.Lock()
+	// Each state counts once: the stopped session's hash, still on its
+	// last piece, may reach a state the next one reaches too.
+	if b != nil && err == nil && p.chain[string(state)] {
+		p.after += b.Size()
+		p.chain[string(state)] = false
+		if _, seen := p.chain[string(next)]; !seen {
+			p.chain[string(next)] = true
+		}
+	}
+	p.mu.Unlock()
+	return next, sum, err
 }
 
 func (p *pauseAtHash) start(d *resumer.Download) {
@@ -203,16 +223,53 @@ func (p *pauseAtHash) start(d *resumer.Download) {
 	}
 }
 
+// fullStore closes full once size bytes of chunks are stored.
+type fullStore struct {
+	store.Store
+	size int64
+	full chan struct{}
+
+	mu     sync.Mutex
+	stored int64
+}
+
+func (s *fullStore) PutChunk(ctx context.Context, c store.Chunk) error {
+	if err := s.Store.PutChunk(ctx, c); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was := s.stored
+	s.stored += c.Data.Size()
+	if was < s.size && s.stored >= s.size {
+		close(s.full)
+	}
+	return nil
+}
+
 // TestPauseKeepsHashProgress: a pause writes down how far the integrity
 // check got, though far fewer bytes than the record's usual step were
-// hashed, and the resumed session hashes only the bytes after them.
+// hashed, and the resumed session hashes only the bytes after them:
+// paused while the file arrives, or once all of it is stored and the
+// check is behind (the hash held until then).
 func TestPauseKeepsHashProgress(t *testing.T) {
+	for _, verifying := range []bool{false, true} {
+		t.Run(fmt.Sprintf("verifying=%v", verifying), func(t *testing.T) { testPauseKeepsHashProgress(t, verifying) })
+	}
+}
+
+func testPauseKeepsHashProgress(t *testing.T, verifying bool) {
 	const sz = 8 << 20
 	f := newFixtureOf(t, "eight.bin", sz)
 	url := f.url + f.name + "?rate=4194304"
 	o := resumer.Options{ChunkSize: 256 << 10, Integrity: sri(f.sha())}
 	p := &pauseAtHash{n: 3}
-	m := resumer.NewManager(f.st, p)
+	var st store.Store = f.st
+	if verifying {
+		fs := &fullStore{Store: f.st, size: sz, full: make(chan struct{})}
+		st, p.hold = fs, fs.full
+	}
+	m := resumer.NewManager(st, p)
 	w := newWatch()
 	d, err := m.Download(url, w.opts(o))
 	if err != nil {
@@ -227,6 +284,9 @@ func TestPauseKeepsHashProgress(t *testing.T) {
 	if rec.Hashed <= 0 || len(rec.HashState) == 0 || rec.Hashed >= sz {
 		t.Fatalf("paused after two pieces were hashed: the record says %d bytes hashed, a state of %d bytes", rec.Hashed, len(rec.HashState))
 	}
+	p.mu.Lock()
+	p.chain = map[string]bool{string(rec.HashState): true}
+	p.mu.Unlock()
 	d.Resume()
 	res, err := wait(t, d)
 	mustOK(t, f, res, err)
@@ -237,7 +297,7 @@ func TestPauseKeepsHashProgress(t *testing.T) {
 	after := p.after
 	p.mu.Unlock()
 	if want := int64(sz) - rec.Hashed; after != want {
-		t.Fatalf("after the pause, %d bytes were hashed; %d were before it, so want %d", after, rec.Hashed, want)
+		t.Fatalf("after the pause, %d bytes were hashed on from the saved state; %d were before it, so want %d", after, rec.Hashed, want)
 	}
 }
 

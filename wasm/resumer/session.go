@@ -244,10 +244,11 @@ type evEnd struct {
 
 // evCommitted: a write of fxWrite is done.
 type evCommitted struct {
-	p    piece
-	last bool // written with the record (fxWrite.last)
-	err  error
-	took time.Duration
+	p      piece
+	last   bool  // written with the record (fxWrite.last)
+	hashed int64 // that record's Hashed
+	err    error
+	took   time.Duration
 }
 
 // evStored: a record operation of the shell is done.
@@ -878,7 +879,9 @@ func (s *session) end(res Result, err error) {
 func (s *session) verify() {
 	if s.fatal != nil {
 		// Stopped (a pause) while the last bytes were hashed: what is
-		// stored stays, and the next session checks it.
+		// stored stays, and the next session checks it, from as far as
+		// this one got.
+		s.keepHash()
 		s.end(Result{}, s.fatal)
 		return
 	}

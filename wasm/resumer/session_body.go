@@ -135,7 +135,9 @@ func (s *session) committed(ev evCommitted) {
 	}
 	s.ext.Add(p.pos, p.end())
 	if ev.last {
-		s.hashSaved = s.rec.Hashed
+		// What the record written with the piece says, which the hash
+		// may have passed since.
+		s.hashSaved = ev.hashed
 	}
 	s.offerHash(p)
 	if n := s.ext.Len(); n > s.highWater {

@@ -704,7 +704,7 @@ func (w *world) handle(ev event) event {
 		} else {
 			err = w.st.PutChunk(context.Background(), c)
 		}
-		return evCommitted{p: p, last: ev.fx.last, err: err, took: time.Millisecond}
+		return evCommitted{p: p, last: ev.fx.last, hashed: ev.fx.rec.Hashed, err: err, took: time.Millisecond}
 	case simHash:
 		wk := w.workers[ev.w]
 		if wk == nil || len(wk.jobs) == 0 {

@@ -295,7 +295,7 @@ func (sh *shell) write(fx fxWrite) {
 	} else {
 		err = sh.st.PutChunk(sctx, c)
 	}
-	sh.events <- evCommitted{p: fx.p, last: fx.last, err: err, took: sh.m.Now().Sub(began)}
+	sh.events <- evCommitted{p: fx.p, last: fx.last, hashed: fx.rec.Hashed, err: err, took: sh.m.Now().Sub(began)}
 }
 
 // refresh asks the app for a fresh link (Options.Refresh) on a goroutine
