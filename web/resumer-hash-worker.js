@@ -4,7 +4,17 @@
 // {id, error}; the worker keeps nothing between messages.
 import { hashBlob } from "./resumer-digest.js";
 
+// Ready once hash-wasm runs here: a worker that cannot run WebAssembly (a
+// Content-Security-Policy of its own without 'wasm-unsafe-eval', no
+// memory) says so, and resumer.js hashes on the page's thread instead,
+// the pieces sent meanwhile too: they are left unanswered here.
+const ready = hashBlob("sha-256", null, null).then(
+  () => true,
+  () => false,
+);
+
 self.onmessage = async (ev) => {
+  if (!(await ready)) return;
   const { id, alg, state, blob } = ev.data || {};
   try {
     const r = await hashBlob(alg, state, blob);
@@ -14,6 +24,5 @@ self.onmessage = async (ev) => {
   }
 };
 
-// Ready: the module and what it imports are loaded (resumer.js's load()
-// reports where hashing runs).
-self.postMessage({ ready: true });
+// resumer.js's load() reports where hashing runs.
+ready.then((ok) => self.postMessage(ok ? { ready: true } : { ready: false }));

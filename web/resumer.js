@@ -269,7 +269,12 @@ function hashBlob(alg, state, blob) {
   return new Promise((resolve, reject) => {
     const id = ++hashSeq;
     hashWaiting.set(id, { resolve, reject, alg, state, blob });
-    hashWorker.postMessage({ id, alg, state, blob });
+    try {
+      hashWorker.postMessage({ id, alg, state, blob });
+    } catch (e) {
+      hashWaiting.delete(id);
+      reject(e);
+    }
   });
 }
 
@@ -320,9 +325,21 @@ function startHashWorker() {
     started = resolve;
     setTimeout(() => resolve(false), 5000);
   });
+  // A worker that cannot start (no module workers, a Content-Security-
+  // Policy without worker-src) or cannot run hash-wasm ({ready: false}):
+  // hash here, the waiting pieces too.
+  const giveUp = () => {
+    w.terminate();
+    hashWorker = false;
+    started(false);
+    const jobs = [...hashWaiting.values()];
+    hashWaiting.clear();
+    for (const j of jobs) hashHere(j.alg, j.state, j.blob).then(j.resolve, j.reject);
+  };
   w.onmessage = (ev) => {
-    if (ev.data && ev.data.ready) {
-      started(true);
+    if (ev.data && "ready" in ev.data) {
+      if (ev.data.ready) started(true);
+      else giveUp();
       return;
     }
     const { id, state, sum, error } = ev.data || {};
@@ -340,16 +357,9 @@ function startHashWorker() {
       job.resolve({ state: new Uint8Array(state), sum: new Uint8Array(sum) });
     }
   };
-  // A worker that cannot start (no module workers, a Content-Security-
-  // Policy without worker-src): hash here, the waiting pieces too.
   w.onerror = (ev) => {
     if (ev && typeof ev.preventDefault === "function") ev.preventDefault();
-    w.terminate();
-    hashWorker = false;
-    started(false);
-    const jobs = [...hashWaiting.values()];
-    hashWaiting.clear();
-    for (const j of jobs) hashHere(j.alg, j.state, j.blob).then(j.resolve, j.reject);
+    giveUp();
   };
   return w;
 }
