@@ -762,27 +762,9 @@ func (b *bench) throttledParallel(h2 bool) error {
 		paths = map[int]path{pathC: basePaths[pathCH2], pathC4: basePaths[pathC4H2]}
 		proto, key = "HTTP/2", "ratio_parallel_throttled_h2"
 	}
-	var c1, c4, rs []float64
-	var st4 []stageTimes
-	for round := range b.cfg.runs {
-		order := []int{pathC, pathC4}
-		if round%2 == 1 {
-			slices.Reverse(order)
-		}
-		got := map[int]float64{}
-		for _, i := range order {
-			r, err := b.one(paths[i], url)
-			if err != nil {
-				return err
-			}
-			got[i] = r.mibs()
-			if i == pathC4 && r.Stats != nil {
-				st4 = append(st4, stagesOf(r))
-			}
-		}
-		c1 = append(c1, got[pathC])
-		c4 = append(c4, got[pathC4])
-		rs = append(rs, got[pathC4]/got[pathC])
+	c1, c4, rs, st4, err := b.paired(paths[pathC], paths[pathC4], url)
+	if err != nil {
+		return err
 	}
 	st := medianStages(st4)
 	b.logf("\nthrottled server (8 MiB/s per connection), 64 MiB, %s: C %.1f MiB/s, C4 %.1f MiB/s, C4/C %.2f; C4's stages: network %.2f, commit %.2f, hash %.2f, go %.2f, setup %.0f ms",
@@ -791,32 +773,40 @@ func (b *bench) throttledParallel(h2 bool) error {
 	return nil
 }
 
+// paired runs paths x and y on url, b.cfg.runs times each, alternating
+// which goes first, and returns each one's MiB/s, the paired ratios y/x,
+// and y's stages.
+func (b *bench) paired(x, y path, url string) (xs, ys, ratios []float64, stages []stageTimes, err error) {
+	for round := range b.cfg.runs {
+		order := []int{0, 1}
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		var got [2]float64
+		for _, i := range order {
+			p := [2]path{x, y}[i]
+			r, err := b.one(p, url)
+			if err != nil {
+				return nil, nil, nil, nil, err
+			}
+			got[i] = r.mibs()
+			if i == 1 && r.Stats != nil {
+				stages = append(stages, stagesOf(r))
+			}
+		}
+		xs, ys, ratios = append(xs, got[0]), append(ys, got[1]), append(ratios, got[1]/got[0])
+	}
+	return xs, ys, ratios, stages, nil
+}
+
 // throttledGigabit compares C with fetch() when the server sends each
 // connection at most 1 Gbit/s (119 MiB/s): a fast real link, where resumer
 // must keep up with the network rather than with loopback.
 func (b *bench) throttledGigabit() error {
 	url := b.base + "/files/256mib.bin?rate=125000000"
-	var a, c, rs []float64
-	var stc []stageTimes
-	for round := range b.cfg.runs {
-		order := []int{pathA, pathC}
-		if round%2 == 1 {
-			slices.Reverse(order)
-		}
-		got := map[int]float64{}
-		for _, i := range order {
-			r, err := b.one(basePaths[i], url)
-			if err != nil {
-				return err
-			}
-			got[i] = r.mibs()
-			if i == pathC && r.Stats != nil {
-				stc = append(stc, stagesOf(r))
-			}
-		}
-		a = append(a, got[pathA])
-		c = append(c, got[pathC])
-		rs = append(rs, got[pathC]/got[pathA])
+	a, c, rs, stc, err := b.paired(basePaths[pathA], basePaths[pathC], url)
+	if err != nil {
+		return err
 	}
 	st := medianStages(stc)
 	b.logf("\nthrottled server (1 Gbit/s per connection), 256 MiB: fetch %.1f MiB/s, C %.1f MiB/s, C/fetch %.2f; C's stages: network %.2f, commit %.2f, hash %.2f, go %.2f → limited by %s",
