@@ -5,7 +5,9 @@
 //
 // # Routes
 //
-//	GET  /                      static bundle from Config.WebDir (index.html for folders)
+//	GET  /                      static bundle from Config.WebDir (index.html for folders);
+//	                            ?csp=no-wasm adds a Content-Security-Policy that lets it
+//	                            compile no WebAssembly (a worker that cannot run hash-wasm)
 //	GET  /files/                JSON list of samples and demo variants (also /api/samples)
 //	GET  /files/<name>[?faults] a file of Config.DataDir, as Plan answers it
 //	HEAD /files/<name>          same headers, no body

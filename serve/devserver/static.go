@@ -86,6 +86,12 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", staticType(name))
 	h.Set("Cache-Control", "no-cache") // a rebuilt bundle must show up on reload
+	if r.URL.Query().Get("csp") == "no-wasm" {
+		// A test's fault: a script (a worker's, whose policy is its own
+		// script's) that may load scripts of this origin and compile no
+		// WebAssembly, as under a CSP without 'wasm-unsafe-eval'.
+		h.Set("Content-Security-Policy", cspNoWasm)
+	}
 	// coded are the encodings of name stored beside it.
 	var coded []string
 	for _, e := range encodings {
@@ -109,6 +115,11 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", strongETag(fi))
 	http.ServeContent(w, r, name, fi.ModTime(), f)
 }
+
+// cspNoWasm is the policy of ?csp=no-wasm: scripts of this origin only,
+// and so no WebAssembly (CSP3: WebAssembly compiles only under
+// 'wasm-unsafe-eval' or 'unsafe-eval').
+const cspNoWasm = "script-src 'self'"
 
 // encoding is a content coding the bundle may hold a file in, precompressed
 // beside it (bundle.Build): name+ext.

@@ -80,6 +80,10 @@ func TestStatic(t *testing.T) {
 			map[string]string{"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}, files["lib.wasm.gz"]},
 		{"range never gets the .gz", "/app.wasm", map[string]string{"Accept-Encoding": "gzip, br", "Range": "bytes=10-19"}, 206,
 			map[string]string{"Content-Encoding": "", "Content-Range": "bytes 10-19/8500", "Content-Type": "application/wasm"}, wasm[10:20]},
+		{"csp=no-wasm: a policy without wasm-unsafe-eval", "/app.js?csp=no-wasm", nil, 200,
+			map[string]string{"Content-Security-Policy": "script-src 'self'"}, files["app.js"]},
+		{"no policy otherwise", "/app.js?csp=other", nil, 200,
+			map[string]string{"Content-Security-Policy": ""}, files["app.js"]},
 		{"missing file", "/nope.js", nil, 404, nil, nil},
 		{"a data file is not in the bundle", "/a.bin", nil, 404, nil, nil},
 	} {

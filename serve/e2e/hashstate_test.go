@@ -240,3 +240,63 @@ func TestDigestModule(t *testing.T) {
 		}
 	})
 }
+
+// noWasmWorkerJS loads resumer with a hash worker that may not compile
+// WebAssembly (the dev server's ?csp=no-wasm, a policy without
+// 'wasm-unsafe-eval') and downloads url, whose server states its digest.
+// It first asks such a worker whether this engine holds it to that policy:
+// it is when the worker says it cannot hash, or fails a piece. A worker
+// that hashes the piece shows the engine lets it compile WebAssembly.
+// {enforced, hashing, verified, sha}.
+const noWasmWorkerJS = `(async (db, url) => {
+  const worker = "/resumer-hash-worker.js?csp=no-wasm";
+  const probe = new Worker(worker, { type: "module" });
+  const enforced = await new Promise((res) => {
+    probe.onmessage = (ev) => {
+      const m = ev.data || {};
+      if (m.ready === false) res(true);
+      else if (m.id === 1) res(!!m.error);
+    };
+    probe.onerror = () => res(true);
+    probe.postMessage({ id: 1, alg: "sha-256", state: null, blob: new Blob(["x"]) });
+  });
+  probe.terminate();
+  if (!enforced) return { enforced: false };
+  const { load } = await import("/resumer.js");
+  const R = await load({ dbName: db, workerURL: worker });
+  const r = await R.download(url).done;
+  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", await r.blob.arrayBuffer()));
+  await R.clear();
+  return { enforced: true, hashing: R.hashing, verified: r.verified, sha: [...sum].map((b) => b.toString(16).padStart(2, "0")).join("") };
+})(%q, %q)`
+
+// TestHashWorkerWithoutWasm: where the hash worker cannot run hash-wasm
+// (its own Content-Security-Policy forbids WebAssembly), it says so at
+// once and the page hashes instead: the Resumer reports hashing "page",
+// and a download with a digest is verified and right, not failed.
+func TestHashWorkerWithoutWasm(t *testing.T) {
+	path, err := env.srv.Path(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%x", sha256.Sum256(file))
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		p := openBare(t, e, env.browsers[e], env.base+"/blank.html")
+		got := eval[struct {
+			Enforced bool   `json:"enforced"`
+			Hashing  string `json:"hashing"`
+			Verified bool   `json:"verified"`
+			SHA      string `json:"sha"`
+		}](p, fmt.Sprintf(noWasmWorkerJS, "e2e-"+testID(t), fileURL(t, small, "")))
+		if !got.Enforced {
+			t.Skipf("not in %v: its workers compile WebAssembly under a policy without 'wasm-unsafe-eval'", e)
+		}
+		if got.Hashing != "page" || !got.Verified || got.SHA != want {
+			t.Fatalf("hashing %q, verified %v, sha %s; want hashing on the page, verified, %s", got.Hashing, got.Verified, got.SHA, want)
+		}
+	})
+}
