@@ -275,15 +275,7 @@ const noWasmWorkerJS = `(async (db, url) => {
 // once and the page hashes instead: the Resumer reports hashing "page",
 // and a download with a digest is verified and right, not failed.
 func TestHashWorkerWithoutWasm(t *testing.T) {
-	path, err := env.srv.Path(small)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fmt.Sprintf("%x", sha256.Sum256(file))
+	want := fileSHA(t, small)
 	forEngines(t, func(t *testing.T, e drive.Engine) {
 		p := openBare(t, e, env.browsers[e], env.base+"/blank.html")
 		got := eval[struct {
