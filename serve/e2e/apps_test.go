@@ -221,6 +221,9 @@ type appsEntry struct {
 	State    string `json:"state"`
 	Evicted  bool   `json:"evicted"`
 	Verified bool   `json:"verified"`
+	// ErrorCode and ErrorMessage say why a failed one failed.
+	ErrorCode    string `json:"errorCode"`
+	ErrorMessage string `json:"errorMessage"`
 }
 
 // appsStart starts the download of url under name; opts is a JS object
