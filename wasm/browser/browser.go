@@ -321,8 +321,15 @@ func (p Platform) HashBlob(ctx context.Context, alg string, state []byte, b stor
 	r, err := jsutil.Await(ctx, pr)
 	if err != nil {
 		var je *jsutil.JSError
-		if errors.As(err, &je) && je.Name == "TypeError" {
+		switch {
+		case errors.As(err, &je) && je.Name == "TypeError":
 			return nil, nil, fmt.Errorf("%w: %w", platform.ErrHashState, err)
+		case errors.As(err, &je) && (je.Name == "NotReadableError" || je.Name == "NotFoundError"):
+			// The piece's bytes could not be read (File API: a Blob
+			// whose source went away; WebKit, while the page
+			// unloads): the engine reads the stored chunks again
+			// after a back-off.
+			return nil, nil, fmt.Errorf("read the bytes to hash: %w: %w", store.ErrBlobLost, err)
 		}
 		return nil, nil, err
 	}

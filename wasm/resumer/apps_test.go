@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -708,5 +709,101 @@ func TestResolve(t *testing.T) {
 	}
 	if _, err := m.Resolve(ctx); resumer.CodeOf(err) != resumer.CodeInvalid {
 		t.Errorf("Resolve() with no name: %v, want %s", err, resumer.CodeInvalid)
+	}
+}
+
+// loseHashRead is a platform whose hash cannot read the bytes of some
+// pieces (store.ErrBlobLost, as WebKit's NotReadableError while a page
+// unloads): the lost-th call with bytes, and every one after it while
+// always is set. hold, if set, is waited for before that call fails.
+type loseHashRead struct {
+	httpfetch.Platform
+	lost   int
+	always bool
+	hold   <-chan struct{}
+
+	mu    sync.Mutex
+	calls int // calls with bytes
+	fails int
+	after int // calls with bytes after the first failure
+}
+
+func (p *loseHashRead) HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) ([]byte, []byte, error) {
+	if b != nil {
+		p.mu.Lock()
+		p.calls++
+		if p.fails > 0 {
+			p.after++
+		}
+		lose := p.calls == p.lost || (p.always && p.calls > p.lost)
+		if lose {
+			p.fails++
+		}
+		p.mu.Unlock()
+		if lose {
+			if p.hold != nil {
+				<-p.hold
+			}
+			return nil, nil, fmt.Errorf("read the piece: %w", store.ErrBlobLost)
+		}
+	}
+	return platform.HashRead(ctx, p, alg, state, b)
+}
+
+// TestHashReadLost: a piece whose bytes the hash cannot read (WebKit, while
+// the page unloads) does not fail the download: the hash goes on from
+// where it got, on the chunks read again, after a back-off, whether the
+// file is still arriving or all stored. Bytes that stay unreadable fail it
+// with CodeStorage once the retries are spent, without a storm.
+func TestHashReadLost(t *testing.T) {
+	const sz = 8 << 20
+	retry := protocol.RetryPolicy{Base: 10 * time.Millisecond, Max: 40 * time.Millisecond, Attempts: 4}
+	for _, tc := range []string{"while fetching", "while verifying", "always"} {
+		t.Run(tc, func(t *testing.T) {
+			f := newFixtureOf(t, "eight.bin", sz)
+			p := &loseHashRead{lost: 3, always: tc == "always"}
+			var st store.Store = f.st
+			if tc == "while verifying" {
+				fs := &fullStore{Store: f.st, size: sz, full: make(chan struct{})}
+				st, p.hold = fs, fs.full
+			}
+			m := resumer.NewManager(st, p)
+			url := f.url + f.name + "?t=" + strings.ReplaceAll(tc, " ", "-")
+			d, err := m.Download(url, resumer.Options{ChunkSize: 256 << 10, Integrity: sri(f.sha()), Retry: retry})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := wait(t, d)
+			p.mu.Lock()
+			calls, fails, after := p.calls, p.fails, p.after
+			p.mu.Unlock()
+			if fails == 0 {
+				t.Fatalf("no hash read was lost (%d calls): the test proves nothing", calls)
+			}
+			if tc == "always" {
+				var e *resumer.Error
+				if !errors.As(err, &e) || e.Code != resumer.CodeStorage || !errors.Is(err, store.ErrBlobLost) {
+					t.Fatalf("download with bytes that stay unreadable: %v, %+v; want a storage error of a lost read", err, res)
+				}
+				// One try per back-off, and a new count only after new
+				// bytes were stored: each stored piece allows one more
+				// try, and the last Attempts end it.
+				chunks, err := f.st.Chunks(context.Background(), url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fails > len(chunks)+retry.Attempts {
+					t.Fatalf("%d lost reads for %d pieces stored: the hash retried more than once per back-off", fails, len(chunks))
+				}
+				return
+			}
+			mustOK(t, f, res, err)
+			if !res.Verified {
+				t.Fatal("not verified")
+			}
+			if fails != 1 || after == 0 {
+				t.Fatalf("%d lost reads, %d hash calls after the first: want one, and the hash going on", fails, after)
+			}
+		})
 	}
 }

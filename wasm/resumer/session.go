@@ -157,6 +157,7 @@ type session struct {
 	hash        *hashProgress // the check of the current generation's bytes (session_hash.go), or nil
 	hashSaved   int64         // rec.Hashed when the record was last written
 	nextWorker  int           // the next hash worker's id
+	hashLost    bool          // the hash could not read a piece: it starts again after the back-off (retryHash)
 	result      Result        // the finished download (phase join)
 	joinStarted time.Time     // when the join began (Stats.Finish)
 }
@@ -377,7 +378,7 @@ type fxSpace struct{ why spaceCheck }
 type chunksFor int
 
 const (
-	chunksRehash chunksFor = iota // to hash them again from byte 0
+	chunksRehash chunksFor = iota // to hash them again: from byte 0, or from where a hash that could not read a piece got
 	chunksJoin                    // to join the finished file
 )
 
@@ -693,6 +694,7 @@ func (s *session) fetch() {
 		s.startDrain(true)
 		return
 	}
+	s.retryHash()
 	if s.expiring() {
 		// Ahead of the link's stated expiry: a fresh one first, rather
 		// than requests that may be refused.
@@ -883,6 +885,15 @@ func (s *session) verify() {
 		// this one got.
 		s.keepHash()
 		s.end(Result{}, s.fatal)
+		return
+	}
+	if s.retryHash() {
+		// Backing off before the hash reads the stored bytes again: the
+		// drain stopped the timer.
+		if s.timerAt != s.holdUntil {
+			s.timerAt = s.holdUntil
+			s.emit(fxTimer{s.holdUntil})
+		}
 		return
 	}
 	switch ok, done := s.checkHash(); {

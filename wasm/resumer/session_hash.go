@@ -3,6 +3,7 @@ package resumer
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 
 	"github.com/go-resumer/resumer/wasm/protocol"
@@ -114,7 +115,23 @@ func (s *session) hashed(ev evHashed) {
 			s.rehash()
 			return
 		}
-		s.fail(newError(CodeStorage, fmt.Errorf("hash stored bytes at %d: %w", h.done, ev.err)))
+		err := newError(CodeStorage, fmt.Errorf("hash stored bytes at %d: %w", h.done, ev.err))
+		if errors.Is(ev.err, store.ErrBlobLost) {
+			// The bytes of a piece could not be read to hash them
+			// (WebKit, while the page unloads): nothing says the stored
+			// bytes are wrong. The hash stops where it got, and after a
+			// back-off starts again from there on the chunks read again
+			// from the store (retryHash), as a request is sent again
+			// after a cut connection. A page that goes away thus leaves
+			// its download interrupted, not failed; bytes that stay
+			// unreadable fail it once the retries are spent.
+			s.emit(fxHashStop{h.w})
+			h.w = 0 // no worker: a late report of the stopped one is not taken
+			s.hashLost = true
+			s.backoff(0, err)
+			return
+		}
+		s.fail(err)
 		return
 	}
 	h.ready = true
@@ -166,6 +183,30 @@ func (s *session) offerHash(p piece) {
 			return
 		}
 	}
+}
+
+// retryHash starts the hash again, from where it got, once the back-off
+// after a piece it could not read is over (hashed); it reports whether it
+// is still waiting. rec.Hashed and rec.HashState are the last state the
+// hash reported: the new one takes it up, and the chunks are read again
+// from the store and offered from there (fxChunks).
+func (s *session) retryHash() (waiting bool) {
+	if !s.hashLost || s.hash == nil {
+		s.hashLost = false
+		return false
+	}
+	if s.holdUntil.After(s.now) {
+		return true
+	}
+	s.hashLost = false
+	saved := s.hashSaved // what the record says is unchanged
+	s.startHash()
+	s.hashSaved = saved
+	if s.hash != nil {
+		s.hash.rehashing = true
+		s.emit(fxChunks{chunksRehash})
+	}
+	return false
 }
 
 // offerChunks hands the committed chunks of the current generation to the

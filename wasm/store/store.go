@@ -35,11 +35,12 @@ var (
 	ErrNotFound = errors.New("download not found")
 	// ErrQuota: the browser refused to store more (QuotaExceededError).
 	ErrQuota = errors.New("storage quota exceeded")
-	// ErrBlobLost: the bytes of a chunk to store could not be read (a
-	// fetch() body's Blob whose page is unloading: WebKit's
-	// NotReadableError). Nothing was stored; the bytes are to be fetched
-	// again, as after a cut connection.
-	ErrBlobLost = errors.New("the bytes to store could not be read")
+	// ErrBlobLost: the bytes of a Blob could not be read (a fetch()
+	// body's Blob whose page is unloading: WebKit's NotReadableError).
+	// Storing a chunk: nothing was stored, and the bytes are to be
+	// fetched again, as after a cut connection. Hashing one: the stored
+	// chunks are read again.
+	ErrBlobLost = errors.New("the bytes of a Blob could not be read")
 )
 
 // Blob is a run of bytes the store keeps without the caller holding them:
