@@ -294,7 +294,8 @@ func hashBlobHelper() (safejs.Value, bool) {
 func (p Platform) HashBlob(ctx context.Context, alg string, state []byte, b store.Blob) ([]byte, []byte, error) {
 	fn, ok := hashBlobHelper()
 	if !ok {
-		return platform.HashRead(ctx, p, alg, state, b)
+		next, sum, err := platform.HashRead(ctx, p, alg, state, b)
+		return next, sum, blobLost(err)
 	}
 	if _, err := protocol.NewHash(alg); err != nil {
 		return nil, nil, err // one resumer-digest.js would refuse too
@@ -324,14 +325,8 @@ func (p Platform) HashBlob(ctx context.Context, alg string, state []byte, b stor
 		switch {
 		case errors.As(err, &je) && je.Name == "TypeError":
 			return nil, nil, fmt.Errorf("%w: %w", platform.ErrHashState, err)
-		case errors.As(err, &je) && (je.Name == "NotReadableError" || je.Name == "NotFoundError"):
-			// The piece's bytes could not be read (File API: a Blob
-			// whose source went away; WebKit, while the page
-			// unloads): the engine reads the stored chunks again
-			// after a back-off.
-			return nil, nil, fmt.Errorf("read the bytes to hash: %w: %w", store.ErrBlobLost, err)
 		}
-		return nil, nil, err
+		return nil, nil, blobLost(err)
 	}
 	next, err := jsBytes(r, "state")
 	if err != nil {
@@ -342,6 +337,18 @@ func (p Platform) HashBlob(ctx context.Context, alg string, state []byte, b stor
 		return nil, nil, err
 	}
 	return next, sum, nil
+}
+
+// blobLost marks err as store.ErrBlobLost where it says that a Blob's
+// bytes could not be read (File API's NotReadableError: WebKit's, for a
+// fetch() body's Blob while the page unloads): the engine reads the
+// stored chunks again after a back-off instead of failing the download.
+func blobLost(err error) error {
+	var je *jsutil.JSError
+	if errors.As(err, &je) && je.Name == "NotReadableError" {
+		return fmt.Errorf("%w: %w", store.ErrBlobLost, err)
+	}
+	return err
 }
 
 // jsBytes copies the Uint8Array o[k] into Go: a few dozen bytes of hash

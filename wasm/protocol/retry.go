@@ -3,8 +3,10 @@ package protocol
 import "time"
 
 // RetryPolicy says how often and how fast a download tries again after a
-// network error, an early end of body, or a 408/429/5xx answer. The zero
-// value means DefaultRetryPolicy.
+// network error, an early end of body, or a 408/429/5xx answer; and how
+// often and how fast its integrity check reads stored bytes again that it
+// could not read (counted apart, a failure after the hash's progress
+// starting a new count). The zero value means DefaultRetryPolicy.
 type RetryPolicy struct {
 	// Base is the delay before the first retry.
 	Base time.Duration

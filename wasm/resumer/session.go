@@ -157,7 +157,9 @@ type session struct {
 	hash        *hashProgress // the check of the current generation's bytes (session_hash.go), or nil
 	hashSaved   int64         // rec.Hashed when the record was last written
 	nextWorker  int           // the next hash worker's id
-	hashLost    bool          // the hash could not read a piece: it starts again after the back-off (retryHash)
+	hashLost    bool          // the hash could not read a piece: it starts again at hashHold (retryHash)
+	hashHold    time.Time     // when a lost hash starts again
+	hashAttempt int           // pieces the hash could not read in a row
 	result      Result        // the finished download (phase join)
 	joinStarted time.Time     // when the join began (Stats.Finish)
 }
@@ -694,7 +696,7 @@ func (s *session) fetch() {
 		s.startDrain(true)
 		return
 	}
-	s.retryHash()
+	s.retryHash() // requests go on meanwhile: only the hash backs off
 	if s.expiring() {
 		// Ahead of the link's stated expiry: a fresh one first, rather
 		// than requests that may be refused.
@@ -728,6 +730,9 @@ func (s *session) fetch() {
 	}
 	if !wake.After(s.now) {
 		wake = time.Time{}
+	}
+	if s.hashLost && s.hashHold.After(s.now) && (wake.IsZero() || s.hashHold.Before(wake)) {
+		wake = s.hashHold
 	}
 	if wake != s.timerAt {
 		s.timerAt = wake
@@ -890,9 +895,9 @@ func (s *session) verify() {
 	if s.retryHash() {
 		// Backing off before the hash reads the stored bytes again: the
 		// drain stopped the timer.
-		if s.timerAt != s.holdUntil {
-			s.timerAt = s.holdUntil
-			s.emit(fxTimer{s.holdUntil})
+		if s.timerAt != s.hashHold {
+			s.timerAt = s.hashHold
+			s.emit(fxTimer{s.hashHold})
 		}
 		return
 	}

@@ -92,6 +92,7 @@ func (s *session) startHash() {
 
 // stopHash ends the hashing of the current generation, if any.
 func (s *session) stopHash() {
+	s.hashLost = false
 	if s.hash == nil {
 		return
 	}
@@ -116,25 +117,29 @@ func (s *session) hashed(ev evHashed) {
 			return
 		}
 		err := newError(CodeStorage, fmt.Errorf("hash stored bytes at %d: %w", h.done, ev.err))
-		if errors.Is(ev.err, store.ErrBlobLost) {
+		if errors.Is(ev.err, store.ErrBlobLost) && !s.cfg.opts.Retry.GiveUp(s.hashAttempt+1) {
 			// The bytes of a piece could not be read to hash them
 			// (WebKit, while the page unloads): nothing says the stored
 			// bytes are wrong. The hash stops where it got, and after a
-			// back-off starts again from there on the chunks read again
-			// from the store (retryHash), as a request is sent again
-			// after a cut connection. A page that goes away thus leaves
-			// its download interrupted, not failed; bytes that stay
-			// unreadable fail it once the retries are spent.
+			// back-off of the retry policy starts again from there on the
+			// chunks read again from the store (retryHash), as a request
+			// is sent again after a cut connection; requests go on
+			// meanwhile. A page that goes away thus leaves its download
+			// interrupted, not failed; bytes that stay unreadable fail it
+			// once the retries are spent.
 			s.emit(fxHashStop{h.w})
 			h.w = 0 // no worker: a late report of the stopped one is not taken
-			s.hashLost = true
-			s.backoff(0, err)
+			s.hashLost, s.hashAttempt = true, s.hashAttempt+1
+			s.hashHold = s.now.Add(s.cfg.opts.Retry.Delay(s.hashAttempt, 0, s.cfg.jitter()))
 			return
 		}
 		s.fail(err)
 		return
 	}
 	h.ready = true
+	if ev.upTo > h.done {
+		s.hashAttempt = 0
+	}
 	h.done, h.sum = ev.upTo, ev.sum
 	s.stats.HashTime += ev.took
 	if ev.upTo == h.from && h.from > 0 {
@@ -195,7 +200,7 @@ func (s *session) retryHash() (waiting bool) {
 		s.hashLost = false
 		return false
 	}
-	if s.holdUntil.After(s.now) {
+	if s.hashHold.After(s.now) {
 		return true
 	}
 	s.hashLost = false
