@@ -123,11 +123,47 @@ func TestFileChangesDuringReload(t *testing.T) {
 				}
 				// If-Range found the file changed: the answer was the whole new
 				// version, read to its end, and nothing else was asked.
-				after := since(tg.reqs(t, u, 2), t0)
+				all := tg.reqs(t, u, 2)
+				after := since(all, t0)
 				if len(after) != 1 || after[0].IfRange == "" || after[0].Status != 200 || !after[0].Complete || after[0].Sent != mediumSize {
-					t.Fatalf("the resume was not answered with the new version: %+v", after)
+					var b strings.Builder
+					for _, r := range all {
+						fmt.Fprintf(&b, "  %s %+v\n", r.Time.Format("15:04:05.000"), r)
+					}
+					t.Fatalf("the resume was not answered with the new version: %+v\nsince %s; all requests:\n%sthe page's progress: %+v", after, t0.Format("15:04:05.000"), b.String(), p.progressOf(u))
 				}
 			})
+		}
+	})
+}
+
+// TestPageHideStopsRequests: once its page is being discarded (a pagehide
+// that is not persisted), no request goes out from it. Firefox runs a
+// reloaded page on for a moment after the new one has loaded; its session,
+// backing off after the request the reload cut, sent that request again
+// beside the new page's (TestFileChangesDuringReload saw it, 1 run in about
+// 15). The session backs off as after a network failure, and the server
+// sees nothing more.
+func TestPageHideStopsRequests(t *testing.T) {
+	forEngines(t, func(t *testing.T, e drive.Engine) {
+		p := newPage(t, e, "/blank.html")
+		u := fileURL(t, medium, rate)
+		p.start(u, slowOpts)
+		p.waitStored(u, mediumSize/10)
+		eval[bool](p, `(dispatchEvent(new PageTransitionEvent("pagehide", {persisted: false})), true)`)
+		// A request refused, the one in flight at the pagehide ended;
+		// then, after the back-off, another refused.
+		p.until(u, `s.maxAttempt >= 1 || s.state === "done"`)
+		before := idleLog(t, u)
+		pr := p.until(u, `s.maxAttempt >= 2 || s.state === "done"`)
+		if pr.State == "done" {
+			t.Fatalf("the download finished after the pagehide: %+v", pr)
+		}
+		if after := idleLog(t, u); len(after) != len(before) {
+			t.Fatalf("%d requests after the pagehide's first refusal, %d before; the new ones:\n%s", len(after), len(before), lines(after[len(before):]))
+		}
+		if len(pr.ErrorCodes) == 0 || pr.ErrorCodes[len(pr.ErrorCodes)-1] != "network" {
+			t.Fatalf("progress %+v: want the refusals as network failures", pr)
 		}
 	})
 }

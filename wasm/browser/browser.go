@@ -47,9 +47,43 @@ func Open(ctx context.Context, dbName string) (*resumer.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	watchPageHide()
 	m := resumer.NewManager(st, Platform{})
 	m.Namespace = dbName
 	return m, nil
+}
+
+// ErrPageGone: the page is being discarded (a pagehide event that is not
+// persisted: a reload, a navigation, a closed tab), so no request goes out
+// from it. Firefox runs a page that is reloaded on for a moment after the
+// new one has loaded and taken the download over: its session, backing off
+// after a request the navigation cut, would otherwise send it again beside
+// the new page's, with what the old page knew. A fetch() it is refused
+// this way counts as a network failure: the session backs off until the
+// page is gone.
+var ErrPageGone = errors.New("the page is going away: no request goes out from it")
+
+var (
+	pageGone    atomic.Bool
+	watchedPage sync.Once
+)
+
+// watchPageHide sets pageGone at the page's last pagehide (one that is not
+// persisted: a page kept in the back/forward cache may come back), where
+// there is a page (not in a worker).
+func watchPageHide() {
+	watchedPage.Do(func() {
+		g := js.Global()
+		if doc := g.Get("document"); doc.IsUndefined() || doc.IsNull() || g.Get("addEventListener").Type() != js.TypeFunction {
+			return
+		}
+		g.Call("addEventListener", "pagehide", js.FuncOf(func(_ js.Value, args []js.Value) any {
+			if len(args) > 0 && !args[0].Get("persisted").Truthy() {
+				pageGone.Store(true)
+			}
+			return nil
+		}))
+	})
 }
 
 // Platform is the platform.Platform of the browser: fetch() for requests,
@@ -71,6 +105,9 @@ func (Platform) ReadBlob(ctx context.Context, b store.Blob) ([]byte, error) {
 // stay out of the way (cache: "no-store"): a cache that stitches ranges of
 // its own would defeat the checks of every response.
 func (Platform) Fetch(ctx context.Context, req platform.Request) (*platform.Response, error) {
+	if pageGone.Load() {
+		return nil, ErrPageGone
+	}
 	headers := map[string]any{}
 	for k, v := range req.Header {
 		headers[k] = v
