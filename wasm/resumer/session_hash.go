@@ -196,8 +196,9 @@ func (s *session) offerHash(p piece) {
 // hash reported: the new one takes it up, and the chunks are read again
 // from the store and offered from there (fxChunks).
 func (s *session) retryHash() (waiting bool) {
-	if !s.hashLost || s.hash == nil {
-		s.hashLost = false
+	// hashLost implies a hash: it is set only on a report of the current
+	// one (hashed), and stopHash, the one place a hash is dropped, clears it.
+	if !s.hashLost {
 		return false
 	}
 	if s.hashHold.After(s.now) {
